@@ -1,0 +1,1 @@
+"""Tree-sitter tag queries, one folder per language (see README.md here)."""

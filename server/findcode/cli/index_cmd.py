@@ -1,0 +1,7 @@
+"""`findcode index`: placeholder until its owner writes it."""
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    pass

@@ -1,0 +1,7 @@
+"""`findcode serve`: placeholder until its owner writes it."""
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    pass

@@ -1,0 +1,96 @@
+"""The custom LSP surface of findcode: method and command names and result shapes.
+
+The VS Code extension (editors/vscode/src/common/protocol.ts) and the Neovim client
+(editors/nvim/lua/findcode/protocol.lua) mirror this file; change them together.
+Positions on the wire are LSP positions: 0-based lines, 0-based UTF-16 character offsets.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NotRequired, TypedDict
+
+SEARCH = "findcode/search"
+SIMILAR = "findcode/similar"
+STATUS = "findcode/status"
+
+COMMAND_SEARCH = "findcode.search"  # arguments: [query: str] or [SearchParams]
+COMMAND_REINDEX = "findcode.reindex"  # arguments: none; drops the index and rebuilds it
+COMMAND_STATUS = "findcode.status"  # arguments: none; answers Status
+COMMANDS = (COMMAND_SEARCH, COMMAND_REINDEX, COMMAND_STATUS)
+
+Mode = Literal["hybrid", "semantic", "lexical"]
+IndexState = Literal["starting", "indexing", "idle", "error"]
+MAX_LIMIT = 200
+
+
+class Position(TypedDict):
+    line: int
+    character: int
+
+
+class Range(TypedDict):
+    start: Position
+    end: Position
+
+
+class SearchParams(TypedDict):
+    query: str
+    limit: NotRequired[int]  # default: searchDefaults.limit (20), at most MAX_LIMIT
+    paths: NotRequired[list[str]]  # gitignore-style globs, relative to a workspace root
+    languages: NotRequired[list[str]]  # e.g. ["python", "go"]
+    kinds: NotRequired[list[str]]  # function, method, class, interface, module, file
+    mode: NotRequired[Mode]
+
+
+class TextDocumentIdentifier(TypedDict):
+    uri: str
+
+
+class SimilarParams(TypedDict):
+    textDocument: TextDocumentIdentifier
+    position: NotRequired[Position]  # the symbol around this position
+    range: NotRequired[Range]  # or exactly this selection
+    limit: NotRequired[int]
+
+
+class SearchResult(TypedDict):
+    uri: str
+    range: Range
+    name: str
+    qualifiedName: str
+    kind: str
+    language: str
+    score: float
+    snippet: str
+
+
+class IndexSummary(TypedDict):
+    state: IndexState
+    indexed: int  # files whose symbols are all searchable (parsed and embedded)
+    total: int  # files known to the index, done or pending
+
+
+class SearchResponse(TypedDict):
+    results: list[SearchResult]
+    index: IndexSummary
+    tookMs: float
+
+
+class ModelInfo(TypedDict):
+    name: str
+    path: str
+    dims: int
+    quantization: str
+
+
+class Status(TypedDict):
+    state: IndexState
+    roots: list[str]
+    files: int
+    symbols: int
+    vectors: int
+    pending: int  # files queued or symbols waiting for a vector
+    embedded: int  # symbols embedded since the server started (the cache misses)
+    model: ModelInfo
+    indexPaths: list[str]
+    lastError: str | None
