@@ -1,0 +1,17 @@
+// Type-aware linting: floating promises and unsafe any are the bugs an extension host hides.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["out/**", "dist/**", "node_modules/**", "*.mjs"] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
+      curly: ["error", "multi-line"],
+      eqeqeq: "error",
+    },
+  },
+);

@@ -1,0 +1,108 @@
+/**
+ * The custom LSP surface of findcode, mirrored from server/findcode/protocol.py.
+ *
+ * Change the two files together. Positions on the wire are LSP positions (0-based lines,
+ * 0-based UTF-16 offsets), which is also what VS Code uses, so no conversion is needed.
+ */
+
+export const SEARCH = "findcode/search";
+export const SIMILAR = "findcode/similar";
+export const STATUS = "findcode/status";
+
+// Server-side commands (workspace/executeCommand). The extension's own VS Code command ids
+// must differ from these: vscode-languageclient registers a VS Code command for each one the
+// server advertises, and a second registration of the same id would throw.
+export const COMMAND_SEARCH = "findcode.search";
+export const COMMAND_REINDEX = "findcode.reindex";
+export const COMMAND_STATUS = "findcode.status";
+export const COMMANDS = [COMMAND_SEARCH, COMMAND_REINDEX, COMMAND_STATUS] as const;
+
+export const MODES = ["hybrid", "semantic", "lexical"] as const;
+export type Mode = (typeof MODES)[number];
+export type IndexState = "starting" | "indexing" | "idle" | "error";
+export const MAX_LIMIT = 200;
+
+export interface Position {
+  line: number;
+  character: number;
+}
+
+export interface Range {
+  start: Position;
+  end: Position;
+}
+
+export interface SearchParams {
+  query: string;
+  limit?: number;
+  paths?: string[];
+  languages?: string[];
+  kinds?: string[];
+  mode?: Mode;
+}
+
+export interface TextDocumentIdentifier {
+  uri: string;
+}
+
+export interface SimilarParams {
+  textDocument: TextDocumentIdentifier;
+  position?: Position;
+  range?: Range;
+  limit?: number;
+}
+
+export interface SearchResult {
+  uri: string;
+  range: Range;
+  name: string;
+  qualifiedName: string;
+  kind: string;
+  language: string;
+  score: number;
+  snippet: string;
+}
+
+export interface IndexSummary {
+  state: IndexState;
+  indexed: number;
+  total: number;
+}
+
+export interface SearchResponse {
+  results: SearchResult[];
+  index: IndexSummary;
+  tookMs: number;
+}
+
+export interface ModelInfo {
+  name: string;
+  path: string;
+  dims: number;
+  quantization: string;
+}
+
+export interface Status {
+  state: IndexState;
+  roots: string[];
+  files: number;
+  symbols: number;
+  vectors: number;
+  pending: number;
+  embedded: number;
+  model: ModelInfo;
+  indexPaths: string[];
+  lastError: string | null;
+}
+
+/** The initializationOptions the server parses (camelCase names from server/findcode/config.py). */
+export interface InitializationOptions {
+  model: string | null;
+  indexDir: string | null;
+  exclude: string[];
+  languages: string[] | null;
+  maxFileBytes: number;
+  watch: boolean;
+  threads: number | null;
+  searchDefaults: { limit: number; mode: Mode };
+}

@@ -1,0 +1,161 @@
+/**
+ * The result lists: "Find Code by Meaning" (asks the server as the user types) and
+ * "Find Similar Code" (one answer for the code at the cursor). Both preview the highlighted
+ * result and open the chosen one.
+ */
+import * as vscode from "vscode";
+import { FindcodeApi } from "./api";
+import { formatResult, indexNote, relativePath, Root } from "./format";
+import { LiveQuery } from "./liveQuery";
+import { errorText } from "./notify";
+import { openResult, Preview } from "./preview";
+import { SearchResponse, SearchResult } from "./protocol";
+import { searchParams, similarParams } from "./requests";
+import { FindcodeSettings } from "./settings";
+
+export interface ResultItem extends vscode.QuickPickItem {
+  result: SearchResult;
+}
+
+export interface PickContext {
+  /** The running server, or undefined when it is not running. */
+  api(): FindcodeApi | undefined;
+  settings(): FindcodeSettings;
+  roots(): Root[];
+}
+
+const NOT_RUNNING = "The findcode server is not running; see findcode: Show Log.";
+
+export function workspaceRoots(): Root[] {
+  return (vscode.workspace.workspaceFolders ?? []).map((folder) => ({
+    name: folder.name,
+    uri: folder.uri.toString(),
+  }));
+}
+
+function toItems(response: SearchResponse, roots: Root[]): ResultItem[] {
+  // alwaysShow: the QuickPick would otherwise hide every result whose label does not contain
+  // the typed words, which is most of them: they match by meaning, not by text.
+  return response.results.map((result) => ({ ...formatResult(result, roots), alwaysShow: true, result }));
+}
+
+function summary(response: SearchResponse): string {
+  const n = response.results.length;
+  const found = n === 0 ? "No results" : `${n} result${n === 1 ? "" : "s"}`;
+  const note = indexNote(response.index);
+  return `${found} in ${Math.round(response.tookMs)} ms${note === undefined ? "" : ` · ${note}`}`;
+}
+
+/** Wires preview-on-highlight, open-on-accept and restore-on-cancel; resolves when closed. */
+function runPick(pick: vscode.QuickPick<ResultItem>, onHide: () => void): Promise<void> {
+  const preview = new Preview();
+  let accepted = false;
+  return new Promise((resolve) => {
+    pick.onDidChangeActive((items) => {
+      const item = items[0];
+      if (item !== undefined) {
+        void preview.show(item.result).catch(() => undefined);
+      }
+    });
+    pick.onDidAccept(() => {
+      const item = pick.selectedItems[0] ?? pick.activeItems[0];
+      if (item === undefined) {
+        return;
+      }
+      accepted = true;
+      pick.hide();
+      void openResult(item.result);
+    });
+    pick.onDidHide(() => {
+      onHide();
+      if (!accepted) {
+        void preview.restore().catch(() => undefined);
+      }
+      pick.dispose();
+      resolve();
+    });
+    pick.show();
+  });
+}
+
+/** Resolves with what was typed when the list closed. */
+export async function findByMeaning(context: PickContext, initialQuery: string, delayMs = 150): Promise<string> {
+  const pick = vscode.window.createQuickPick<ResultItem>();
+  const title = "findcode: Find Code by Meaning";
+  pick.title = title;
+  pick.placeholder = 'Describe what the code does, e.g. "retry an HTTP request with backoff"';
+  pick.matchOnDescription = false;
+  pick.matchOnDetail = false;
+  const live = new LiveQuery<SearchResponse>(
+    {
+      fetch: (query, signal) => {
+        const api = context.api();
+        return api === undefined
+          ? Promise.reject(new Error(NOT_RUNNING))
+          : api.search(searchParams(query, context.settings()), signal);
+      },
+      onResult: (_query, response) => {
+        pick.items = toItems(response, context.roots());
+        pick.title = `${title} — ${summary(response)}`;
+      },
+      onError: (_query, error) => {
+        pick.items = [];
+        pick.title = `${title} — ${errorText(error)}`;
+      },
+      onEmpty: () => {
+        pick.items = [];
+        pick.title = title;
+      },
+      onBusy: (busy) => {
+        pick.busy = busy;
+      },
+    },
+    delayMs,
+  );
+  pick.onDidChangeValue((value) => { live.update(value); });
+  pick.value = initialQuery;
+  const closed = runPick(pick, () => { live.dispose(); });
+  if (initialQuery.trim() !== "") {
+    live.flush(initialQuery);
+  }
+  let last = initialQuery;
+  pick.onDidChangeValue((value) => {
+    last = value;
+  });
+  await closed;
+  return last;
+}
+
+export async function findSimilar(context: PickContext, editor: vscode.TextEditor): Promise<void> {
+  const api = context.api();
+  if (api === undefined) {
+    void vscode.window.showWarningMessage(`findcode: ${NOT_RUNNING}`);
+    return;
+  }
+  const uri = editor.document.uri.toString();
+  const params = similarParams(uri, editor.selection, context.settings().resultLimit);
+  let response: SearchResponse;
+  try {
+    response = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: "findcode: finding similar code" },
+      () => api.similar(params),
+    );
+  } catch (error) {
+    void vscode.window.showWarningMessage(`findcode: ${errorText(error)}`);
+    return;
+  }
+  const where = `${relativePath(uri, context.roots())}:${editor.selection.start.line + 1}`;
+  if (response.results.length === 0) {
+    const note = indexNote(response.index);
+    void vscode.window.showInformationMessage(
+      `findcode: no code similar to ${where} was found${note === undefined ? "" : ` (${note})`}.`,
+    );
+    return;
+  }
+  const pick = vscode.window.createQuickPick<ResultItem>();
+  pick.title = `findcode: Code similar to ${where} — ${summary(response)}`;
+  pick.placeholder = "Filter the results by name or path";
+  pick.matchOnDescription = true;
+  pick.items = toItems(response, context.roots()).map((item) => ({ ...item, alwaysShow: false }));
+  await runPick(pick, () => undefined);
+}

@@ -1,0 +1,195 @@
+/**
+ * The findcode Language Server's lifecycle: choose the command, start the client with the
+ * settings as initializationOptions, restart on setting changes (coalesced) and on crashes
+ * (bounded), and keep the status item in step with the server.
+ */
+import * as vscode from "vscode";
+import {
+  CloseAction,
+  ErrorAction,
+  LanguageClient,
+  LanguageClientOptions,
+  RevealOutputChannelOn,
+  State,
+} from "vscode-languageclient/node";
+import { apiFor, FindcodeApi } from "./api";
+import { candidates, chooseLaunch, Launch } from "./launch";
+import { errorText, notifyServerProblem } from "./notify";
+import { ProgressTracker } from "./progress";
+import { selectedInterpreter } from "./python";
+import { Coalescer, RestartBudget } from "./restart";
+import { currentPathVariables, FindcodeSettings, readSettings, toInitializationOptions } from "./settings";
+import { StatusItem } from "./statusItem";
+
+// While indexing without progress notifications (e.g. the server's own watcher), poll this often.
+const STATUS_POLL_MS = 3_000;
+
+export class ServerManager implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private readonly budget = new RestartBudget();
+  private readonly progress = new ProgressTracker();
+  private readonly restarts = new Coalescer(() => this.cycle());
+  private pollTimer: ReturnType<typeof setTimeout> | undefined;
+  // The client's crash handler must not restart a server we are stopping or still starting.
+  private quiet = false;
+
+  constructor(
+    private readonly log: vscode.LogOutputChannel,
+    private readonly status: StatusItem,
+  ) {}
+
+  /** The running server's requests, or undefined (callers tell the user it is not running). */
+  get api(): FindcodeApi | undefined {
+    return this.client?.state === State.Running ? apiFor(this.client) : undefined;
+  }
+
+  restart(): Promise<void> {
+    return this.restarts.run();
+  }
+
+  async dispose(): Promise<void> {
+    clearTimeout(this.pollTimer);
+    await this.stopClient();
+  }
+
+  /** Asks the server for its status and shows it, polling while it still has work queued. */
+  async refreshStatus(): Promise<void> {
+    clearTimeout(this.pollTimer);
+    const api = this.api;
+    if (api === undefined || this.progress.busy) {
+      return;
+    }
+    try {
+      const status = await api.status();
+      // Progress may have begun while the request was out; it is newer than this answer.
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
+      if (!this.progress.busy) {
+        this.status.show({ kind: "ready", status });
+      }
+      if (status.state === "starting" || status.state === "indexing") {
+        this.pollTimer = setTimeout(() => void this.refreshStatus(), STATUS_POLL_MS);
+      }
+    } catch (error) {
+      this.log.warn(`findcode/status failed: ${errorText(error)}`);
+    }
+  }
+
+  private async cycle(): Promise<void> {
+    await this.stopClient();
+    // A deliberate restart (command, settings, interpreter) earns a fresh crash allowance.
+    this.budget.reset();
+    this.status.show({ kind: "starting" });
+    const settings = readSettings();
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const choice = await chooseLaunch(
+      candidates(settings.serverCommand, settings.interpreter, await selectedInterpreter(folder)),
+    );
+    choice.problems.forEach((problem) => { this.log.warn(problem); });
+    if (choice.launch === undefined) {
+      this.fail(choice.problems.at(-1) ?? "No way to start the findcode server was found.");
+      return;
+    }
+    const { launch } = choice;
+    this.log.info(`Starting ${[launch.command, ...launch.args].join(" ")} (from ${launch.source})`);
+    const client = this.createClient(launch, settings);
+    this.client = client;
+    this.quiet = true;
+    try {
+      await client.start();
+    } catch (error) {
+      this.client = undefined;
+      void client.dispose().catch(() => undefined);
+      this.fail(
+        `The server (${launch.command}, from ${launch.source}) failed to start: ${errorText(error)}. The log has the server's own output.`,
+      );
+      return;
+    } finally {
+      this.quiet = false;
+    }
+    client.onDidChangeState((event) => {
+      if (event.newState === State.Running) {
+        void this.refreshStatus();
+      }
+    });
+    await this.refreshStatus();
+  }
+
+  private createClient(launch: Launch, settings: FindcodeSettings): LanguageClient {
+    const options: LanguageClientOptions = {
+      // Every file the editor saves matters: the server re-indexes it ahead of other work.
+      documentSelector: [{ scheme: "file" }],
+      outputChannel: this.log,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+      initializationOptions: toInitializationOptions(settings, currentPathVariables()),
+      initializationFailedHandler: () => false,
+      errorHandler: {
+        error: (_error, _message, count) => ({
+          action: (count ?? 0) <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown,
+          handled: true,
+        }),
+        closed: () => this.onClosed(),
+      },
+      middleware: {
+        handleWorkDoneProgress: (token, params, next) => {
+          const phase = this.progress.update(token, params);
+          if (phase !== undefined) {
+            this.status.show(phase);
+          } else {
+            void this.refreshStatus();
+          }
+          // Our status item shows the progress; the client's own window spinner only gets the
+          // "end", which it needs to release the token.
+          if (params.kind === "end") {
+            next(token, params);
+          }
+        },
+      },
+    };
+    return new LanguageClient(
+      "findcode",
+      "findcode",
+      { command: launch.command, args: launch.args, options: { env: process.env } },
+      options,
+    );
+  }
+
+  private onClosed(): { action: CloseAction; handled: boolean } {
+    this.progress.clear();
+    if (this.quiet) {
+      return { action: CloseAction.DoNotRestart, handled: true };
+    }
+    if (this.budget.allow()) {
+      this.log.warn("The findcode server stopped unexpectedly; restarting it.");
+      this.status.show({ kind: "starting" });
+      return { action: CloseAction.Restart, handled: true };
+    }
+    this.fail(
+      "The server stopped unexpectedly 3 times within 3 minutes and was left stopped. The log shows why; fix that, then run findcode: Restart Server.",
+    );
+    return { action: CloseAction.DoNotRestart, handled: true };
+  }
+
+  private fail(message: string): void {
+    this.log.error(message);
+    this.status.show({ kind: "failed", message });
+    void notifyServerProblem(message, this.log, () => this.restart());
+  }
+
+  private async stopClient(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.progress.clear();
+    if (client === undefined) {
+      return;
+    }
+    this.quiet = true;
+    try {
+      await client.dispose(2_000);
+    } catch (error) {
+      this.log.warn(`Stopping the findcode server: ${errorText(error)}`);
+    } finally {
+      this.quiet = false;
+    }
+    this.status.show({ kind: "stopped" });
+  }
+}

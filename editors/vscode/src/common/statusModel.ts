@@ -1,0 +1,88 @@
+/**
+ * What the status item says in each server phase. Pure, so each wording is tested without
+ * VS Code; statusItem.ts only copies the view onto the real items.
+ */
+import { Status } from "./protocol";
+
+export const SHOW_LOG = "findcode.showLog";
+export const SHOW_STATUS = "findcode.showStatus";
+export const FIND = "findcode.findByMeaning";
+
+export type Phase =
+  | { kind: "starting" }
+  | { kind: "progress"; title: string; message?: string | undefined; percentage?: number | undefined }
+  | { kind: "ready"; status: Status }
+  | { kind: "failed"; message: string }
+  | { kind: "stopped" };
+
+export interface StatusView {
+  text: string;
+  detail: string;
+  severity: "info" | "warning" | "error";
+  busy: boolean;
+  command: { id: string; title: string };
+}
+
+const count = (n: number): string => n.toLocaleString("en-US");
+
+export function statusView(phase: Phase): StatusView {
+  switch (phase.kind) {
+    case "starting":
+      return {
+        text: "$(loading~spin) findcode: starting",
+        detail: "Starting the findcode server",
+        severity: "info",
+        busy: true,
+        command: { id: SHOW_LOG, title: "Show Log" },
+      };
+    case "progress": {
+      const percent = phase.percentage === undefined ? "" : ` ${Math.round(phase.percentage)}%`;
+      const message = phase.message ? `: ${phase.message}` : "";
+      return {
+        text: `$(sync~spin) findcode${percent}`,
+        detail: `${phase.title}${message}`,
+        severity: "info",
+        busy: true,
+        command: { id: SHOW_STATUS, title: "Show Index Status" },
+      };
+    }
+    case "ready": {
+      const { status } = phase;
+      if (status.state === "error" || (status.lastError !== null && status.lastError !== "")) {
+        return {
+          text: "$(error) findcode",
+          detail: `Index error: ${status.lastError ?? "unknown"}`,
+          severity: "error",
+          busy: false,
+          command: { id: SHOW_LOG, title: "Show Log" },
+        };
+      }
+      const busy = status.state !== "idle";
+      return {
+        text: `${busy ? "$(sync~spin)" : "$(search)"} findcode: ${count(status.symbols)} symbols`,
+        detail: busy
+          ? `Indexing: ${count(status.pending)} pending; ${count(status.files)} files so far`
+          : `${count(status.symbols)} symbols in ${count(status.files)} files, model ${status.model.name}`,
+        severity: "info",
+        busy,
+        command: { id: FIND, title: "Find Code by Meaning" },
+      };
+    }
+    case "failed":
+      return {
+        text: "$(error) findcode",
+        detail: phase.message,
+        severity: "error",
+        busy: false,
+        command: { id: SHOW_LOG, title: "Show Log" },
+      };
+    case "stopped":
+      return {
+        text: "$(circle-slash) findcode: stopped",
+        detail: "The findcode server is not running",
+        severity: "warning",
+        busy: false,
+        command: { id: SHOW_LOG, title: "Show Log" },
+      };
+  }
+}

@@ -1,0 +1,93 @@
+// settings -> initializationOptions, with the camelCase names server/findcode/config.py parses.
+import assert from "node:assert/strict";
+import { describe, it, beforeEach } from "node:test";
+import { recorded, reset, Uri, vscode } from "./support/vscodeMock";
+import { affectsServer, expandPath, readSettings, toInitializationOptions } from "../src/common/settings";
+
+const vars = { home: "/home/ada", workspaceFolder: "/w/proj" };
+
+describe("settings", () => {
+  beforeEach(reset);
+
+  it("defaults give the server its own defaults (nulls), never empty strings or []", () => {
+    const options = toInitializationOptions(readSettings(), vars);
+    assert.deepEqual(options, {
+      model: null,
+      indexDir: null,
+      exclude: [],
+      languages: null,
+      maxFileBytes: 1_000_000,
+      watch: true,
+      threads: null,
+      searchDefaults: { limit: 20, mode: "hybrid" },
+    });
+  });
+
+  it("maps every setting to its option, expanding ~ and ${workspaceFolder}", () => {
+    recorded.configuration = {
+      model: "~/models/qwen3-embedding-0.6b.gguf",
+      indexDir: "${workspaceFolder}/../.findcode-index",
+      exclude: ["vendor/**", "**/*_pb2.py"],
+      languages: ["python", "go"],
+      watch: false,
+      maxFileBytes: 250_000,
+      threads: 2,
+      resultLimit: 50,
+      searchMode: "semantic",
+    };
+    assert.deepEqual(toInitializationOptions(readSettings(), vars), {
+      model: "/home/ada/models/qwen3-embedding-0.6b.gguf",
+      indexDir: "/w/proj/../.findcode-index",
+      exclude: ["vendor/**", "**/*_pb2.py"],
+      languages: ["python", "go"],
+      maxFileBytes: 250_000,
+      watch: false,
+      threads: 2,
+      searchDefaults: { limit: 50, mode: "semantic" },
+    });
+  });
+
+  it("replaces wrong values (hand-edited settings.json) with defaults instead of sending them", () => {
+    recorded.configuration = {
+      exclude: "vendor/**",
+      languages: ["python", 3],
+      resultLimit: 5000,
+      searchMode: "fuzzy",
+      threads: -1,
+      maxFileBytes: "big",
+      serverCommand: ["", "findcode", "serve"],
+      interpreter: "  /usr/bin/python3 ",
+    };
+    const settings = readSettings();
+    assert.deepEqual(settings.exclude, []);
+    assert.deepEqual(settings.languages, ["python"]);
+    assert.equal(settings.resultLimit, 200, "capped at protocol MAX_LIMIT");
+    assert.equal(settings.searchMode, "hybrid");
+    assert.equal(settings.threads, 0);
+    assert.equal(settings.maxFileBytes, 1_000_000);
+    assert.deepEqual(settings.serverCommand, ["findcode", "serve"]);
+    assert.equal(settings.interpreter, "/usr/bin/python3");
+  });
+
+  it("expands paths only where the variables are known", () => {
+    assert.equal(expandPath("${userHome}/m.gguf", vars), "/home/ada/m.gguf");
+    assert.equal(expandPath("~", vars), "/home/ada");
+    assert.equal(expandPath("a~/b", vars), "a~/b");
+    assert.equal(expandPath("${workspaceFolder}/i", { home: "/h", workspaceFolder: undefined }), "${workspaceFolder}/i");
+  });
+
+  it("restarts for server settings only, not for per-request ones", () => {
+    const event = (...keys: string[]) => ({ affectsConfiguration: (section: string) => keys.includes(section) });
+    assert.equal(affectsServer(event("findcode.model")), true);
+    assert.equal(affectsServer(event("findcode.interpreter")), true);
+    assert.equal(affectsServer(event("findcode.exclude")), true);
+    assert.equal(affectsServer(event("findcode.resultLimit", "findcode.searchMode")), false);
+    assert.equal(affectsServer(event("python.defaultInterpreterPath")), false);
+  });
+
+  it("uses the first workspace folder for ${workspaceFolder}", async () => {
+    const { currentPathVariables } = await import("../src/common/settings");
+    vscode.workspace.workspaceFolders = [{ name: "proj", uri: Uri.file("/w/proj"), index: 0 }];
+    assert.equal(currentPathVariables().workspaceFolder, "/w/proj");
+  });
+});

@@ -1,0 +1,99 @@
+// The status item: progress from work-done notifications, symbol count when idle, errors -> log.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { recorded, reset, ThemeColor } from "./support/vscodeMock";
+import { ProgressTracker } from "../src/common/progress";
+import { Status } from "../src/common/protocol";
+import { StatusItem } from "../src/common/statusItem";
+import { FIND, SHOW_LOG, statusView } from "../src/common/statusModel";
+
+const status = (overrides: Partial<Status> = {}): Status => ({
+  state: "idle",
+  roots: ["/w"],
+  files: 120,
+  symbols: 12345,
+  vectors: 12345,
+  pending: 0,
+  embedded: 3,
+  model: { name: "all-MiniLM-L6-v2", path: "/c/m.gguf", dims: 384, quantization: "Q8_0" },
+  indexPaths: ["/c/idx"],
+  lastError: null,
+  ...overrides,
+});
+
+describe("ProgressTracker", () => {
+  it("follows begin/report/end and keeps the title across reports", () => {
+    const tracker = new ProgressTracker();
+    assert.deepEqual(tracker.update("t1", { kind: "begin", title: "Indexing", message: "walking", percentage: 0 }), {
+      kind: "progress",
+      title: "Indexing",
+      message: "walking",
+      percentage: 0,
+    });
+    assert.deepEqual(tracker.update("t1", { kind: "report", message: "embedding 40/100", percentage: 40 }), {
+      kind: "progress",
+      title: "Indexing",
+      message: "embedding 40/100",
+      percentage: 40,
+    });
+    assert.equal(tracker.busy, true);
+    assert.equal(tracker.update("t1", { kind: "end" }), undefined);
+    assert.equal(tracker.busy, false);
+  });
+
+  it("shows the newest of overlapping progress and falls back when it ends", () => {
+    const tracker = new ProgressTracker();
+    tracker.update(1, { kind: "begin", title: "Full scan" });
+    const newest = tracker.update(2, { kind: "begin", title: "Saved file" });
+    assert.equal(newest?.kind === "progress" && newest.title, "Saved file");
+    const back = tracker.update(2, { kind: "end" });
+    assert.equal(back?.kind === "progress" && back.title, "Full scan");
+  });
+});
+
+describe("statusView", () => {
+  it("shows percentage and message while indexing, busy", () => {
+    const view = statusView({ kind: "progress", title: "Indexing", message: "embedding 40/100", percentage: 40.4 });
+    assert.equal(view.text, "$(sync~spin) findcode 40%");
+    assert.equal(view.detail, "Indexing: embedding 40/100");
+    assert.equal(view.busy, true);
+  });
+
+  it("shows the symbol count when idle, and clicking searches", () => {
+    const view = statusView({ kind: "ready", status: status() });
+    assert.equal(view.text, "$(search) findcode: 12,345 symbols");
+    assert.match(view.detail, /120 files, model all-MiniLM-L6-v2/);
+    assert.equal(view.busy, false);
+    assert.equal(view.command.id, FIND);
+  });
+
+  it("turns an index error into an error that opens the log", () => {
+    const view = statusView({ kind: "ready", status: status({ state: "error", lastError: "disk full" }) });
+    assert.equal(view.severity, "error");
+    assert.equal(view.detail, "Index error: disk full");
+    assert.equal(view.command.id, SHOW_LOG);
+    const failed = statusView({ kind: "failed", message: "findcode is not installed" });
+    assert.equal(failed.command.id, SHOW_LOG);
+    assert.equal(failed.severity, "error");
+  });
+});
+
+describe("StatusItem", () => {
+  it("copies the view onto the status bar and language status items", () => {
+    reset();
+    const item = new StatusItem();
+    item.show({ kind: "failed", message: "no interpreter" });
+    const [bar] = recorded.statusBarItems;
+    const [language] = recorded.languageStatusItems;
+    assert.equal(bar?.text, "$(error) findcode");
+    assert.equal(bar?.tooltip, "no interpreter");
+    assert.equal(bar?.command, SHOW_LOG);
+    assert.deepEqual(bar?.backgroundColor, new ThemeColor("statusBarItem.errorBackground"));
+    assert.equal(language?.severity, 2);
+    assert.deepEqual(language?.command, { command: SHOW_LOG, title: "Show Log" });
+    item.show({ kind: "progress", title: "Indexing", percentage: 10 });
+    assert.equal(language?.busy, true);
+    assert.equal(bar?.backgroundColor, undefined);
+    item.dispose();
+  });
+});
