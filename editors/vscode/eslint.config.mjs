@@ -14,4 +14,16 @@ export default tseslint.config(
       eqeqeq: "error",
     },
   },
+  {
+    files: ["test/**/*.ts"],
+    rules: {
+      // Optional chains let an assertion report a missing item instead of a TypeError.
+      "@typescript-eslint/no-unnecessary-condition": "off",
+      // describe/it from node:test return promises the runner itself awaits.
+      "@typescript-eslint/no-floating-promises": [
+        "error",
+        { allowForKnownSafeCalls: [{ from: "package", package: "node:test", name: ["describe", "it", "before", "after", "beforeEach"] }] },
+      ],
+    },
+  },
 );

@@ -6,7 +6,7 @@
  * registered) so tests can assert on it. Names it does not define resolve to an empty class,
  * because the bundled client subclasses dozens of vscode classes when it loads.
  */
-import Module = require("node:module");
+import Module from "node:module";
 
 type Listener<T> = (value: T) => void;
 
@@ -14,7 +14,11 @@ export class EventEmitter<T> {
   private listeners: Listener<T>[] = [];
   event = (listener: Listener<T>): { dispose(): void } => {
     this.listeners.push(listener);
-    return { dispose: () => (this.listeners = this.listeners.filter((l) => l !== listener)) };
+    return {
+      dispose: () => {
+        this.listeners = this.listeners.filter((l) => l !== listener);
+      },
+    };
   };
   fire(value: T): void {
     [...this.listeners].forEach((listener) => {
@@ -261,6 +265,7 @@ const proxy = new Proxy(vscode, {
       return target[name as keyof typeof target];
     }
     if (!placeholders.has(name)) {
+      // eslint-disable-next-line @typescript-eslint/no-extraneous-class -- only ever subclassed
       placeholders.set(name, class {});
     }
     return placeholders.get(name);
