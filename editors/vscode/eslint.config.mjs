@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["out/**", "dist/**", "node_modules/**", "*.mjs"] },
+  { ignores: ["out/**", "dist/**", "node_modules/**", "*.mjs", "test/fixtures/**"] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
