@@ -78,6 +78,15 @@ describe("LiveQuery", () => {
     );
   });
 
+  it("does not ask again for the text it already asked for", async () => {
+    const { live, calls } = harness();
+    live.flush("walk tree");
+    live.update("walk tree");
+    await sleep(40);
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0]?.signal.aborted, false);
+  });
+
   it("clears at once on an empty query and sends nothing", async () => {
     const { live, calls, events } = harness();
     live.update("x");

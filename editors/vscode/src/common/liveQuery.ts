@@ -20,6 +20,8 @@ export class LiveQuery<T> {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private sequence = 0;
   private inFlight: AbortController | undefined;
+  // The text the shown (or awaited) answer is for; the same text again needs no new request.
+  private current: string | undefined;
 
   constructor(
     private readonly handlers: LiveQueryHandlers<T>,
@@ -27,6 +29,10 @@ export class LiveQuery<T> {
   ) {}
 
   update(query: string): void {
+    if (query === this.current) {
+      return;
+    }
+    this.current = query;
     clearTimeout(this.timer);
     const sequence = ++this.sequence;
     this.inFlight?.abort();
@@ -49,6 +55,7 @@ export class LiveQuery<T> {
   }
 
   dispose(): void {
+    this.current = undefined;
     clearTimeout(this.timer);
     this.sequence++;
     this.inFlight?.abort();
