@@ -15,7 +15,7 @@ import { formatResult, Root } from "../src/common/format";
 import { candidates, chooseLaunch } from "../src/common/launch";
 import { ProgressTracker, ProgressValue } from "../src/common/progress";
 import { COMMAND_REINDEX, SEARCH, SearchResponse, SIMILAR, Status, STATUS } from "../src/common/protocol";
-import { searchParams, similarParams } from "../src/common/requests";
+import { searchParams, similarParams, statusParams } from "../src/common/requests";
 import { currentPathVariables, readSettings, toInitializationOptions } from "../src/common/settings";
 import { statusView } from "../src/common/statusModel";
 
@@ -41,7 +41,7 @@ function lineOf(rel: string, text: string): number {
   return line;
 }
 
-const status = (): Promise<Status> => connection.sendRequest<Status>(STATUS);
+const status = (): Promise<Status> => connection.sendRequest<Status>(STATUS, statusParams());
 
 async function waitIdle(minSymbols: number): Promise<Status> {
   const deadline = Date.now() + INDEX_TIMEOUT_MS;

@@ -3,6 +3,7 @@
  * interface, not on LanguageClient, so it is tested against a fake server.
  */
 import { CancellationTokenSource, ExecuteCommandRequest, LanguageClient } from "vscode-languageclient/node";
+import { statusParams } from "./requests";
 import { COMMAND_REINDEX, SEARCH, SearchParams, SearchResponse, SIMILAR, SimilarParams, Status, STATUS } from "./protocol";
 
 export interface FindcodeApi {
@@ -27,7 +28,7 @@ export function apiFor(client: LanguageClient): FindcodeApi {
       }
     },
     similar: (params) => client.sendRequest<SearchResponse>(SIMILAR, params),
-    status: () => client.sendRequest<Status>(STATUS),
+    status: () => client.sendRequest<Status>(STATUS, statusParams()),
     async reindex() {
       await client.sendRequest(ExecuteCommandRequest.type, { command: COMMAND_REINDEX, arguments: [] });
     },

@@ -8,6 +8,14 @@ export function searchParams(query: string, options: { resultLimit: number; sear
   return { query: query.trim(), limit: options.resultLimit, mode: options.searchMode };
 }
 
+/**
+ * findcode/status takes no params, but is sent with `{}`: pygls cannot parse a request whose
+ * message has no "params" member, which is what a params-less sendRequest produces.
+ */
+export function statusParams(): Record<string, never> {
+  return {};
+}
+
 /** A collapsed selection means "the symbol around the cursor"; otherwise exactly the selection. */
 export function similarParams(uri: string, selection: Range, limit: number): SimilarParams {
   const { start, end } = selection;
