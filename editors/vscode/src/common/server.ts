@@ -70,7 +70,10 @@ export class ServerManager implements vscode.Disposable {
         this.pollTimer = setTimeout(() => void this.refreshStatus(), STATUS_POLL_MS);
       }
     } catch (error) {
-      this.log.warn(`findcode/status failed: ${errorText(error)}`);
+      // Leaving the last progress on show would claim indexing goes on; say what is known.
+      const message = `findcode/status failed: ${errorText(error)}`;
+      this.log.error(message);
+      this.status.show({ kind: "failed", message });
     }
   }
 

@@ -1,0 +1,166 @@
+// The extension in a real VS Code: code-server (4.100.x) serves the workbench, headless Chromium
+// drives it. Installs the built .vsix, opens the fixture workspace, waits for the status bar to
+// count symbols, runs Find Code by Meaning and Find Similar Code through the command palette.
+//
+// Opt-in (`npm run test:e2e`), not part of `npm test`: it needs code-server and Chromium, which
+// test/e2e/install.sh sets up offline from npm and Debian packages.
+import assert from "node:assert/strict";
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import puppeteer, { Browser, Page } from "puppeteer-core";
+import { findOnPath } from "../../src/common/launch";
+
+const root = path.resolve(__dirname, "..", "..", "..");
+const codeServer = process.env.CODE_SERVER ?? findOnPath("code-server");
+const chromium = process.env.CHROMIUM ?? findOnPath("chromium") ?? findOnPath("chromium-browser");
+const python = findOnPath(process.env.FINDCODE_TEST_PYTHON ?? "python3");
+
+let tmp = "";
+let server: ChildProcess | undefined;
+let browser: Browser | undefined;
+let page: Page;
+const serverOutput: string[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => {
+        resolve(typeof address === "object" && address !== null ? address.port : 0);
+      });
+    });
+  });
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await sleep(250);
+  }
+  // A picture of the workbench says more than any log about why a UI step did not happen.
+  const shot = `${path.join(os.tmpdir(), "findcode-e2e-failure")}.png` as const;
+  await page.screenshot({ path: shot }).catch(() => undefined);
+  throw new Error(`timed out waiting for ${what} (screenshot: ${shot})\n${serverOutput.join("").slice(-4000)}`);
+}
+
+const statusText = (): Promise<string> =>
+  page.evaluate(() =>
+    [...document.querySelectorAll(".statusbar-item")]
+      .map((item) => item.textContent?.trim() ?? "")
+      .filter((text) => text.includes("findcode"))
+      .join(" | "),
+  );
+
+const quickPickRows = (): Promise<string[]> =>
+  page.evaluate(() =>
+    [...document.querySelectorAll(".quick-input-widget .monaco-list-row")].map((row) => row.textContent?.trim() ?? ""),
+  );
+
+async function runCommand(title: string): Promise<void> {
+  // Through the command center (the box atop the window) with ">", as a mouse user would:
+  // synthetic key chords such as F1 do not reach the workbench once an editor has the focus.
+  // The title bar re-renders when the active editor changes; a click can land on a stale node.
+  await until("the command center to open", async () => {
+    try {
+      await page.click(".command-center-quick-pick");
+      await page.waitForSelector(".quick-input-widget input", { visible: true, timeout: 2_000 });
+      return true;
+    } catch {
+      return undefined;
+    }
+  }, 15_000);
+  await page.keyboard.type(`>${title}`);
+  const label = title.split(": ")[1] ?? title;
+  await until("the command in the palette", async () => ((await quickPickRows()).some((row) => row.includes(label)) ? true : undefined), 10_000);
+  await page.keyboard.press("Enter");
+}
+
+before(async () => {
+  assert.ok(codeServer, "code-server not found: set CODE_SERVER (see test/e2e/install.sh)");
+  assert.ok(chromium, "Chromium not found: set CHROMIUM (see test/e2e/install.sh)");
+  assert.ok(python, "python3 with findcode installed is needed");
+  tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "findcode-e2e-")));
+  const [userData, extensions, workspace] = ["user-data", "extensions", "workspace"].map((d) => path.join(tmp, d)) as [string, string, string];
+  fs.cpSync(path.join(root, "test", "fixtures", "workspace"), workspace, { recursive: true });
+  fs.mkdirSync(path.join(userData, "User"), { recursive: true });
+  fs.writeFileSync(
+    path.join(userData, "User", "settings.json"),
+    JSON.stringify({
+      "findcode.interpreter": python,
+      "findcode.indexDir": path.join(tmp, "index"),
+      "security.workspace.trust.enabled": false,
+      "workbench.startupEditor": "none",
+      "telemetry.telemetryLevel": "off",
+    }),
+  );
+  const common = ["--config", "/dev/null", "--user-data-dir", userData, "--extensions-dir", extensions];
+  execFileSync(codeServer, [...common, "--install-extension", path.join(root, "findcode.vsix")], { stdio: "pipe" });
+  const port = await freePort();
+  server = spawn(codeServer, [...common, "--auth", "none", "--bind-addr", `127.0.0.1:${port}`, "--disable-telemetry", "--disable-update-check", workspace], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  server.stdout?.on("data", (chunk: Buffer) => serverOutput.push(chunk.toString()));
+  server.stderr?.on("data", (chunk: Buffer) => serverOutput.push(chunk.toString()));
+  await until("code-server to listen", () => Promise.resolve(serverOutput.join("").includes("HTTP server listening") ? true : undefined), 60_000);
+  browser = await puppeteer.launch({
+    executablePath: chromium,
+    headless: true,
+    // --no-sandbox: Chromium's sandbox cannot start as root or in most containers.
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  });
+  page = await browser.newPage();
+  await page.setViewport({ width: 1400, height: 900 });
+  await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`, { waitUntil: "domcontentloaded" });
+  await page.waitForSelector(".monaco-workbench", { timeout: 60_000 });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+  if (tmp !== "") fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("findcode in code-server", () => {
+  it("indexes the workspace and shows the symbol count in the status bar", async () => {
+    const text = await until("the status bar to count symbols", async () => {
+      const current = await statusText();
+      return /findcode: \d+ symbols/.test(current) ? current : undefined;
+    }, 180_000);
+    assert.match(text, /findcode: ([89]|\d\d+) symbols/);
+  });
+
+  it("finds code by meaning, previews and opens the result", async () => {
+    await runCommand("findcode: Find Code by Meaning");
+    await page.keyboard.type("retry an HTTP request with exponential backoff");
+    const rows = await until("results", async () => {
+      const current = await quickPickRows();
+      return current.some((row) => row.includes("fetch_with_retry")) ? current : undefined;
+    }, 30_000);
+    assert.ok(rows[0]?.includes("fetch_with_retry") && rows[0].includes("net/http_client.py:7"), rows.join("\n"));
+    await page.keyboard.press("Enter");
+    await until("the editor at the result", async () => {
+      const tab = await page.evaluate(() => document.querySelector(".tab.active")?.textContent?.trim());
+      const cursor = await page.evaluate(() => [...document.querySelectorAll(".statusbar-item")].map((e) => e.textContent?.trim() ?? "").find((t) => t.startsWith("Ln ")));
+      return tab?.includes("http_client.py") && cursor?.startsWith("Ln 7,") ? true : undefined;
+    }, 15_000);
+  });
+
+  it("finds code similar to the function at the cursor", async () => {
+    await runCommand("findcode: Find Similar Code");
+    const rows = await until("similar code", async () => {
+      const current = await quickPickRows();
+      return current.length > 0 && !current.some((row) => row.includes("Find Similar Code")) ? current : undefined;
+    }, 30_000);
+    assert.ok(rows[0]?.includes("download_file_with_retries"), rows.join("\n"));
+    await page.keyboard.press("Escape");
+  });
+});
