@@ -6,7 +6,7 @@ import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createMessageConnection, MessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node";
@@ -118,7 +118,8 @@ after(async () => {
 describe("findcode serve, driven like the extension drives it", () => {
   it("indexes the workspace into the indexDir from the settings, reporting progress", async () => {
     const ready = await waitIdle(8);
-    assert.deepEqual(ready.roots.map((r) => fs.realpathSync(r)), [workspace]);
+    // protocol.py says only "str": a path or a file URI, both name the workspace.
+    assert.deepEqual(ready.roots.map((r) => fs.realpathSync(r.startsWith("file:") ? fileURLToPath(r) : r)), [workspace]);
     assert.ok(ready.indexPaths.length > 0 && ready.indexPaths.every((p) => fs.realpathSync(p).startsWith(path.join(tmp, "index"))), JSON.stringify(ready.indexPaths));
     assert.equal(ready.lastError, null);
     assert.equal(ready.model.dims > 0, true);

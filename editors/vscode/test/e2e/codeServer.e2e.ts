@@ -21,6 +21,8 @@ const chromium = process.env.CHROMIUM ?? findOnPath("chromium") ?? findOnPath("c
 const python = findOnPath(process.env.FINDCODE_TEST_PYTHON ?? "python3");
 
 let tmp = "";
+let userData = "";
+let workspaceDir = "";
 let server: ChildProcess | undefined;
 let browser: Browser | undefined;
 let page: Page;
@@ -50,6 +52,21 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   const shot = `${path.join(os.tmpdir(), "findcode-e2e-failure")}.png` as const;
   await page.screenshot({ path: shot }).catch(() => undefined);
   throw new Error(`timed out waiting for ${what} (screenshot: ${shot})\n${serverOutput.join("").slice(-4000)}`);
+}
+
+/** The extension's own log lines (its LogOutputChannel is written under the user data dir). */
+function extensionLog(): string {
+  const logs = path.join(userData, "logs");
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name === "findcode.log") found.push(fs.readFileSync(full, "utf8"));
+    }
+  };
+  if (fs.existsSync(logs)) walk(logs);
+  return found.join("\n");
 }
 
 const statusText = (): Promise<string> =>
@@ -89,7 +106,9 @@ before(async () => {
   assert.ok(chromium, "Chromium not found: set CHROMIUM (see test/e2e/install.sh)");
   assert.ok(python, "python3 with findcode installed is needed");
   tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "findcode-e2e-")));
-  const [userData, extensions, workspace] = ["user-data", "extensions", "workspace"].map((d) => path.join(tmp, d)) as [string, string, string];
+  const [data, extensions, workspace] = ["user-data", "extensions", "workspace"].map((d) => path.join(tmp, d)) as [string, string, string];
+  userData = data;
+  workspaceDir = workspace;
   fs.cpSync(path.join(root, "test", "fixtures", "workspace"), workspace, { recursive: true });
   fs.mkdirSync(path.join(userData, "User"), { recursive: true });
   fs.writeFileSync(
@@ -162,5 +181,22 @@ describe("findcode in code-server", () => {
     }, 30_000);
     assert.ok(rows[0]?.includes("download_file_with_retries"), rows.join("\n"));
     await page.keyboard.press("Escape");
+  });
+
+  it("restarts the server once when a server setting changes", async () => {
+    const starts = (): number => extensionLog().split("\n").filter((line) => line.includes("Starting ")).length;
+    assert.equal(starts(), 1, extensionLog());
+    // Workspace settings, as a project would set its own excludes. (code-server does not notice
+    // a user settings.json rewritten on disk behind its back; the workspace file it watches.)
+    const file = path.join(workspaceDir, ".vscode", "settings.json");
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    // Two changes in a row, as when editing settings.json by hand: one restart, not two.
+    fs.writeFileSync(file, JSON.stringify({ "findcode.exclude": ["web/**"] }));
+    await sleep(100);
+    fs.writeFileSync(file, JSON.stringify({ "findcode.exclude": ["web/**"], "findcode.watch": false }));
+    await until("a restart", () => Promise.resolve(starts() >= 2 ? true : undefined), 30_000);
+    await until("the status bar to count symbols again", async () => (/findcode: \d+ symbols/.test(await statusText()) ? true : undefined), 120_000);
+    await sleep(2_000);
+    assert.equal(starts(), 2, extensionLog());
   });
 });

@@ -15,9 +15,13 @@ id "$user" >/dev/null 2>&1 || useradd -m -s /bin/bash "$user"
 su - "$user" -c '
   set -e
   cache=/tmp/vscode-ripgrep-cache-1.15.11
-  mkdir -p "$cache" /tmp/rg-archive
-  cp /usr/bin/rg /tmp/rg-archive/rg
-  tar czf "$cache/ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz" -C /tmp/rg-archive rg
+  archive="$cache/ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz"
+  if [ ! -r "$archive" ]; then
+    mkdir -p "$cache"
+    staging=$(mktemp -d)
+    cp /usr/bin/rg "$staging/rg"
+    tar czf "$archive" -C "$staging" rg
+  fi
   mkdir -p ~/code-server && cd ~/code-server
   [ -f package.json ] || echo "{\"name\":\"code-server-host\",\"private\":true}" > package.json
   npm_config_nodedir=/usr npm install --no-audit --no-fund --loglevel=error code-server@'"$version"'
