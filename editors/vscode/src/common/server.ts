@@ -70,6 +70,10 @@ export class ServerManager implements vscode.Disposable {
         this.pollTimer = setTimeout(() => void this.refreshStatus(), STATUS_POLL_MS);
       }
     } catch (error) {
+      if (this.client?.state !== State.Running) {
+        // The server went away meanwhile; the crash handler or the next start updates the view.
+        return;
+      }
       // Leaving the last progress on show would claim indexing goes on; say what is known.
       const message = `findcode/status failed: ${errorText(error)}`;
       this.log.error(message);
@@ -97,17 +101,27 @@ export class ServerManager implements vscode.Disposable {
     const client = this.createClient(launch, settings);
     this.client = client;
     this.quiet = true;
+    let failure: string | undefined;
     try {
       await client.start();
+      // vscode-languageclient 9 resolves start() instead of rejecting when the process exits
+      // during initialize (its close handler clears the promise it later returns), so the state
+      // is the only reliable verdict.
+      if (client.state !== State.Running) {
+        failure = "the process exited before it answered initialize";
+      }
     } catch (error) {
+      failure = errorText(error);
+    } finally {
+      this.quiet = false;
+    }
+    if (failure !== undefined) {
       this.client = undefined;
       void client.dispose().catch(() => undefined);
       this.fail(
-        `The server (${launch.command}, from ${launch.source}) failed to start: ${errorText(error)}. The log has the server's own output.`,
+        `The server (${launch.command}, from ${launch.source}) failed to start: ${failure}. The log has the server's own output.`,
       );
       return;
-    } finally {
-      this.quiet = false;
     }
     client.onDidChangeState((event) => {
       if (event.newState === State.Running) {
@@ -130,7 +144,8 @@ export class ServerManager implements vscode.Disposable {
           action: (count ?? 0) <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown,
           handled: true,
         }),
-        closed: () => this.onClosed(),
+        // `client` is assigned below, long before the process can close.
+        closed: () => this.onClosed(client),
       },
       middleware: {
         handleWorkDoneProgress: (token, params, next) => {
@@ -148,19 +163,22 @@ export class ServerManager implements vscode.Disposable {
         },
       },
     };
-    return new LanguageClient(
+    const client: LanguageClient = new LanguageClient(
       "findcode",
       "findcode",
       { command: launch.command, args: launch.args, options: { env: process.env } },
       options,
     );
+    return client;
   }
 
-  private onClosed(): { action: CloseAction; handled: boolean } {
-    this.progress.clear();
-    if (this.quiet) {
+  private onClosed(client: LanguageClient): { action: CloseAction; handled: boolean } {
+    // Closing while we start or stop it, or after we gave up on this client (its close can be
+    // reported after start() already returned), is not a crash to recover from.
+    if (this.quiet || client !== this.client) {
       return { action: CloseAction.DoNotRestart, handled: true };
     }
+    this.progress.clear();
     if (this.budget.allow()) {
       this.log.warn("The findcode server stopped unexpectedly; restarting it.");
       this.status.show({ kind: "starting" });

@@ -51,7 +51,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   // A picture of the workbench says more than any log about why a UI step did not happen.
   const shot = `${path.join(os.tmpdir(), "findcode-e2e-failure")}.png` as const;
   await page.screenshot({ path: shot }).catch(() => undefined);
-  throw new Error(`timed out waiting for ${what} (screenshot: ${shot})\n${serverOutput.join("").slice(-4000)}`);
+  throw new Error(`timed out waiting for ${what} (screenshot: ${shot})\n${extensionLog().slice(-3000)}\n${serverOutput.join("").slice(-2000)}`);
 }
 
 /** The extension's own log lines (its LogOutputChannel is written under the user data dir). */
@@ -198,5 +198,66 @@ describe("findcode in code-server", () => {
     await until("the status bar to count symbols again", async () => (/findcode: \d+ symbols/.test(await statusText()) ? true : undefined), 120_000);
     await sleep(2_000);
     assert.equal(starts(), 2, extensionLog());
+  });
+
+  const notifications = (): Promise<string[]> =>
+    page.evaluate(() => [...document.querySelectorAll(".notifications-toasts .notification-toast")].map((t) => t.textContent?.trim() ?? ""));
+
+  async function changeSettings(settings: Record<string, unknown>): Promise<void> {
+    const file = path.join(workspaceDir, ".vscode", "settings.json");
+    fs.writeFileSync(file, JSON.stringify(settings));
+    await until("the status bar to leave the symbol count", async () => (/symbols/.test(await statusText()) ? undefined : true), 30_000);
+  }
+
+  it("says findcode is not installed for an interpreter that lacks it, with what to do", async () => {
+    // A Python that cannot see site-packages, where findcode is installed.
+    const bare = path.join(tmp, "bare-python");
+    fs.writeFileSync(bare, `#!/bin/sh\nexec ${python ?? "python3"} -S -I "$@"\n`, { mode: 0o755 });
+    await changeSettings({ "findcode.interpreter": bare });
+    const toast = await until("the notification", async () => (await notifications()).find((t) => t.includes("not installed")), 30_000);
+    assert.match(toast, new RegExp(`findcode: findcode is not installed for ${bare} \\(from the findcode.interpreter setting\\)`));
+    assert.match(toast, /Show Log/);
+    assert.match(toast, /Open Settings/);
+    assert.equal(await statusText(), "findcode");
+  });
+
+  it("says the server failed to start when it exits at once, and leaves it stopped", async () => {
+    await page.evaluate(() => {
+      document.querySelectorAll<HTMLElement>(".notifications-toasts .codicon-notifications-clear").forEach((b) => {
+        b.click();
+      });
+    });
+    await changeSettings({ "findcode.serverCommand": ["sh", "-c", "echo findcode exploded >&2; exit 3"] });
+    const toast = await until("the notification", async () => (await notifications()).find((t) => t.includes("failed to start")), 30_000);
+    assert.match(toast, /The server \(sh, from the findcode.serverCommand setting\) failed to start/);
+    await sleep(3_000);
+    assert.ok(extensionLog().includes("findcode exploded"), "the server's stderr is in the log");
+    // A server that cannot start is not restarted in a loop.
+    assert.equal(extensionLog().split("\n").filter((line) => line.includes("Starting sh")).length, 1, extensionLog());
+    assert.equal(await statusText(), "findcode");
+  });
+
+  it("restarts a server that crashes after starting, at most 3 times, then says so", async () => {
+    // Answers initialize like a server, then dies a second later: a crash, not a failed start.
+    const crasher = [
+      "import json, sys, time",
+      "length = 0",
+      "while True:",
+      "    line = sys.stdin.buffer.readline().strip()",
+      "    if not line: break",
+      "    if line.lower().startswith(b'content-length:'): length = int(line.split(b':')[1])",
+      "request = json.loads(sys.stdin.buffer.read(length))",
+      "body = json.dumps({'jsonrpc': '2.0', 'id': request['id'], 'result': {'capabilities': {}}}).encode()",
+      "sys.stdout.buffer.write(b'Content-Length: %d\\r\\n\\r\\n' % len(body) + body)",
+      "sys.stdout.buffer.flush()",
+      "time.sleep(1)",
+      "sys.exit('findcode crashed on purpose')",
+    ].join("\n");
+    await changeSettings({ "findcode.serverCommand": [python ?? "python3", "-c", crasher] });
+    const toast = await until("the notification", async () => (await notifications()).find((t) => t.includes("stopped unexpectedly")), 60_000);
+    assert.match(toast, /stopped unexpectedly 3 times within 3 minutes and was left stopped/);
+    // Its stderr line, once per run (the logged command line quotes the script: not counted).
+    const starts = extensionLog().split("\n").filter((line) => line.endsWith("] findcode crashed on purpose")).length;
+    assert.equal(starts, 4, `the first start and 3 restarts:\n${extensionLog().slice(-2500)}`);
   });
 });
