@@ -41,7 +41,14 @@ function lineOf(rel: string, text: string): number {
   return line;
 }
 
-const status = (): Promise<Status> => connection.sendRequest<Status>(STATUS, statusParams());
+let exited: Promise<never>;
+
+/** A request that fails with the server's own output if the process dies, instead of hanging. */
+function request<R>(method: string, params?: unknown): Promise<R> {
+  return Promise.race([connection.sendRequest<R>(method, params), exited]);
+}
+
+const status = (): Promise<Status> => request<Status>(STATUS, statusParams());
 
 async function waitIdle(minSymbols: number): Promise<Status> {
   const deadline = Date.now() + INDEX_TIMEOUT_MS;
@@ -68,6 +75,13 @@ before(async () => {
   assert.ok(choice.launch, `cannot start the server: ${choice.problems.join("; ")}`);
   server = spawn(choice.launch.command, choice.launch.args, { cwd: workspace, stdio: ["pipe", "pipe", "pipe"] });
   server.stderr?.on("data", (chunk: Buffer) => serverLog.push(chunk.toString()));
+  const child = server;
+  exited = new Promise<never>((_resolve, reject) => {
+    child.once("exit", (code, signal) => {
+      reject(new Error(`findcode serve exited (${signal ?? `status ${String(code)}`}):\n${serverLog.join("").slice(-3000)}`));
+    });
+  });
+  exited.catch(() => undefined); // Observed by whichever request is waiting, if any.
   assert.ok(server.stdout && server.stdin);
   connection = createMessageConnection(new StreamMessageReader(server.stdout), new StreamMessageWriter(server.stdin));
   connection.onRequest("window/workDoneProgress/create", (params: { token: string | number }) => {
@@ -83,7 +97,7 @@ before(async () => {
   connection.onNotification(() => undefined);
   connection.listen();
   roots = [{ name: "workspace", uri: pathToFileURL(workspace).href }];
-  await connection.sendRequest("initialize", {
+  await request("initialize", {
     processId: process.pid,
     clientInfo: { name: "Visual Studio Code", version: "1.82.0" },
     rootPath: workspace,
@@ -97,25 +111,26 @@ before(async () => {
     initializationOptions: toInitializationOptions(settings, currentPathVariables()),
   });
   await connection.sendNotification("initialized", {});
-});
+}, { timeout: 120_000 });
 
 after(async () => {
   if (server !== undefined && server.exitCode === null) {
-    const exited = new Promise((resolve) => server?.once("exit", resolve));
+    const gone = new Promise((resolve) => server?.once("exit", resolve));
     try {
-      await connection.sendRequest("shutdown");
+      await request("shutdown");
       await connection.sendNotification("exit");
     } catch {
       // Already gone: the kill below still ends it.
     }
-    await Promise.race([exited, sleep(5_000)]);
+    await Promise.race([gone, sleep(5_000)]);
     server.kill();
   }
   connection.dispose();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-describe("findcode serve, driven like the extension drives it", () => {
+// Generous: the first run builds the default model; a hung server must still end `npm test`.
+describe("findcode serve, driven like the extension drives it", { timeout: 300_000 }, () => {
   it("indexes the workspace into the indexDir from the settings, reporting progress", async () => {
     const ready = await waitIdle(8);
     // protocol.py says only "str": a path or a file URI, both name the workspace.
@@ -134,7 +149,7 @@ describe("findcode serve, driven like the extension drives it", () => {
   });
 
   it("finds code by meaning and renders the result the way the QuickPick shows it", async () => {
-    const response = await connection.sendRequest<SearchResponse>(
+    const response = await request<SearchResponse>(
       SEARCH,
       searchParams("  retry an HTTP request with exponential backoff ", readSettings()),
     );
@@ -154,7 +169,7 @@ describe("findcode serve, driven like the extension drives it", () => {
   });
 
   it("finds exact names in lexical mode, across languages", async () => {
-    const response = await connection.sendRequest<SearchResponse>(SEARCH, searchParams("slugify", { resultLimit: 3, searchMode: "lexical" }));
+    const response = await request<SearchResponse>(SEARCH, searchParams("slugify", { resultLimit: 3, searchMode: "lexical" }));
     const top = response.results[0];
     assert.ok(top);
     assert.equal(formatResult(top, roots).label, "$(symbol-function) slugify");
@@ -166,7 +181,7 @@ describe("findcode serve, driven like the extension drives it", () => {
     const line = lineOf("net/http_client.py", "delay *= 2");
     const params = similarParams(fileUri("net/http_client.py"), { start: { line, character: 12 }, end: { line, character: 12 } }, 5);
     assert.ok(params.position && !params.range);
-    const response = await connection.sendRequest<SearchResponse>(SIMILAR, params);
+    const response = await request<SearchResponse>(SIMILAR, params);
     assert.equal(response.results[0]?.name, "download_file_with_retries");
     assert.ok(!response.results.some((r) => r.name === "fetch_with_retry"));
   });
@@ -176,12 +191,12 @@ describe("findcode serve, driven like the extension drives it", () => {
     const end = lineOf("storage/download.py", "pause *= 2");
     const params = similarParams(fileUri("storage/download.py"), { start: { line: start, character: 0 }, end: { line: end, character: 22 } }, 5);
     assert.ok(params.range);
-    const response = await connection.sendRequest<SearchResponse>(SIMILAR, params);
+    const response = await request<SearchResponse>(SIMILAR, params);
     assert.equal(response.results[0]?.name, "fetch_with_retry");
   });
 
   it("answers a bad query with InvalidParams and a message a person can act on, then keeps serving", async () => {
-    await assert.rejects(connection.sendRequest(SEARCH, searchParams("   ", readSettings())), (error: unknown) => {
+    await assert.rejects(request(SEARCH, searchParams("   ", readSettings())), (error: unknown) => {
       assert.ok(error instanceof ResponseError);
       assert.equal(error.code, -32602);
       assert.ok(error.message.length > 0);
@@ -200,7 +215,7 @@ describe("findcode serve, driven like the extension drives it", () => {
     const deadline = Date.now() + 30_000;
     let names: string[] = [];
     while (Date.now() < deadline) {
-      const response = await connection.sendRequest<SearchResponse>(SEARCH, searchParams("sha256 hash of a file's contents", readSettings()));
+      const response = await request<SearchResponse>(SEARCH, searchParams("sha256 hash of a file's contents", readSettings()));
       names = response.results.map((r) => r.name);
       if (names[0] === "file_checksum") break;
       await sleep(200);
@@ -210,7 +225,7 @@ describe("findcode serve, driven like the extension drives it", () => {
 
   it("re-indexes the workspace on the extension's Re-index command", async () => {
     const before = await status();
-    await connection.sendRequest("workspace/executeCommand", { command: COMMAND_REINDEX, arguments: [] });
+    await request("workspace/executeCommand", { command: COMMAND_REINDEX, arguments: [] });
     const after = await waitIdle(before.symbols);
     assert.equal(after.symbols, before.symbols);
     assert.equal(after.files, before.files);
