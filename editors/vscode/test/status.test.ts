@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { recorded, reset, ThemeColor } from "./support/vscodeMock";
+import { statusReport } from "../src/common/commands";
 import { ProgressTracker } from "../src/common/progress";
 import { Status } from "../src/common/protocol";
 import { StatusItem } from "../src/common/statusItem";
@@ -95,5 +96,23 @@ describe("StatusItem", () => {
     assert.equal(language?.busy, true);
     assert.equal(bar?.backgroundColor, undefined);
     item.dispose();
+  });
+});
+
+describe("Show Index Status", () => {
+  it("reports every part of the status, the last error only when there is one", () => {
+    const report = statusReport(status({ pending: 1500, lastError: null }));
+    assert.equal(
+      report,
+      [
+        "State: idle",
+        "Roots: /w",
+        "Files: 120, symbols: 12,345, vectors: 12,345",
+        "Pending: 1,500; embedded since start: 3",
+        "Model: all-MiniLM-L6-v2 (384 dims, Q8_0) at /c/m.gguf",
+        "Index: /c/idx",
+      ].join("\n"),
+    );
+    assert.match(statusReport(status({ state: "error", lastError: "disk full" })), /\nLast error: disk full$/);
   });
 });
