@@ -307,6 +307,9 @@ class _Walker:
             return
         try:
             info = path.stat()
+            if not stat.S_ISREG(info.st_mode):  # a FIFO would block the open below forever
+                self.result.skipped["unreadable"] += 1
+                return
             if info.st_size > self.settings.max_file_bytes:
                 self.result.skipped["too_large"] += 1
                 return

@@ -1,0 +1,260 @@
+"""workspace.walk / read_source / is_excluded on real files, including every kind of bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from findcode.config import Settings
+from findcode.symbols import extract_symbols
+from findcode.workspace import SkipFile, is_excluded, read_source, walk
+
+SETTINGS = Settings()
+
+
+def write(path: Path, content: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def rels(root: Path, settings: Settings = SETTINGS) -> list[str]:
+    return [f.rel for f in walk([root], settings).files]
+
+
+def test_walk_lists_source_files_with_metadata(tmp_path: Path) -> None:
+    write(tmp_path / "a.py", "def a():\n    pass\n")
+    write(tmp_path / "pkg" / "b.go", "package pkg\n")
+    result = walk([tmp_path], SETTINGS)
+    assert [f.rel for f in result.files] == ["a.py", "pkg/b.go"]
+    first = result.files[0]
+    assert first.root == tmp_path.resolve()
+    assert first.path == tmp_path.resolve() / "a.py"
+    assert first.size == len("def a():\n    pass\n")
+    assert first.mtime_ns == (tmp_path / "a.py").stat().st_mtime_ns
+    assert not result.skipped
+
+
+def test_builtin_excludes(tmp_path: Path) -> None:
+    write(tmp_path / "keep.py", "x = 1\n")
+    for name in (
+        ".git/config",
+        "node_modules/lib/index.js",
+        "__pycache__/keep.cpython-311.pyc",
+        "build/out.py",
+        "dist/bundle.js",
+        "target/debug/main.rs",
+        "app.min.js",
+        "yarn.lock",
+        "package-lock.json",
+        "env2/lib/site.py",
+    ):
+        write(tmp_path / name, "x = 1\n")
+    write(tmp_path / "env2" / "pyvenv.cfg", "home = /usr\n")  # a venv under any name
+    result = walk([tmp_path], SETTINGS)
+    assert [f.rel for f in result.files] == ["keep.py"]
+    assert result.skipped["ignored"] == 10
+
+
+def test_gitignore_nested_and_negated(tmp_path: Path) -> None:
+    write(tmp_path / ".gitignore", "*.log\ngenerated/\n")
+    write(tmp_path / "main.py", "x = 1\n")
+    write(tmp_path / "debug.log", "noise\n")
+    write(tmp_path / "generated" / "g.py", "x = 1\n")
+    write(tmp_path / "sub" / ".gitignore", "secret.py\n!important.log\n")
+    write(tmp_path / "sub" / "secret.py", "x = 1\n")
+    write(tmp_path / "sub" / "ok.py", "x = 1\n")
+    write(tmp_path / "sub" / "important.log", "kept by the nested negation\n")
+    write(tmp_path / "other" / "secret.py", "x = 1\n")  # the nested rule stays in sub/
+    assert rels(tmp_path) == [
+        ".gitignore",
+        "main.py",
+        "other/secret.py",
+        "sub/.gitignore",
+        "sub/important.log",
+        "sub/ok.py",
+    ]
+    settings = SETTINGS
+    assert is_excluded(tmp_path, tmp_path / "sub" / "secret.py", settings)
+    assert is_excluded(tmp_path, tmp_path / "generated" / "g.py", settings)
+    assert is_excluded(tmp_path, tmp_path / "debug.log", settings)
+    assert not is_excluded(tmp_path, tmp_path / "sub" / "important.log", settings)
+    assert not is_excluded(tmp_path, tmp_path / "other" / "secret.py", settings)
+    assert is_excluded(tmp_path, tmp_path / "node_modules" / "x.js", settings)
+    assert is_excluded(tmp_path, Path("/elsewhere/x.py"), settings)
+
+
+def test_user_excludes_and_languages(tmp_path: Path) -> None:
+    write(tmp_path / "src" / "a.py", "x = 1\n")
+    write(tmp_path / "src" / "b.rs", "fn b() {}\n")
+    write(tmp_path / "docs" / "guide.md", "# Guide\n")
+    write(tmp_path / "vendor" / "v.py", "x = 1\n")
+    settings = Settings(exclude=("vendor/", "*.md"))
+    assert rels(tmp_path, settings) == ["src/a.py", "src/b.rs"]
+    assert is_excluded(tmp_path, tmp_path / "vendor" / "v.py", settings)
+    only_rust = Settings(languages=("rust",))
+    result = walk([tmp_path], only_rust)
+    assert [f.rel for f in result.files] == ["src/b.rs"]
+    assert result.skipped["language"] == 3
+    assert is_excluded(tmp_path, tmp_path / "src" / "a.py", only_rust)
+
+
+def test_binary_huge_and_minified_are_counted(tmp_path: Path) -> None:
+    write(tmp_path / "ok.js", "function ok() { return 1; }\n")
+    write(tmp_path / "image.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(100))
+    write(tmp_path / "huge.py", "x = 1\n" * 200_000)
+    write(tmp_path / "bundle.js", "var a=1;" * 2000)  # one 16 KB line, not named .min.js
+    result = walk([tmp_path], SETTINGS)
+    assert [f.rel for f in result.files] == ["ok.js"]
+    assert result.skipped == {"binary": 1, "too_large": 1, "minified": 1}
+    with pytest.raises(SkipFile) as binary:
+        read_source(tmp_path / "image.png", 1_000_000)
+    assert binary.value.reason == "binary"
+    with pytest.raises(SkipFile) as huge:
+        read_source(tmp_path / "huge.py", 1_000_000)
+    assert huge.value.reason == "too_large"
+    with pytest.raises(SkipFile) as minified:
+        read_source(tmp_path / "bundle.js", 1_000_000)
+    assert minified.value.reason == "minified"
+    small_limit = walk([tmp_path], Settings(max_file_bytes=10))
+    assert small_limit.skipped == {"too_large": 4}
+
+
+def test_invalid_utf8_keeps_line_numbers(tmp_path: Path) -> None:
+    source = b"# caf\xe9 \xff\xfe broken\n\ndef after_bad_bytes():\n    return '\xc3('\n"
+    path = write(tmp_path / "latin.py", source)
+    text = read_source(path, 1_000_000)
+    assert "\ufffd" in text
+    assert text.count("\n") == source.count(b"\n")
+    [symbol] = extract_symbols("latin.py", text)
+    assert (symbol.qualified_name, symbol.start_line, symbol.end_line) == ("after_bad_bytes", 3, 4)
+
+
+def test_crlf_keeps_line_numbers_and_text(tmp_path: Path) -> None:
+    path = write(tmp_path / "win.py", b"import os\r\n\r\ndef f():\r\n    return 1\r\n")
+    text = read_source(path, 1_000_000)
+    assert "\r\n" in text  # nothing normalised
+    [symbol] = extract_symbols("win.py", text)
+    assert (symbol.start_line, symbol.end_line, symbol.signature) == (3, 4, "def f():")
+
+
+def test_empty_file_is_listed_and_yields_no_symbols(tmp_path: Path) -> None:
+    path = write(tmp_path / "empty.py", "")
+    assert rels(tmp_path) == ["empty.py"]
+    assert read_source(path, 1_000_000) == ""
+    assert extract_symbols("empty.py", "") == []
+
+
+def test_syntax_errors_keep_the_intact_functions(tmp_path: Path) -> None:
+    source = (
+        "def good_one(a):\n"
+        "    return a + 1\n"
+        "\n"
+        "def broken(:\n"
+        "    return )\n"
+        "\n"
+        "def good_two(b):\n"
+        "    return b * 2\n"
+    )
+    path = write(tmp_path / "broken.py", source)
+    symbols = extract_symbols("broken.py", read_source(path, 1_000_000))
+    found = {(s.qualified_name, s.start_line, s.end_line) for s in symbols}
+    assert {("good_one", 1, 2), ("good_two", 7, 8)} <= found
+
+
+def test_symlink_loop_and_outside_root(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    write(root / "pkg" / "mod.py", "x = 1\n")
+    (root / "pkg" / "again").symlink_to(root, target_is_directory=True)
+    outside = write(tmp_path / "outside" / "secret.py", "x = 1\n")
+    (root / "leak.py").symlink_to(outside)
+    (root / "leakdir").symlink_to(outside.parent, target_is_directory=True)
+    (root / "alias.py").symlink_to(root / "pkg" / "mod.py")  # inside the root: fine
+    (root / "dangling.py").symlink_to(root / "gone.py")
+    result = walk([root], SETTINGS)
+    assert [f.rel for f in result.files] == ["alias.py", "pkg/mod.py"]
+    assert result.skipped == {"symlink_loop": 1, "symlink_outside": 2, "vanished": 1}
+
+
+def test_file_deleted_between_walk_and_read(tmp_path: Path) -> None:
+    write(tmp_path / "soon_gone.py", "x = 1\n")
+    [entry] = walk([tmp_path], SETTINGS).files
+    entry.path.unlink()
+    with pytest.raises(SkipFile) as gone:
+        read_source(entry.path, 1_000_000)
+    assert gone.value.reason == "vanished"
+
+
+def test_directory_and_fifo_are_unreadable_not_a_hang(tmp_path: Path) -> None:
+    (tmp_path / "looks_like.py").mkdir()
+    with pytest.raises(SkipFile) as directory:
+        read_source(tmp_path / "looks_like.py", 1_000_000)
+    assert directory.value.reason == "unreadable"
+    os.mkfifo(tmp_path / "pipe.py")
+    with pytest.raises(SkipFile) as fifo:
+        read_source(tmp_path / "pipe.py", 1_000_000)
+    assert fifo.value.reason == "unreadable"
+    result = walk([tmp_path / "pipe.py"], SETTINGS)
+    assert result.files == []
+
+
+def _as_unprivileged(task) -> dict:
+    """Run `task` in a child that cannot read mode-000 files: as root, drop to nobody."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        try:
+            os.close(read_end)
+            if os.geteuid() == 0:
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+            payload = json.dumps(task()).encode()
+            os.write(write_end, payload)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as stream:
+        data = stream.read()
+    os.waitpid(pid, 0)
+    return json.loads(data)
+
+
+def test_permission_denied_file_is_counted_not_fatal() -> None:
+    # /tmp itself (not pytest's 0700 tmp_path) so the unprivileged child can reach the folder.
+    root = Path(tempfile.mkdtemp(prefix="findcode-perm-"))
+    try:
+        root.chmod(0o755)
+        write(root / "open.py", "x = 1\n").chmod(0o644)
+        locked = write(root / "locked.py", "x = 1\n")
+        locked.chmod(0o000)
+
+        def task() -> dict:
+            result = walk([root], SETTINGS)
+            try:
+                read_source(locked, 1_000_000)
+                reason = None
+            except SkipFile as error:
+                reason = error.reason
+            return {"files": [f.rel for f in result.files], "skipped": result.skipped, "r": reason}
+
+        outcome = _as_unprivileged(task)
+        assert outcome == {"files": ["open.py"], "skipped": {"unreadable": 1}, "r": "unreadable"}
+    finally:
+        for child in root.iterdir():
+            child.unlink()
+        root.rmdir()
+
+
+def test_several_roots_and_missing_root(tmp_path: Path) -> None:
+    write(tmp_path / "one" / "a.py", "x = 1\n")
+    write(tmp_path / "two" / "b.py", "x = 1\n")
+    result = walk([tmp_path / "one", tmp_path / "two", tmp_path / "missing"], SETTINGS)
+    assert [(f.root.name, f.rel) for f in result.files] == [("one", "a.py"), ("two", "b.py")]
+    assert result.skipped["unreadable"] == 1
