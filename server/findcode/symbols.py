@@ -294,7 +294,8 @@ class _Extraction:
 
     def _signature(self, node: Node) -> str:
         body = node.child_by_field_name("body")
-        if body is not None and body.start_byte > node.start_byte:
+        # Ruby's body starts after any comment under the header, so its first line is enough.
+        if body is not None and body.start_byte > node.start_byte and self.language != "ruby":
             head = self.data[node.start_byte : body.start_byte].decode("utf-8", "replace")
         else:
             head = self._text(node).split("\n", 1)[0]
@@ -302,7 +303,7 @@ class _Extraction:
         return signature[:_SIGNATURE_MAX_CHARS]
 
     def _doc(self, definition: _Definition) -> str:
-        nodes = definition.doc_nodes
+        nodes = definition.doc_nodes or _comments_before(definition.node)
         if not nodes:
             return ""
         if nodes[0].type == "string" or nodes[0].type == "string_content":
@@ -310,22 +311,26 @@ class _Extraction:
         # The query captures every comment before the definition; only the run that touches
         # it (no blank line in between) documents it.
         run = [nodes[-1]]
-        if nodes[-1].end_point[0] < definition.node.start_point[0] - 1 and not _attached(
-            nodes[-1], definition.node
-        ):
+        # The comment is a sibling of the definition or of what wraps it (export, template).
+        anchor = definition.node
+        parent = nodes[-1].parent
+        while anchor.parent is not None and parent is not None and anchor.parent.id != parent.id:
+            anchor = anchor.parent
+        if nodes[-1].end_point[0] < anchor.start_point[0] - 1 and not _attached(nodes[-1], anchor):
             return ""
         for node in reversed(nodes[:-1]):
             if node.end_point[0] < run[0].start_point[0] - 1:
                 break
             run.insert(0, node)
-        lines = [line for node in run for line in _strip_comment(self._text(node))]
+        lines = [line.rstrip() for node in run for line in _strip_comment(self._text(node))]
         doc = inspect.cleandoc("\n".join(lines))
         if self.language == "c_sharp":
-            doc = inspect.cleandoc(_XML_TAG.sub("", doc))
+            doc = inspect.cleandoc(_XML_TAG.sub("", _XML_REFERENCE.sub(r"\1", doc)))
         return doc
 
 
 _XML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+_XML_REFERENCE = re.compile(r'<(?:see|paramref|typeparamref)\s+\w+="([^"]+)"\s*/>')
 _STRING_PREFIX = re.compile(r"^[rRuUbBfF]*")
 
 
@@ -339,6 +344,28 @@ def _attached(comment: Node, node: Node) -> bool:
         line = sibling.end_point[0]
         sibling = sibling.next_named_sibling
     return sibling is not None and node.start_point[0] <= line + 1
+
+
+def _comments_before(node: Node) -> list[Node]:
+    """Comments right before `node` in document order, wherever the grammar put them.
+
+    Some grammars attach a leading comment to the wrong node (Kotlin hands a KDoc to the
+    import list above it, Ruby to the module header before a body), where a sibling pattern
+    in tags.scm cannot reach it.
+    """
+    found: list[Node] = []
+    current = node
+    while True:
+        previous = current.prev_sibling
+        while previous is None and current.parent is not None and current.parent.parent:
+            current = current.parent
+            previous = current.prev_sibling
+        while previous is not None and "comment" not in previous.type and previous.children:
+            previous = previous.children[-1]
+        if previous is None or "comment" not in previous.type:
+            return found
+        found.insert(0, previous)
+        current = previous
 
 
 def _strip_comment(text: str) -> list[str]:
