@@ -1,0 +1,1 @@
+"""Benchmarks and the retrieval-quality evaluation; run as `python -m bench.<name>`."""
