@@ -61,3 +61,20 @@ def test_missing_path_is_a_clear_error() -> None:
     done = findcode("symbols", "no/such/place.py")
     assert done.returncode == 1
     assert done.stderr.strip() == "findcode: no/such/place.py: no such file or folder"
+
+
+def test_reader_closing_the_pipe_early_is_not_an_error() -> None:
+    # like `findcode symbols . | head -1`
+    with subprocess.Popen(
+        [sys.executable, "-m", "findcode", "symbols", ".", "--json"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.readline() == "[\n"
+        process.stdout.close()
+        stderr = process.stderr.read()
+        assert process.wait(timeout=120) == 0
+    assert "Traceback" not in stderr

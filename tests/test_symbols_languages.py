@@ -540,3 +540,32 @@ def test_garbage_and_wrong_language_never_raise() -> None:
     noise = "".join(chr(c) for c in range(1, 3000)) * 3
     for language in LANGUAGES:
         assert isinstance(extract_symbols("noise", noise, language), list)
+
+
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [
+        ("gap.go", "package x\n\n// Licence header, not a doc.\n\nfunc F() {}\n"),
+        ("gap.kt", "import a.b\n/** Stray. */\n\nclass K {}\n"),
+        ("gap.rs", "/// Stray.\n\n#[derive(Debug)]\nstruct S {}\n"),
+        ("gap.js", "// Stray.\n\nexport function f() {}\n"),
+    ],
+)
+def test_comment_separated_by_a_blank_line_is_not_a_doc(name: str, source: str) -> None:
+    [symbol] = extract_symbols(name, source)
+    assert symbol.doc == ""
+
+
+def test_doc_comment_forms() -> None:
+    kotlin = extract_symbols("k.kt", "import a.b\n/** Kept. */\nclass K {}\n")
+    assert [s.doc for s in kotlin] == ["Kept."]
+    rust = extract_symbols(
+        "r.rs", "/// One.\n/// Two.\n#[derive(Debug)]\n#[repr(C)]\nstruct S {}\n"
+    )
+    assert [s.doc for s in rust] == ["One.\nTwo."]
+    python = extract_symbols("p.py", "# Why this exists.\ndef f():\n    pass\n")
+    assert [s.doc for s in python] == ["Why this exists."]
+    cpp = extract_symbols(
+        "c.cpp", "/**\n * Star block.\n *   indented\n */\nint f() { return 0; }\n"
+    )
+    assert [s.doc for s in cpp] == ["Star block.\n  indented"]

@@ -166,7 +166,6 @@ class _Extraction:
     def __init__(self, path: str, language: str, text: str, data: bytes) -> None:
         self.path = path
         self.language = language
-        self.text = text
         self.data = data
         self.ascii = text.isascii()
         self._line_starts: list[int] | None = None
@@ -205,7 +204,9 @@ class _Extraction:
                     known.doc_nodes = docs
         return found
 
-    def _scope(self, definition: _Definition, definitions: dict[int, _Definition]) -> tuple:
+    def _scope(
+        self, definition: _Definition, definitions: dict[int, _Definition]
+    ) -> tuple[_Definition | None, list[str], bool]:
         """The enclosing definition and the names of scopes that are not symbols themselves."""
         extra: list[str] = []
         in_impl = False
@@ -222,7 +223,9 @@ class _Extraction:
             parent = parent.parent
         return None, extra, in_impl
 
-    def _qualify(self, definition: _Definition, scope: tuple) -> tuple[str, str, str]:
+    def _qualify(
+        self, definition: _Definition, scope: tuple[_Definition | None, list[str], bool]
+    ) -> tuple[str, str, str]:
         """(qualified name, kind, name): the kind turns to "method" inside a class-like scope."""
         enclosing, extra, in_impl = scope
         name = self._text(definition.name_node)
@@ -316,6 +319,8 @@ class _Extraction:
         parent = nodes[-1].parent
         while anchor.parent is not None and parent is not None and anchor.parent.id != parent.id:
             anchor = anchor.parent
+        if anchor.parent is None:  # no common parent: the comment sits inside an earlier node
+            anchor = definition.node
         if nodes[-1].end_point[0] < anchor.start_point[0] - 1 and not _attached(nodes[-1], anchor):
             return ""
         for node in reversed(nodes[:-1]):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -46,16 +47,27 @@ def run(args: argparse.Namespace) -> int:
             continue
         shown = _display_path(target, source.path)
         symbols.extend(extract_symbols(shown, text))
-    if args.json:
+    try:
+        _print(symbols, args.json)
+    except BrokenPipeError:
+        # `findcode symbols . | head` closed the pipe: the reader has what it wanted.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    if not args.json:
+        reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(skipped.items()))
+        summary = f"{len(symbols)} symbols in {len(result.files)} files"
+        print(summary + (f" (skipped: {reasons})" if reasons else ""), file=sys.stderr)
+    return 0
+
+
+def _print(symbols: list[Symbol], as_json: bool) -> None:
+    if as_json:
         json.dump([asdict(symbol) for symbol in symbols], sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
         for symbol in symbols:
             print(f"{symbol.path}:{symbol.start_line}\t{symbol.kind}\t{symbol.qualified_name}")
-        reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(skipped.items()))
-        summary = f"{len(symbols)} symbols in {len(result.files)} files"
-        print(summary + (f" (skipped: {reasons})" if reasons else ""), file=sys.stderr)
-    return 0
+    sys.stdout.flush()
 
 
 def _display_path(target: Path, path: Path) -> str:
