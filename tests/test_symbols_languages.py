@@ -8,6 +8,7 @@ expected row is (kind, qualified name, first line, last line, doc).
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -569,3 +570,19 @@ def test_doc_comment_forms() -> None:
         "c.cpp", "/**\n * Star block.\n *   indented\n */\nint f() { return 0; }\n"
     )
     assert [s.doc for s in cpp] == ["Star block.\n  indented"]
+
+
+def test_threads_extract_at_once_with_the_same_results() -> None:
+    # the indexer's worker and a request handler may parse at the same time
+    names = sorted(EXPECTED) * 8
+    texts = {name: load(name) for name in EXPECTED}
+
+    def rows(name: str) -> list[tuple]:
+        return [
+            (s.qualified_name, s.start_line, s.body_hash)
+            for s in extract_symbols(name, texts[name])
+        ]
+
+    serial = [rows(name) for name in names]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(rows, names)) == serial

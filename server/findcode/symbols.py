@@ -18,14 +18,15 @@ from __future__ import annotations
 import hashlib
 import inspect
 import re
+import threading
 import warnings
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 from pathlib import Path, PurePath
 
-from tree_sitter import Node, Parser, Query
-from tree_sitter_languages import get_language, get_parser
+from tree_sitter import Language, Node, Parser, Query
+from tree_sitter_languages import get_language
 
 LANGUAGES = (
     "python",
@@ -134,21 +135,33 @@ def extract_symbols(path: str, text: str, language: str | None = None) -> list[S
     return symbols or _file_chunks(path, text, language)
 
 
-@dataclass(frozen=True, slots=True)
-class _Grammar:
-    parser: Parser
-    query: Query
-
-
 @cache
-def _grammar(language: str) -> _Grammar:
-    source = files("findcode.grammars").joinpath(language, "tags.scm").read_text("utf-8")
+def _language(language: str) -> Language:
     with warnings.catch_warnings():
         # tree-sitter-languages 1.10.2 builds Language(path, name), deprecated in 0.21.
         warnings.simplefilter("ignore", FutureWarning)
-        ts_language = get_language(language)
-        parser = get_parser(language)
-    return _Grammar(parser=parser, query=ts_language.query(source))
+        return get_language(language)
+
+
+@cache
+def _query(language: str) -> Query:
+    source = files("findcode.grammars").joinpath(language, "tags.scm").read_text("utf-8")
+    return _language(language).query(source)
+
+
+# A Parser holds mutable state and must not parse on two threads at once (the indexer's worker
+# and a request handler may both extract), so each thread keeps its own, per language.
+_parsers = threading.local()
+
+
+def _parser(language: str) -> Parser:
+    per_thread: dict[str, Parser] = _parsers.__dict__.setdefault("by_language", {})
+    parser = per_thread.get(language)
+    if parser is None:
+        parser = Parser()
+        parser.set_language(_language(language))
+        per_thread[language] = parser
+    return parser
 
 
 @dataclass(slots=True)
@@ -171,9 +184,8 @@ class _Extraction:
         self._line_starts: list[int] | None = None
 
     def run(self) -> list[Symbol]:
-        grammar = _grammar(self.language)
-        tree = grammar.parser.parse(self.data)
-        definitions = self._definitions(grammar.query.matches(tree.root_node))
+        tree = _parser(self.language).parse(self.data)
+        definitions = self._definitions(_query(self.language).matches(tree.root_node))
         ordered = sorted(definitions.values(), key=lambda d: (d.node.start_byte, -d.node.end_byte))
         symbols = []
         for definition in ordered:
