@@ -54,12 +54,16 @@ def test_builtin_excludes(tmp_path: Path) -> None:
         "yarn.lock",
         "package-lock.json",
         "env2/lib/site.py",
+        ".env",
+        "certs/server.pem",
     ):
         write(tmp_path / name, "x = 1\n")
     write(tmp_path / "env2" / "pyvenv.cfg", "home = /usr\n")  # a venv under any name
     result = walk([tmp_path], SETTINGS)
     assert [f.rel for f in result.files] == ["keep.py"]
-    assert result.skipped["ignored"] == 10
+    assert result.skipped["ignored"] == 12
+    assert is_excluded(tmp_path, tmp_path / "env2" / "lib" / "site.py", SETTINGS)
+    assert not is_excluded(tmp_path, tmp_path / "keep.py", SETTINGS)
 
 
 def test_gitignore_nested_and_negated(tmp_path: Path) -> None:

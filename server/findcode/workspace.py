@@ -64,6 +64,11 @@ BUILTIN_EXCLUDES = (
     "pnpm-lock.yaml",
     "go.sum",
     ".DS_Store",
+    # secrets: an index is a copy of the text, and keys have no meaning to search for
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.key",
 )
 
 # Enough to tell text from binary the way git does: a NUL byte in the first 8 KiB.
@@ -132,6 +137,8 @@ def is_excluded(root: Path, path: Path, settings: Settings) -> bool:
         if _ignored(rel, is_dir, fixed, specs):
             return True
         directory = directory / part
+        if is_dir and (directory / "pyvenv.cfg").is_file():
+            return True
     return not _language_allowed(rel_parts[-1], settings)
 
 
