@@ -103,7 +103,8 @@ class WalkResult:
 
 
 def walk(roots: Sequence[Path], settings: Settings) -> WalkResult:
-    """Every indexable file under `roots`, sorted by root then path; skips counted by reason."""
+    """Every indexable file under `roots` (roots in order, folders depth-first by name) and the
+    count of skipped files by reason. A root that is a file yields that file alone."""
     result = WalkResult()
     for root in roots:
         root = Path(root).resolve()
@@ -145,8 +146,8 @@ def is_excluded(root: Path, path: Path, settings: Settings) -> bool:
 def read_source(path: Path, max_bytes: int) -> str:
     """The text of one file, or SkipFile(reason) when it is not something to index.
 
-    Invalid UTF-8 decodes with U+FFFD, one per bad byte run, never a line break, so line
-    numbers stay those of the file. Nothing else (CRLF, BOM-less encodings) is normalised.
+    Invalid UTF-8 decodes to U+FFFD, never to a line break, so line numbers stay those of the
+    file. Nothing else (CRLF, BOM-less encodings) is normalised.
     """
     try:
         # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
