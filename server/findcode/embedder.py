@@ -1,0 +1,371 @@
+"""Text -> vectors through llama.cpp: the one module that imports llama_cpp.
+
+llama-cpp-python's API moves between releases and its C asserts abort the whole process, so
+every call into it lives here, behind an interface that cannot trip them: every sequence is
+cut to the model's training length, every batch fits one micro-batch (non-causal models need
+that), and sequence ids stay below the context's limit.
+
+Any GGUF embedding model loads. Its family, read from the GGUF metadata, picks a profile: how
+queries and documents are worded for it (prefixes, instructions) and its pooling.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import logging
+import os
+import threading
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import gguf
+import llama_cpp
+import numpy as np
+
+from findcode.errors import ModelError
+
+logger = logging.getLogger("findcode.llama")
+
+# Tokens decoded together: the model's training length (one full-length sequence, or many short
+# ones). Attention across a non-causal batch is computed over all its tokens (masked between
+# sequences), so the cost grows with the batch's square; measured on MiniLM q8_0 with 500 stdlib
+# functions, budgets of 256/512/1024/2048 tokens gave 44/41/37/30 symbols/s.
+MAX_SEQUENCES = 64  # sequences per batch; below llama.cpp's LLAMA_MAX_SEQ
+# Models trained on long contexts (Qwen3: 32k) would make every batch huge; symbols rarely need
+# more than this, and the index's documents are cut well before it.
+MAX_TOKENS_CAP = 2048
+# Text beyond this many characters per token of the limit cannot reach the model anyway; cutting
+# it first keeps a 10 MB line from costing a full tokenization.
+CHARS_PER_TOKEN_BOUND = 32
+QWEN3_TASK = "Given a code search query, retrieve the code that does what the query describes"
+
+QUANTIZE_TYPES = {
+    "q8_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0,
+    "f16": llama_cpp.LLAMA_FTYPE_MOSTLY_F16,
+}
+# ggml's levels: 1 debug, 2 info, 3 warn, 4 error, 5 "continue the previous line".
+_LOG_LEVELS = {3: logging.WARNING, 4: logging.ERROR}
+
+
+@llama_cpp.llama_log_callback
+def _route_log(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
+    # llama.cpp chats on stderr by default, which would drown the user's terminal and the
+    # LSP's log. Everything goes to our logger, at debug unless it is an error or a warning.
+    message = text.decode("utf-8", "replace").rstrip()
+    if message:
+        logger.log(_LOG_LEVELS.get(level, logging.DEBUG), "%s", message)
+
+
+_backend_lock = threading.Lock()
+_backend_ready = False
+
+
+def _init_backend() -> None:
+    global _backend_ready
+    with _backend_lock:
+        if not _backend_ready:
+            llama_cpp.llama_log_set(_route_log, ctypes.c_void_p(0))
+            llama_cpp.llama_backend_init()
+            _backend_ready = True
+
+
+def quantize_gguf(src: Path, dst: Path, quant: str, *, threads: int | None = None) -> None:
+    """Quantize a GGUF file with llama.cpp (model.py's build step)."""
+    if quant not in QUANTIZE_TYPES:
+        choices = ", ".join(QUANTIZE_TYPES)
+        raise ModelError(f"unknown quantization {quant!r}: choose one of {choices}")
+    _init_backend()
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = QUANTIZE_TYPES[quant]
+    params.nthread = threads or os.cpu_count() or 1
+    status = llama_cpp.llama_model_quantize(
+        os.fsencode(src), os.fsencode(dst), ctypes.byref(params)
+    )
+    if status != 0:
+        raise ModelError(f"llama.cpp could not quantize {src} to {quant} (status {status})")
+
+
+# --------------------------------------------------------------------------- profiles
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How one model family wants its inputs worded."""
+
+    family: str
+    query_template: str = "{text}"
+    document_template: str = "{text}"
+    pooling: int | None = None  # override when the GGUF does not say; None: the model's own
+
+
+PLAIN = Profile("plain")
+NOMIC = Profile("nomic", "search_query: {text}", "search_document: {text}")
+QWEN3_EMBEDDING = Profile(
+    "qwen3-embedding",
+    query_template="Instruct: " + QWEN3_TASK + "\nQuery:{text}",
+    pooling=llama_cpp.LLAMA_POOLING_TYPE_LAST,
+)
+
+
+def profile_for(architecture: str, name: str) -> Profile:
+    name = name.lower()
+    if architecture.startswith("qwen3") and "embed" in name:
+        return QWEN3_EMBEDDING
+    if architecture == "nomic-bert" or "nomic" in name:
+        return NOMIC
+    return PLAIN
+
+
+# --------------------------------------------------------------------------- the embedder
+
+
+def _strip_accents(text: str) -> str:
+    # Uncased WordPiece models were trained on text with accents stripped (BERT's normaliser);
+    # llama.cpp lowercases but leaves the combining marks, which would turn "café" into [UNK].
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+
+
+def _file_digest(path: Path, size: int) -> str:
+    # Whole-file digest for small models; head + tail + size for multi-GB ones, where hashing
+    # everything would add seconds to every start for no practical gain in uniqueness.
+    sha = hashlib.sha256(str(size).encode())
+    chunk = 16 << 20
+    with path.open("rb") as handle:
+        if size <= 4 * chunk:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                sha.update(block)
+        else:
+            sha.update(handle.read(chunk))
+            handle.seek(size - chunk)
+            sha.update(handle.read(chunk))
+    return sha.hexdigest()
+
+
+class Embedder:
+    """A loaded GGUF embedding model. Thread-safe: each call holds an internal lock."""
+
+    def __init__(
+        self, model_path: Path, *, threads: int | None = None, dims: int | None = None
+    ) -> None:
+        self.path = Path(model_path)
+        self._lock = threading.Lock()
+        self._model: ctypes.c_void_p | None = None
+        self._ctx: ctypes.c_void_p | None = None
+        self._check_file()
+        _init_backend()
+
+        params = llama_cpp.llama_model_default_params()
+        params.n_gpu_layers = 0
+        model = llama_cpp.llama_model_load_from_file(os.fsencode(self.path), params)
+        if not model:
+            raise ModelError(
+                f"llama.cpp cannot load {self.path}: the file is corrupt, truncated, or a model "
+                f"architecture this llama.cpp does not know"
+            )
+        self._model = model
+        self._vocab = llama_cpp.llama_model_get_vocab(model)
+
+        architecture = self._meta("general.architecture") or "unknown"
+        self.name = self._meta("general.name") or self.path.stem
+        self.profile = profile_for(architecture, self.name)
+        pooling = self._meta(f"{architecture}.pooling_type")
+        if pooling is None and self.profile.pooling is None:
+            self.close()
+            raise ModelError(
+                f"{self.path} is a {architecture!r} model without a pooling type: not an "
+                f"embedding model. Point `model` at a GGUF embedding model (e.g. all-MiniLM, "
+                f"nomic-embed, Qwen3-Embedding)."
+            )
+        pooling_type = int(pooling) if pooling is not None else self.profile.pooling
+        if pooling_type not in (
+            llama_cpp.LLAMA_POOLING_TYPE_MEAN,
+            llama_cpp.LLAMA_POOLING_TYPE_CLS,
+            llama_cpp.LLAMA_POOLING_TYPE_LAST,
+        ):
+            self.close()
+            raise ModelError(
+                f"{self.path} has pooling type {pooling_type}, which does not produce one vector "
+                f"per text: not a sentence-embedding model"
+            )
+
+        trained = int(self._meta("findcode.max_tokens") or 0) or llama_cpp.llama_model_n_ctx_train(
+            model
+        )
+        self.max_tokens = max(8, min(trained, MAX_TOKENS_CAP))
+        self._budget = self.max_tokens
+        self._n_embd = llama_cpp.llama_model_n_embd(model)
+        if dims is not None and not 0 < dims <= self._n_embd:
+            self.close()
+            raise ModelError(f"dims {dims} is not between 1 and {self._n_embd} for {self.path}")
+        self.dims = dims or self._n_embd
+        self.quantization = _file_type_name(self._meta("general.file_type"))
+        size = self.path.stat().st_size
+        self.model_id = f"{self.name}-{self.quantization}-{_file_digest(self.path, size)[:12]}" + (
+            f"-d{self.dims}" if self.dims != self._n_embd else ""
+        )
+        self._strip_accents = (
+            llama_cpp.llama_vocab_type(self._vocab) == llama_cpp.LLAMA_VOCAB_TYPE_WPM
+        )
+        self._ctx = self._new_context(pooling_type, threads)
+        self._memory = llama_cpp.llama_get_memory(self._ctx)
+        self._batch = llama_cpp.llama_batch_init(self._budget, 0, 1)
+        self._specials = self._tokenize("", special=True)
+        self._n_prefix = 1 if llama_cpp.llama_vocab_get_add_bos(self._vocab) else 0
+
+    # -- loading
+
+    def _check_file(self) -> None:
+        try:
+            with self.path.open("rb") as handle:
+                magic = handle.read(4)
+        except FileNotFoundError:
+            raise ModelError(f"model file {self.path} does not exist") from None
+        except OSError as error:
+            raise ModelError(f"cannot read model file {self.path}: {error}") from error
+        if magic != b"GGUF":
+            raise ModelError(f"{self.path} is not a GGUF file (it does not start with 'GGUF')")
+
+    def _new_context(self, pooling_type: int, threads: int | None) -> ctypes.c_void_p:
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx = self._budget
+        # One micro-batch per batch: non-causal attention asserts that a sequence is never
+        # split across micro-batches.
+        params.n_batch = self._budget
+        params.n_ubatch = self._budget
+        params.n_seq_max = MAX_SEQUENCES
+        params.embeddings = True
+        params.pooling_type = pooling_type
+        params.kv_unified = True  # causal models: sequences share the cache, any length mix fits
+        params.n_threads = params.n_threads_batch = threads or os.cpu_count() or 1
+        params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
+        ctx = llama_cpp.llama_init_from_model(self._model, params)
+        if not ctx:
+            # Flash attention is faster, but not every architecture/backend supports it.
+            params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO
+            ctx = llama_cpp.llama_init_from_model(self._model, params)
+        if not ctx:
+            self.close()
+            raise ModelError(f"llama.cpp could not create a context for {self.path}")
+        return ctx
+
+    def _meta(self, key: str) -> str | None:
+        buffer = ctypes.create_string_buffer(256)
+        length = llama_cpp.llama_model_meta_val_str(
+            self._model, key.encode(), buffer, ctypes.sizeof(buffer)
+        )
+        if length < 0:
+            return None
+        if length >= ctypes.sizeof(buffer):
+            buffer = ctypes.create_string_buffer(length + 1)
+            llama_cpp.llama_model_meta_val_str(self._model, key.encode(), buffer, length + 1)
+        return buffer.value.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._ctx:
+                llama_cpp.llama_batch_free(self._batch)
+                llama_cpp.llama_free(self._ctx)
+                self._ctx = None
+            if self._model:
+                llama_cpp.llama_model_free(self._model)
+                self._model = None
+
+    def __del__(self) -> None:
+        if getattr(self, "_lock", None) is not None:
+            self.close()
+
+    # -- tokens
+
+    def _tokenize(self, text: str, *, special: bool) -> list[int]:
+        if self._strip_accents:
+            text = _strip_accents(text)
+        data = text.encode("utf-8", "replace")  # lone surrogates (binary junk) become '?'
+        capacity = len(data) + 16
+        tokens = (llama_cpp.llama_token * capacity)()
+        count = llama_cpp.llama_tokenize(
+            self._vocab, data, len(data), tokens, capacity, special, False
+        )
+        if count < 0:  # cannot happen with one token per byte at most, but never overflow
+            capacity = -count
+            tokens = (llama_cpp.llama_token * capacity)()
+            count = llama_cpp.llama_tokenize(
+                self._vocab, data, len(data), tokens, capacity, special, False
+            )
+        return list(tokens[: max(count, 0)])
+
+    def _token_ids(self, text: str) -> list[int]:
+        body = self._tokenize(text[: self.max_tokens * CHARS_PER_TOKEN_BOUND], special=False)
+        room = self.max_tokens - len(self._specials)
+        ids = self._specials[: self._n_prefix] + body[:room] + self._specials[self._n_prefix :]
+        # A model with no special tokens and an empty text: decode one token rather than none.
+        return ids or self._tokenize(" ", special=False)[:1] or [0]
+
+    def token_ids(self, text: str) -> list[int]:
+        """The ids the model sees for a document text (specials included, truncated)."""
+        with self._lock:
+            return self._token_ids(self.profile.document_template.format(text=text))
+
+    # -- embedding
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        forms = [self.profile.document_template.format(text=t) for t in texts]
+        return self._embed(forms)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._embed([self.profile.query_template.format(text=text)])[0]
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            if not self._ctx:
+                raise ModelError(f"the embedder for {self.path} is closed")
+            out = np.zeros((len(texts), self.dims), dtype=np.float32)
+            sequences = [self._token_ids(t) for t in texts]
+            # Similar lengths together: fewer wasted cross-sequence attention cells per batch.
+            order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+            batch: list[int] = []
+            used = 0
+            for index in order:
+                length = len(sequences[index])
+                if batch and (used + length > self._budget or len(batch) == MAX_SEQUENCES):
+                    self._decode(batch, sequences, out)
+                    batch, used = [], 0
+                batch.append(index)
+                used += length
+            if batch:
+                self._decode(batch, sequences, out)
+            return out
+
+    def _decode(self, indices: list[int], sequences: list[list[int]], out: np.ndarray) -> None:
+        batch = self._batch
+        n = 0
+        for seq, index in enumerate(indices):
+            for pos, token in enumerate(sequences[index]):
+                batch.token[n] = token
+                batch.pos[n] = pos
+                batch.n_seq_id[n] = 1
+                batch.seq_id[n][0] = seq
+                batch.logits[n] = True
+                n += 1
+        batch.n_tokens = n
+        if self._memory:
+            llama_cpp.llama_memory_clear(self._memory, True)
+        status = llama_cpp.llama_decode(self._ctx, batch)
+        if status != 0:
+            raise ModelError(f"llama.cpp failed to embed a batch with {self.path} ({status=})")
+        for seq, index in enumerate(indices):
+            pointer = llama_cpp.llama_get_embeddings_seq(self._ctx, seq)
+            vector = np.ctypeslib.as_array(pointer, shape=(self._n_embd,))[: self.dims]
+            norm = float(np.linalg.norm(vector))
+            out[index] = vector / norm if norm > 0 else vector
+
+
+def _file_type_name(value: str | None) -> str:
+    try:
+        name = gguf.LlamaFileType(int(value or "")).name
+    except ValueError:
+        return "unknown"
+    return name.removeprefix("MOSTLY_").removeprefix("ALL_")

@@ -1,0 +1,283 @@
+"""The embedder on the real default model: shapes, bad inputs, bad files, forms, batching."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import gguf
+import numpy as np
+import pytest
+from findcode.embedder import NOMIC, PLAIN, QWEN3_EMBEDDING, Embedder, profile_for
+from findcode.errors import ModelError
+
+CLS, SEP, UNK = 101, 102, 100
+
+
+@pytest.fixture(scope="module")
+def embedder(model_path: Path) -> Embedder:
+    return Embedder(model_path)
+
+
+def assert_unit_rows(vectors: np.ndarray) -> None:
+    assert vectors.dtype == np.float32
+    assert np.isfinite(vectors).all()
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=-1), 1.0, atol=1e-5)
+
+
+def test_attributes_describe_the_default_model(embedder: Embedder) -> None:
+    assert embedder.name == "all-MiniLM-L6-v2"
+    assert embedder.dims == 384
+    assert embedder.quantization == "Q8_0"
+    assert embedder.max_tokens == 256
+    assert embedder.model_id.startswith("all-MiniLM-L6-v2-Q8_0-")
+    assert embedder.profile is PLAIN
+
+
+def test_model_id_is_stable_across_loads(embedder: Embedder, model_path: Path) -> None:
+    other = Embedder(model_path)
+    try:
+        assert other.model_id == embedder.model_id
+    finally:
+        other.close()
+
+
+def test_documents_are_unit_float32_rows(embedder: Embedder) -> None:
+    vectors = embedder.embed_documents(["def add(a, b): return a + b", "parse a date", "x"])
+    assert vectors.shape == (3, 384)
+    assert_unit_rows(vectors)
+
+
+def test_no_documents_gives_an_empty_matrix(embedder: Embedder) -> None:
+    assert embedder.embed_documents([]).shape == (0, 384)
+
+
+def test_similar_texts_are_closer_than_unrelated_ones(embedder: Embedder) -> None:
+    query = embedder.embed_query("read a file into a string")
+    docs = embedder.embed_documents(
+        [
+            "def read_text(path):\n    with open(path) as f:\n        return f.read()",
+            "def mean(values):\n    return sum(values) / len(values)",
+        ]
+    )
+    scores = docs @ query
+    assert scores[0] > scores[1] + 0.1
+
+
+def test_empty_and_whitespace_only_texts(embedder: Embedder) -> None:
+    assert embedder.token_ids("") == [CLS, SEP]
+    assert embedder.token_ids(" \n\t  \r\n") == [CLS, SEP]
+    vectors = embedder.embed_documents(["", "   \n\t "])
+    assert_unit_rows(vectors)
+    # Both are just [CLS] [SEP] to the model.
+    np.testing.assert_allclose(vectors[0], vectors[1], atol=1e-6)
+
+
+def test_a_50000_character_line_is_cut_to_the_training_length(embedder: Embedder) -> None:
+    line = "value = compute(alpha, beta) + " * 1613  # 50,003 characters, one line
+    assert len(line) > 50_000
+    ids = embedder.token_ids(line)
+    assert len(ids) == embedder.max_tokens
+    assert ids[0] == CLS and ids[-1] == SEP
+    # One word of 50,000 characters (no spaces) too.
+    assert len(embedder.token_ids("x" * 50_000)) <= embedder.max_tokens
+    vectors = embedder.embed_documents([line, "x" * 50_000, "short"])
+    assert_unit_rows(vectors)
+
+
+def test_binary_junk_embeds_without_crashing(embedder: Embedder) -> None:
+    junk = [
+        bytes(range(256)).decode("latin-1"),
+        "\x00" * 100,
+        "\udcff\udc80 lone surrogates \ud800",
+        np.random.default_rng(1).bytes(4000).decode("utf-8", "replace"),
+        "\ufeff\u200b\u202e\U0010ffff",
+    ]
+    vectors = embedder.embed_documents(junk)
+    assert vectors.shape == (len(junk), 384)
+    assert_unit_rows(vectors)
+
+
+def test_batching_preserves_order(embedder: Embedder) -> None:
+    # Lengths vary a lot and there are more texts than one batch holds, so the embedder
+    # sorts, splits into several batches and must put every row back in its place.
+    texts = [f"function number {i} " + "body " * (i * 7 % 90) for i in range(120)]
+    together = embedder.embed_documents(texts)
+    for index in (0, 1, 17, 59, 60, 119):
+        alone = embedder.embed_documents([texts[index]])[0]
+        # Batch neighbours change the float rounding a little, never the row.
+        scores = together @ alone
+        assert int(np.argmax(scores)) == index
+        assert scores[index] > 0.999, index
+
+
+def test_plain_profile_query_equals_document(embedder: Embedder) -> None:
+    text = "open a socket and retry on timeout"
+    np.testing.assert_allclose(
+        embedder.embed_query(text), embedder.embed_documents([text])[0], atol=1e-6
+    )
+    assert embedder.embed_query(text).shape == (384,)
+
+
+def test_profile_templates_shape_queries_and_documents(model_path: Path) -> None:
+    # The default model reads plain text; give it the nomic profile to check that the
+    # embedder really words queries and documents through the profile.
+    nomic = Embedder(model_path)
+    try:
+        nomic.profile = NOMIC
+        query = nomic.embed_query("sort a list")
+        document = nomic.embed_documents(["sort a list"])[0]
+        assert float(query @ document) < 0.999
+        plain = Embedder(model_path)
+        try:
+            expected_query = plain.embed_documents(["search_query: sort a list"])[0]
+            expected_doc = plain.embed_documents(["search_document: sort a list"])[0]
+        finally:
+            plain.close()
+        np.testing.assert_allclose(query, expected_query, atol=1e-6)
+        np.testing.assert_allclose(document, expected_doc, atol=1e-6)
+    finally:
+        nomic.close()
+
+
+def test_profiles_by_family() -> None:
+    assert profile_for("bert", "all-MiniLM-L6-v2") is PLAIN
+    assert profile_for("nomic-bert", "nomic-embed-text-v1.5") is NOMIC
+    qwen = profile_for("qwen3", "Qwen3-Embedding-0.6B")
+    assert qwen is QWEN3_EMBEDDING
+    query = qwen.query_template.format(text="retry with backoff")
+    assert query.startswith("Instruct: ") and query.endswith("\nQuery:retry with backoff")
+    assert qwen.document_template.format(text="code") == "code"
+
+
+def test_matryoshka_truncation_renormalises(model_path: Path, embedder: Embedder) -> None:
+    small = Embedder(model_path, dims=128)
+    try:
+        texts = ["def f(x): return x", "a class for HTTP sessions"]
+        vectors = small.embed_documents(texts)
+        assert vectors.shape == (2, 128)
+        assert_unit_rows(vectors)
+        full = embedder.embed_documents(texts)[:, :128]
+        full /= np.linalg.norm(full, axis=1, keepdims=True)
+        np.testing.assert_allclose(vectors, full, atol=1e-5)
+        assert small.model_id != embedder.model_id
+    finally:
+        small.close()
+    with pytest.raises(ModelError, match="dims 999"):
+        Embedder(model_path, dims=999)
+
+
+def test_calls_from_two_threads_are_atomic(embedder: Embedder) -> None:
+    docs = [f"def handler_{i}(request): return response_{i}" for i in range(64)]
+    expected_docs = embedder.embed_documents(docs)
+    query = "handle a request"
+    expected_query = embedder.embed_query(query)
+    results: dict[str, np.ndarray] = {}
+    errors: list[BaseException] = []
+
+    def run(key: str, work) -> None:
+        try:
+            for _ in range(5):
+                results[key] = work()
+        except BaseException as error:  # surfaced below; a thread must not swallow it
+            errors.append(error)
+
+    threads = [
+        threading.Thread(target=run, args=("docs", lambda: embedder.embed_documents(docs))),
+        threading.Thread(
+            target=run, args=("query", lambda: embedder.embed_query("handle a request"))
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    np.testing.assert_allclose(results["docs"], expected_docs, atol=1e-5)
+    np.testing.assert_allclose(results["query"], expected_query, atol=1e-5)
+
+
+# --------------------------------------------------------------------------- bad model files
+
+
+def test_missing_model_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.gguf"
+    with pytest.raises(ModelError, match="does not exist") as caught:
+        Embedder(missing)
+    assert str(missing) in str(caught.value)
+
+
+def test_file_that_is_not_gguf(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.gguf"
+    junk.write_bytes(np.random.default_rng(2).bytes(10_000))
+    with pytest.raises(ModelError, match="not a GGUF file") as caught:
+        Embedder(junk)
+    assert str(junk) in str(caught.value)
+
+
+def test_truncated_model_file(tmp_path: Path, model_path: Path) -> None:
+    truncated = tmp_path / "truncated.gguf"
+    truncated.write_bytes(model_path.read_bytes()[:2_000_000])
+    with pytest.raises(ModelError, match="cannot load") as caught:
+        Embedder(truncated)
+    assert str(truncated) in str(caught.value)
+
+
+def test_corrupt_header(tmp_path: Path, model_path: Path) -> None:
+    corrupt = tmp_path / "corrupt.gguf"
+    data = bytearray(model_path.read_bytes()[:4096])
+    data[8:24] = b"\xff" * 16  # tensor and metadata counts become absurd
+    corrupt.write_bytes(bytes(data))
+    with pytest.raises(ModelError) as caught:
+        Embedder(corrupt)
+    assert str(corrupt) in str(caught.value)
+
+
+def write_tiny_llama(path: Path) -> None:
+    """A valid, loadable llama-architecture GGUF: a text generator, not an embedding model."""
+    vocab = ["<unk>", "<s>", "</s>"] + ["\u2581" + chr(97 + i) for i in range(13)]
+    writer = gguf.GGUFWriter(path, "llama")
+    writer.add_name("tiny-llama")
+    writer.add_context_length(64)
+    writer.add_embedding_length(32)
+    writer.add_feed_forward_length(64)
+    writer.add_block_count(1)
+    writer.add_head_count(4)
+    writer.add_head_count_kv(4)
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_rope_dimension_count(8)
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list(vocab)
+    writer.add_token_scores([0.0] * len(vocab))
+    writer.add_token_types([2, 3, 3] + [1] * (len(vocab) - 3))
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    rng = np.random.default_rng(0)
+    shapes = {
+        "token_embd.weight": (len(vocab), 32),
+        "output_norm.weight": (32,),
+        "output.weight": (len(vocab), 32),
+        "blk.0.attn_norm.weight": (32,),
+        "blk.0.attn_q.weight": (32, 32),
+        "blk.0.attn_k.weight": (32, 32),
+        "blk.0.attn_v.weight": (32, 32),
+        "blk.0.attn_output.weight": (32, 32),
+        "blk.0.ffn_norm.weight": (32,),
+        "blk.0.ffn_gate.weight": (64, 32),
+        "blk.0.ffn_up.weight": (64, 32),
+        "blk.0.ffn_down.weight": (32, 64),
+    }
+    for name, shape in shapes.items():
+        writer.add_tensor(name, rng.standard_normal(shape).astype(np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def test_gguf_that_is_not_an_embedding_model(tmp_path: Path) -> None:
+    path = tmp_path / "tiny-llama.gguf"
+    write_tiny_llama(path)
+    with pytest.raises(ModelError, match="not an embedding model") as caught:
+        Embedder(path)
+    assert str(path) in str(caught.value)
