@@ -318,6 +318,13 @@ def model_info(path: Path) -> dict[str, Any]:
         "name": field("general.name") or path.stem,
         "architecture": arch,
         "pooling": _enum_name(gguf.PoolingType, pooling),
+        # What the embedder requires: one vector per text (mean, cls or last-token pooling).
+        "embedding_model": pooling
+        in (
+            gguf.PoolingType.MEAN,
+            gguf.PoolingType.CLS,
+            gguf.PoolingType.LAST,
+        ),
         "dimensions": field(f"{arch}.embedding_length"),
         "context": field(f"{arch}.context_length"),
         "max_tokens": field(MAX_TOKENS_KEY) or field(f"{arch}.context_length"),
