@@ -1,0 +1,74 @@
+"""document_text: what the model reads for a symbol."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from findcode.documents import MAX_CHARS, document_text, split_identifier
+from findcode.symbols import Symbol, extract_symbols
+
+
+def make_symbol(**changes: object) -> Symbol:
+    fields = {
+        "path": "pkg/http/client.py",
+        "language": "python",
+        "kind": "method",
+        "name": "retry_request",
+        "qualified_name": "HTTPClient.retry_request",
+        "start_line": 10,
+        "start_col": 5,
+        "end_line": 20,
+        "end_col": 1,
+        "signature": "def retry_request(self, url, attempts=3):",
+        "doc": "Send a GET request, retrying with exponential backoff.",
+        "code": (
+            "def retry_request(self, url, attempts=3):\n    for i in range(attempts):\n        pass"
+        ),
+    }
+    fields.update(changes)
+    return Symbol(**fields)  # type: ignore[arg-type]
+
+
+def test_split_identifier() -> None:
+    assert split_identifier("HTTPClient.retry_request") == "http client retry request"
+    assert split_identifier("parseJSONResponse2") == "parse json response 2"
+    assert split_identifier("Server.Start") == "server start"
+    assert split_identifier("__init__") == "init"
+    assert split_identifier("") == ""
+
+
+def test_document_holds_name_words_doc_and_code_once() -> None:
+    text = document_text(make_symbol())
+    lines = text.split("\n")
+    assert lines[0] == "method http client retry request"
+    assert "exponential backoff" in lines[1]
+    assert text.count("def retry_request(self, url, attempts=3):") == 1
+    assert text.endswith("pass")
+
+
+def test_signature_kept_when_the_code_does_not_start_with_it() -> None:
+    text = document_text(make_symbol(code="    body only", signature="fn start(&self)"))
+    assert "fn start(&self)" in text and "body only" in text
+
+
+def test_path_and_position_do_not_matter() -> None:
+    one = make_symbol()
+    moved = dataclasses.replace(one, path="elsewhere/x.py", start_line=99, end_line=120)
+    assert moved.body_hash == one.body_hash
+    assert document_text(moved) == document_text(one)
+    assert "client.py" not in document_text(one)
+
+
+def test_long_symbols_are_cut() -> None:
+    huge = make_symbol(code="x = 1\n" * 10_000, doc="word " * 5_000)
+    text = document_text(huge)
+    assert len(text) <= MAX_CHARS
+    assert text.startswith("method http client retry request")
+
+
+def test_real_extracted_symbol() -> None:
+    source = 'def read_config(path):\n    """Load the TOML settings."""\n    return 1\n'
+    (symbol,) = [s for s in extract_symbols("a.py", source) if s.name == "read_config"]
+    text = document_text(symbol)
+    assert text.startswith("function read config")
+    assert "Load the TOML settings." in text
