@@ -1,0 +1,389 @@
+"""The engine: one object the CLI, the Language Server and the evaluation all drive.
+
+It opens one index per workspace root, runs the single indexer thread, and answers searches
+on the caller's thread while indexing goes on: a search reads the store and the vector index
+(both safe to read during the indexer's writes) and embeds its query between two indexing
+batches.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from findcode.config import Settings
+from findcode.documents import DOCUMENT_FORM_VERSION, document_text
+from findcode.embedder import Embedder
+from findcode.errors import FindcodeError, QueryError
+from findcode.indexer import Indexer, Progress, root_of
+from findcode.model import resolve_model_path
+from findcode.roots import RootIndex
+from findcode.search import (
+    DEFAULT_RANKING,
+    Ranking,
+    check_filters,
+    clean_query,
+    fuse,
+    path_spec,
+    query_words,
+    snippet,
+)
+from findcode.store import SymbolRow
+
+__all__ = ["Engine", "Hit", "Progress", "SearchOutcome"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    path: Path
+    root: Path
+    rel: str
+    start_line: int
+    start_col: int
+    end_line: int
+    end_col: int
+    name: str
+    qualified_name: str
+    kind: str
+    language: str
+    score: float
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchOutcome:
+    hits: list[Hit]
+    took_ms: float
+    state: str
+    indexed_files: int
+    total_files: int
+
+
+# A candidate across roots: (root, symbol id).
+_Key = tuple[Path, int]
+
+
+class Engine:
+    def __init__(
+        self,
+        roots: Sequence[Path],
+        settings: Settings,
+        *,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_log: Callable[[str, str], None] | None = None,
+        embedder: Embedder | None = None,
+        ranking: Ranking = DEFAULT_RANKING,
+    ) -> None:
+        self.settings = settings
+        self.ranking = ranking
+        self._initial_roots = [Path(r).resolve() for r in roots]
+        self._on_progress = on_progress
+        self._on_log = on_log
+        self._embedder = embedder
+        self._owns_embedder = embedder is None
+        self._indexer: Indexer | None = None
+        self.state = "starting"
+
+    # -- lifecycle
+
+    def _log(self, level: str, message: str) -> None:
+        if self._on_log is not None:
+            self._on_log(level, message)
+
+    def start(self) -> None:
+        """Load the model, open (and repair) each root's index, start the worker, queue a scan.
+
+        Raises ModelError or IndexCorruptError with a message for the user.
+        """
+        if self._embedder is None:
+            self._embedder = Embedder(
+                resolve_model_path(self.settings.model), threads=self.settings.threads
+            )
+        embed_key = f"{self._embedder.model_id}/{DOCUMENT_FORM_VERSION}"
+        indexer = Indexer(
+            self.settings,
+            self._embedder,
+            embed_key,
+            on_progress=self._on_progress,
+            log=self._log,
+        )
+        opened: list[RootIndex] = []
+        try:
+            for root in self._initial_roots:
+                opened.append(indexer.open_root(root))
+        except BaseException:
+            for index in opened:
+                index.store.close()
+            raise
+        self._indexer = indexer
+        indexer.start()
+        indexer.scan()
+        self.state = "indexing"
+
+    def close(self) -> None:
+        if self._indexer is not None:
+            self._indexer.stop()
+            self._indexer = None
+        if self._owns_embedder and self._embedder is not None:
+            self._embedder.close()
+            self._embedder = None
+        self.state = "starting"
+
+    def __enter__(self) -> Engine:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def _worker(self) -> Indexer:
+        if self._indexer is None:
+            raise FindcodeError("the findcode engine is not started")
+        return self._indexer
+
+    # -- work requests
+
+    def scan(self) -> None:
+        self._worker.scan()
+
+    def notify_changed(self, paths: Iterable[Path], *, urgent: bool = False) -> None:
+        self._worker.paths_changed(paths, urgent)
+
+    def add_root(self, root: Path) -> None:
+        self._worker.add_root(Path(root).resolve())
+
+    def remove_root(self, root: Path) -> None:
+        self._worker.remove_root(Path(root).resolve())
+
+    def reindex(self) -> None:
+        self._worker.reindex()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        return self._worker.wait_idle(timeout)
+
+    @property
+    def embedded_count(self) -> int:
+        return self._indexer.embedded_count if self._indexer is not None else 0
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            raise FindcodeError("the findcode engine is not started")
+        return self._embedder
+
+    @property
+    def skipped(self) -> dict[str, int]:
+        return dict(self._worker.skipped)
+
+    def progress(self) -> Progress:
+        return self._worker.progress()
+
+    # -- searching
+
+    def _index_state(self) -> str:
+        worker = self._worker
+        if worker.last_error and not worker.busy:
+            return "error"
+        return "indexing" if worker.busy else "idle"
+
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int = 20,
+        mode: str = "hybrid",
+        paths: Sequence[str] | None = None,
+        languages: Sequence[str] | None = None,
+        kinds: Sequence[str] | None = None,
+    ) -> SearchOutcome:
+        started = time.perf_counter()
+        text = clean_query(query)
+        check_filters(mode, languages, kinds, limit)
+        vector = self.embedder.embed_query(text) if mode != "lexical" else None
+        words = query_words(text) if mode != "semantic" else []
+        return self._ranked(vector, words, limit, mode, paths, languages, kinds, started)
+
+    def similar(
+        self, path: Path, line: int, end_line: int | None = None, *, limit: int = 20
+    ) -> SearchOutcome:
+        """Code like the symbol around these lines (or like these lines, outside symbols)."""
+        started = time.perf_counter()
+        path = Path(os.path.abspath(path))
+        if isinstance(line, bool) or not isinstance(line, int) or line < 1:
+            raise QueryError(f"line must be a positive 1-based number, not {line!r}")
+        index = self._root_index(path)
+        rel = path.relative_to(index.root).as_posix()
+        around = index.store.symbols_at(rel, line, end_line)
+        exclude: set[_Key] = set()
+        vector: np.ndarray | None = None
+        if around:
+            symbol = around[0]
+            exclude.add((index.root, symbol.id))
+            vector = index.vectors.vector(symbol.id)
+            if vector is None:
+                vector = self.embedder.embed_documents([document_text(symbol.as_symbol())])[0]
+        else:
+            vector = self.embedder.embed_documents([_lines(path, line, end_line)])[0]
+        return self._ranked(
+            vector, [], limit, "semantic", None, None, None, started, exclude=exclude
+        )
+
+    def _root_index(self, path: Path) -> RootIndex:
+        indexes = {index.root: index for index in self._worker.roots()}
+        root = root_of(indexes, path)
+        if root is None:
+            raise QueryError(f"{path} is not inside a findcode workspace root")
+        return indexes[root]
+
+    def _ranked(
+        self,
+        vector: np.ndarray | None,
+        words: list[str],
+        limit: int,
+        mode: str,
+        paths: Sequence[str] | None,
+        languages: Sequence[str] | None,
+        kinds: Sequence[str] | None,
+        started: float,
+        *,
+        exclude: set[_Key] = frozenset(),  # type: ignore[assignment]
+    ) -> SearchOutcome:
+        wanted = max(self.ranking.candidates, limit) + len(exclude)
+        dense: list[tuple[_Key, float]] = []
+        lexical: list[tuple[_Key, float]] = []
+        files = total = 0
+        for index in self._worker.roots():
+            allowed_files = _allowed_files(index, paths)
+            filtered = allowed_files is not None or bool(languages) or bool(kinds)
+            if vector is not None:
+                allow = (
+                    index.store.filtered_ids(allowed_files, languages, kinds).__contains__
+                    if filtered
+                    else None
+                )
+                dense.extend(
+                    ((index.root, i), s) for i, s in index.vectors.search(vector, wanted, allow)
+                )
+            if words:
+                lexical.extend(
+                    ((index.root, i), s)
+                    for i, s in index.store.lexical(
+                        words,
+                        wanted,
+                        self.ranking.bm25_weights,
+                        allowed_files=allowed_files,
+                        languages=languages,
+                        kinds=kinds,
+                    )
+                )
+        dense = [item for item in sorted(dense, key=lambda c: -c[1]) if item[0] not in exclude]
+        lexical = sorted(lexical, key=lambda c: -c[1])
+        if mode == "semantic":
+            ranked = dense[:limit]
+        elif mode == "lexical":
+            ranked = lexical[:limit]
+        else:
+            ranked = fuse(
+                [k for k, _ in dense[:wanted]], [k for k, _ in lexical[:wanted]], self.ranking
+            )[:limit]
+        hits = self._hits(ranked)
+        worker = self._worker
+        for index in worker.roots():
+            counts = index.store.file_counts(worker.embed_key)
+            files += counts[0]
+            total += counts[1]
+        return SearchOutcome(
+            hits=hits,
+            took_ms=(time.perf_counter() - started) * 1000,
+            state=self._index_state(),
+            indexed_files=files,
+            total_files=total,
+        )
+
+    def _hits(self, ranked: Sequence[tuple[_Key, float]]) -> list[Hit]:
+        by_root: dict[Path, list[int]] = {}
+        for (root, symbol_id), _ in ranked:
+            by_root.setdefault(root, []).append(symbol_id)
+        rows: dict[_Key, SymbolRow] = {}
+        for index in self._worker.roots():
+            if index.root in by_root:
+                for symbol_id, row in index.store.symbols(by_root[index.root]).items():
+                    rows[(index.root, symbol_id)] = row
+        hits = []
+        for key, score in ranked:
+            row = rows.get(key)
+            if row is None:  # deleted between the two reads
+                continue
+            hits.append(
+                Hit(
+                    path=key[0] / row.rel,
+                    root=key[0],
+                    rel=row.rel,
+                    start_line=row.start_line,
+                    start_col=row.start_col,
+                    end_line=row.end_line,
+                    end_col=row.end_col,
+                    name=row.name,
+                    qualified_name=row.qualified_name,
+                    kind=row.kind,
+                    language=row.language,
+                    score=round(float(score), 6),
+                    snippet=snippet(row.signature, row.code),
+                )
+            )
+        return hits
+
+    # -- status
+
+    def status(self) -> dict:
+        worker = self._worker
+        embedder = self.embedder
+        files = symbols = vectors = pending = 0
+        for index in worker.roots():
+            counts = index.store.counts(worker.embed_key)
+            files += counts["files"]
+            symbols += counts["symbols"]
+            vectors += counts["vectors"]
+            pending += counts["pending"]
+        return {
+            "state": self._index_state(),
+            "roots": [str(index.root) for index in worker.roots()],
+            "files": files,
+            "symbols": symbols,
+            "vectors": vectors,
+            "pending": pending,
+            "embedded": worker.embedded_count,
+            "model": {
+                "name": embedder.name,
+                "path": str(embedder.path),
+                "dims": embedder.dims,
+                "quantization": embedder.quantization,
+            },
+            "indexPaths": [str(index.directory) for index in worker.roots()],
+            "lastError": worker.last_error,
+        }
+
+
+def _allowed_files(index: RootIndex, globs: Sequence[str] | None) -> list[int] | None:
+    if not globs:
+        return None
+    spec = path_spec(tuple(globs))
+    return [row.id for rel, row in index.store.files().items() if spec.match_file(rel)]
+
+
+def _lines(path: Path, line: int, end_line: int | None) -> str:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as error:
+        raise QueryError(f"cannot read {path}: {error}") from None
+    last = end_line if end_line is not None else line + 20
+    text = "\n".join(lines[line - 1 : last])
+    if not text.strip():
+        raise QueryError(f"{path} has no code at lines {line}-{last}")
+    return text

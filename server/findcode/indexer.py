@@ -1,0 +1,446 @@
+"""The one background worker: it owns the embedder's document side and every write.
+
+Work arrives as paths (a full walk, a save, a watcher event) and control requests (scan,
+reindex, roots added or removed). One thread does all of it, so the store never sees two
+writers and the hnswlib index never races its own resize. The order is what a person at the
+keyboard wants: the file just saved is parsed and embedded before the background walk goes
+on; every file is parsed (and searchable by its words) before any background embedding
+starts; and embedding goes in small batches so a query's own embedding waits one batch at
+most.
+
+Nothing here costs more than its change: a file whose size and mtime are unchanged is not
+read, one whose content hash is unchanged is not parsed, and of a changed file only the
+symbols whose body hash has no stored vector are embedded. All state lives in the store, so a
+killed process resumes where it stopped: what is pending is simply what has no vector.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import os
+import stat
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from findcode.config import Settings
+from findcode.documents import document_text
+from findcode.embedder import Embedder
+from findcode.errors import FindcodeError
+from findcode.roots import RootIndex, drop_index, open_root
+from findcode.symbols import extract_symbols, language_for_path
+from findcode.workspace import SkipFile, is_excluded, read_source, walk
+
+# Symbols embedded per call. A query waits for at most one batch: ~16 symbols is a few tenths
+# of a second on two cores with the default model, while larger batches gain little speed.
+EMBED_BATCH = 16
+# Progress events at most this often (a rich bar or an LSP client needs no more).
+PROGRESS_INTERVAL_S = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    phase: str  # "walking" | "parsing" | "embedding" | "idle"
+    files_done: int
+    files_total: int
+    symbols_done: int
+    symbols_total: int
+    rate: float  # symbols/s embedded
+    eta_s: float | None
+
+
+def root_of(roots: Iterable[Path], path: Path) -> Path | None:
+    """The innermost root containing `path`."""
+    best: Path | None = None
+    for root in roots:
+        inside = path == root or root in path.parents
+        if inside and (best is None or len(root.parts) > len(best.parts)):
+            best = root
+    return best
+
+
+class Indexer:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        embed_key: str,
+        *,
+        on_progress: Callable[[Progress], None] | None = None,
+        log: Callable[[str, str], None],
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.embed_key = embed_key
+        self._on_progress = on_progress
+        self._log = log
+        self._cond = threading.Condition()
+        self._roots: dict[Path, RootIndex] = {}
+        self._control: collections.deque[Callable[[], None]] = collections.deque()
+        self._scans: list[Path] = []
+        # path -> root, insertion-ordered and de-duplicated: a burst of saves is one parse.
+        self._urgent: dict[Path, Path] = {}
+        self._normal: dict[Path, Path] = {}
+        self._urgent_files: dict[Path, set[int]] = collections.defaultdict(set)
+        self._pending: dict[Path, int] = {}
+        self._dirty: set[Path] = set()
+        self._stopping = False
+        self._idle = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.embedded_count = 0
+        self.skipped: collections.Counter[str] = collections.Counter()
+        self.last_error: str | None = None
+        self.phase = "idle"
+        self._pass = _PassCounters()
+        self._last_progress = 0.0
+
+    # -- roots (opened by the caller before start; later ones through the queue)
+
+    def open_root(self, root: Path) -> RootIndex:
+        index = open_root(
+            root,
+            self.settings.index_dir,
+            self.embed_key,
+            self.embedder.dims,
+            lambda message: self._log("warning", message),
+        )
+        with self._cond:
+            self._roots[index.root] = index
+            self._pending[index.root] = index.store.counts(self.embed_key)["pending"]
+        return index
+
+    def roots(self) -> list[RootIndex]:
+        with self._cond:
+            return list(self._roots.values())
+
+    # -- requests from any thread
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="findcode-indexer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+        for index in self.roots():
+            index.close()
+
+    def _submit(self, fn: Callable[[], None]) -> None:
+        with self._cond:
+            fn()
+            self._idle.clear()
+            self._cond.notify_all()
+
+    def scan(self, roots: Iterable[Path] | None = None) -> None:
+        def add() -> None:
+            for root in roots if roots is not None else self._roots:
+                if root not in self._scans:
+                    self._scans.append(root)
+
+        self._submit(add)
+
+    def paths_changed(self, paths: Iterable[Path], urgent: bool) -> None:
+        def add() -> None:
+            for path in paths:
+                path = Path(os.path.abspath(path))
+                root = root_of(self._roots, path)
+                if root is None:
+                    continue
+                if urgent:
+                    self._normal.pop(path, None)
+                    self._urgent[path] = root
+                elif path not in self._urgent:
+                    self._normal[path] = root
+                self._pass.files_total += 1
+
+        self._submit(add)
+
+    def control(self, fn: Callable[[], None]) -> None:
+        """Run `fn` on the worker thread, before any other queued work."""
+        self._submit(lambda: self._control.append(fn))
+
+    def add_root(self, root: Path) -> None:
+        def run() -> None:
+            if root not in self._roots:
+                self.open_root(root)
+                self.scan([root])
+
+        self.control(run)
+
+    def remove_root(self, root: Path) -> None:
+        def run() -> None:
+            with self._cond:
+                index = self._roots.pop(root, None)
+                self._pending.pop(root, None)
+                self._scans = [r for r in self._scans if r != root]
+                for queue in (self._urgent, self._normal):
+                    for path in [p for p, r in queue.items() if r == root]:
+                        del queue[path]
+            if index is not None:
+                index.close()
+
+        self.control(run)
+
+    def reindex(self) -> None:
+        def run() -> None:
+            for root in list(self._roots):
+                with self._cond:
+                    index = self._roots.pop(root)
+                index.store.close()
+                drop_index(root, self.settings.index_dir)
+                self.open_root(root)
+            self.scan()
+
+        self.control(run)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        return self._idle.wait(timeout)
+
+    @property
+    def busy(self) -> bool:
+        return not self._idle.is_set()
+
+    # -- the worker
+
+    def _has_work(self) -> bool:
+        return bool(
+            self._control
+            or self._urgent
+            or self._scans
+            or self._normal
+            or any(self._pending.values())
+        )
+
+    def _take(self) -> Callable[[], None] | None:
+        with self._cond:
+            if self._control:
+                return self._control.popleft()
+            if self._urgent:
+                path, root = next(iter(self._urgent.items()))
+                del self._urgent[path]
+                return lambda: self._process(root, path, urgent=True)
+            for root, ids in self._urgent_files.items():
+                if ids and self._pending.get(root):
+                    return lambda root=root: self._embed(root, urgent_only=True)
+            if self._scans:
+                root = self._scans.pop(0)
+                return lambda: self._scan(root)
+            if self._normal:
+                path, root = next(iter(self._normal.items()))
+                del self._normal[path]
+                return lambda: self._process(root, path, urgent=False)
+            for root, count in self._pending.items():
+                if count:
+                    return lambda root=root: self._embed(root, urgent_only=False)
+            return None
+
+    def _run(self) -> None:
+        while True:
+            task = self._take()
+            if task is None:
+                self._settle()
+                with self._cond:
+                    while not self._has_work() and not self._stopping:
+                        self._cond.wait()
+                    if self._stopping:
+                        return
+                continue
+            with self._cond:
+                if self._stopping:
+                    return
+            try:
+                task()
+            except FindcodeError as error:
+                self._fail(str(error))
+            except Exception as error:  # the worker must outlive any one bad file
+                self._fail(f"indexing failed: {error!r}\n{traceback.format_exc()}")
+
+    def _fail(self, message: str) -> None:
+        self.last_error = message.splitlines()[0]
+        self._log("error", message)
+
+    def _settle(self) -> None:
+        """No work left: save what changed and tell everyone the index is idle."""
+        for root in list(self._dirty):
+            index = self._roots.get(root)
+            if index is not None:
+                try:
+                    index.vectors.save(index.store.generation)
+                except (OSError, FindcodeError) as error:
+                    self._fail(f"could not save the vector index of {root}: {error}")
+            self._dirty.discard(root)
+        self.phase = "idle"
+        self._emit(force=True)
+        with self._cond:
+            if not self._has_work():
+                self._pass = _PassCounters()
+                self._idle.set()
+
+    # -- progress
+
+    def progress(self) -> Progress:
+        counters = self._pass
+        pending = sum(self._pending.values())
+        rate = counters.symbols_done / counters.embed_s if counters.embed_s > 0 else 0.0
+        return Progress(
+            phase=self.phase,
+            files_done=counters.files_done,
+            files_total=max(counters.files_total, counters.files_done),
+            symbols_done=counters.symbols_done,
+            symbols_total=counters.symbols_done + pending,
+            rate=rate,
+            eta_s=pending / rate if rate > 0 else (0.0 if not pending else None),
+        )
+
+    def _emit(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if self._on_progress is None or (
+            not force and now - self._last_progress < PROGRESS_INTERVAL_S
+        ):
+            return
+        self._last_progress = now
+        try:
+            self._on_progress(self.progress())
+        except Exception as error:  # a broken listener must not stop indexing
+            self._log("warning", f"progress listener failed: {error!r}")
+
+    # -- tasks
+
+    def _scan(self, root: Path) -> None:
+        index = self._roots.get(root)
+        if index is None:
+            return
+        self.phase = "walking"
+        self._emit(force=True)
+        result = walk([root], self.settings)
+        self.skipped.update(result.skipped)
+        known = index.store.files()
+        seen: set[str] = set()
+        changed: list[Path] = []
+        for source in result.files:
+            seen.add(source.rel)
+            row = known.get(source.rel)
+            if row is None or row.size != source.size or row.mtime_ns != source.mtime_ns:
+                changed.append(source.path)
+        for rel in set(known) - seen:
+            self._forget(index, rel)
+        with self._cond:
+            for path in changed:
+                if path not in self._urgent:
+                    self._normal[path] = root
+            self._pass.files_total += len(changed)
+
+    def _forget(self, index: RootIndex, rel: str) -> None:
+        removed = index.store.remove_file(rel)
+        index.vectors.remove(removed)
+        self._dirty.add(index.root)
+
+    def _process(self, root: Path, path: Path, *, urgent: bool) -> None:
+        index = self._roots.get(root)
+        if index is None:
+            return
+        self.phase = "parsing"
+        self._pass.files_done += 1
+        self._emit()
+        rel = path.relative_to(root).as_posix()
+        try:
+            info = path.stat()
+        except OSError:
+            info = None
+        if info is not None and stat.S_ISDIR(info.st_mode):
+            # A folder appeared or was restored (git checkout, copy): walk the root again.
+            self.scan([root])
+            return
+        if info is None or is_excluded(root, path, self.settings):
+            for known in index.store.files():
+                if known == rel or known.startswith(rel + "/"):
+                    self._forget(index, known)
+            return
+        row = index.store.file(rel)
+        if row is not None and row.size == info.st_size and row.mtime_ns == info.st_mtime_ns:
+            return
+        try:
+            text = read_source(path, self.settings.max_file_bytes)
+        except SkipFile as skip:
+            self.skipped[skip.reason] += 1
+            if row is not None:
+                self._forget(index, rel)
+            return
+        content_hash = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        if row is not None and row.content_hash == content_hash:
+            index.store.touch_file(row.id, info.st_size, info.st_mtime_ns)
+            return
+        symbols = extract_symbols(rel, text)
+        change = index.store.replace_file(
+            rel,
+            size=info.st_size,
+            mtime_ns=info.st_mtime_ns,
+            content_hash=content_hash,
+            language=language_for_path(rel) or "text",
+            symbols=symbols,
+        )
+        index.vectors.remove(change.removed_ids)
+        cached = index.store.vectors_for(self.embed_key, (h for _, h in change.added))
+        hits = [(symbol_id, h) for symbol_id, h in change.added if h in cached]
+        if hits:
+            index.vectors.add([i for i, _ in hits], [cached[h] for _, h in hits])
+        missing = {h for _, h in change.added if h not in cached}
+        if change.removed_ids or change.added:
+            self._dirty.add(root)
+        if missing:
+            with self._cond:
+                self._pending[root] = self._pending.get(root, 0) + len(missing)
+            if urgent:
+                file_row = index.store.file(rel)
+                if file_row is not None:
+                    self._urgent_files[root].add(file_row.id)
+
+    def _embed(self, root: Path, *, urgent_only: bool) -> None:
+        index = self._roots.get(root)
+        if index is None:
+            return
+        file_ids = sorted(self._urgent_files.get(root, ()))
+        rows = index.store.pending(self.embed_key, EMBED_BATCH, file_ids=file_ids)
+        if urgent_only:
+            rows = [row for row in rows if row.file_id in self._urgent_files[root]]
+        if not rows:
+            if urgent_only:
+                self._urgent_files[root].clear()
+            else:
+                with self._cond:
+                    self._pending[root] = 0
+            return
+        self.phase = "embedding"
+        started = time.monotonic()
+        vectors = self.embedder.embed_documents([document_text(row.as_symbol()) for row in rows])
+        by_hash = {row.body_hash: vector for row, vector in zip(rows, vectors, strict=True)}
+        index.store.put_vectors(self.embed_key, list(by_hash.items()))
+        targets = index.store.ids_with_body(by_hash)
+        index.vectors.add([i for i, _ in targets], [by_hash[h] for _, h in targets])
+        self._dirty.add(root)
+        self.embedded_count += len(rows)
+        self._pass.symbols_done += len(rows)
+        self._pass.embed_s += time.monotonic() - started
+        with self._cond:
+            self._pending[root] = max(0, self._pending.get(root, 0) - len(rows))
+            if not self._pending[root]:
+                # Estimates drift (a hash shared by two new symbols counted twice): ask the store.
+                self._pending[root] = index.store.counts(self.embed_key)["pending"]
+        self._emit()
+
+
+@dataclass
+class _PassCounters:
+    """Counters of one busy stretch, from idle to idle."""
+
+    files_done: int = 0
+    files_total: int = 0
+    symbols_done: int = 0
+    embed_s: float = 0.0

@@ -1,0 +1,117 @@
+"""A query in, ranked symbols out: dense k-NN and bm25, fused by reciprocal rank.
+
+The two halves fail differently. The embedding finds "retry with backoff" in a function
+called `_again` whose body sleeps and loops; bm25 over identifier words finds `parseHeader`
+for "parse header" even when the model misreads it. Reciprocal-rank fusion needs no score
+calibration between them: each list votes 1/(k + rank) for its candidates. Every number that
+shapes the ranking lives in `Ranking`, one frozen object, so tuning is one edit.
+
+This module is pure: it ranks candidate lists and formats snippets; engine.py gathers the
+candidates from each root's store and vector index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pathspec
+
+from findcode.config import SEARCH_MODES
+from findcode.errors import QueryError
+from findcode.store import identifier_words
+from findcode.symbols import KINDS, LANGUAGES
+
+# Longer queries are pasted code or logs; the model reads a few hundred tokens and bm25 a few
+# dozen words, so the rest only costs time.
+MAX_QUERY_CHARS = 2000
+MAX_QUERY_WORDS = 64
+SNIPPET_LINES = 6
+SNIPPET_LINE_CHARS = 160
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """The ranking knobs (tuned by bench/quality)."""
+
+    rrf_k: float = 60.0  # larger: flatter votes, ranks deep in a list count nearly as much
+    dense_weight: float = 1.0  # the semantic list's vote
+    lexical_weight: float = 1.0  # the bm25 list's vote
+    candidates: int = 50  # taken from each list before fusion (at least the limit)
+    # bm25 column weights: a word in the name says more than one in the doc or the code.
+    name_weight: float = 10.0
+    doc_weight: float = 2.0
+    code_weight: float = 1.0
+
+    @property
+    def bm25_weights(self) -> tuple[float, float, float]:
+        return (self.name_weight, self.doc_weight, self.code_weight)
+
+
+DEFAULT_RANKING = Ranking()
+
+
+def clean_query(query: str) -> str:
+    """The query as searched: stripped, cut to MAX_QUERY_CHARS; QueryError when empty."""
+    if not isinstance(query, str) or not query.strip():
+        raise QueryError("the search query is empty: type what the code you want does")
+    return query.strip()[:MAX_QUERY_CHARS]
+
+
+def query_words(query: str) -> list[str]:
+    """The words bm25 looks for: identifier parts, each once, at most MAX_QUERY_WORDS."""
+    return list(dict.fromkeys(identifier_words(query)))[:MAX_QUERY_WORDS]
+
+
+def check_filters(
+    mode: str, languages: Sequence[str] | None, kinds: Sequence[str] | None, limit: int
+) -> None:
+    if mode not in SEARCH_MODES:
+        raise QueryError(f"unknown search mode {mode!r}: choose one of {', '.join(SEARCH_MODES)}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
+        raise QueryError(f"limit must be a positive integer, not {limit!r}")
+    known_languages = (*LANGUAGES, "text")
+    for language in languages or ():
+        if language not in known_languages:
+            raise QueryError(
+                f"unknown language {language!r}: choose from {', '.join(known_languages)}"
+            )
+    for kind in kinds or ():
+        if kind not in KINDS:
+            raise QueryError(f"unknown kind {kind!r}: choose from {', '.join(KINDS)}")
+
+
+@lru_cache(maxsize=64)
+def path_spec(globs: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    """Gitignore-style globs relative to a root ("src/", "*.py", "!tests/")."""
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(globs)
+    except (ValueError, TypeError) as error:
+        raise QueryError(f"bad path glob in {list(globs)!r}: {error}") from None
+
+
+def fuse(
+    dense: Sequence[Hashable], lexical: Sequence[Hashable], ranking: Ranking = DEFAULT_RANKING
+) -> list[tuple[Hashable, float]]:
+    """Reciprocal-rank fusion of two best-first candidate lists; ties keep dense order first."""
+    scores: dict[Hashable, float] = {}
+    for weight, candidates in ((ranking.dense_weight, dense), (ranking.lexical_weight, lexical)):
+        for rank, key in enumerate(candidates, start=1):
+            scores[key] = scores.get(key, 0.0) + weight / (ranking.rrf_k + rank)
+    return sorted(scores.items(), key=lambda item: -item[1])
+
+
+def snippet(signature: str, code: str) -> str:
+    """The signature, then the first lines of the body: enough to recognise a result."""
+    lines = code.splitlines()
+    signature = signature.strip()
+    out: list[str] = []
+    if signature and not (lines and lines[0].strip().startswith(signature.splitlines()[0])):
+        out.append(signature)
+    for line in lines:
+        if len(out) >= SNIPPET_LINES:
+            break
+        if line.strip() or out:
+            out.append(line.rstrip()[:SNIPPET_LINE_CHARS])
+    return "\n".join(out)

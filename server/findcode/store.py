@@ -1,0 +1,686 @@
+"""The index's source of truth: one SQLite database per workspace root.
+
+Files, their symbols, the vectors those symbols were embedded to and a full-text index of
+their words all live in one SQLite file, so one transaction changes them together: a process
+killed at any instant leaves either the old state of a file or the new one, never half. The
+hnswlib file beside it is only a cache rebuilt from here (see vectors.py); the `generation`
+in the meta table tells whether that cache is still the picture of this database.
+
+Vectors are keyed by (body hash, embed key), not by symbol: code that moves, is renamed or
+comes back with a branch switch finds its vector already here and is never embedded twice.
+
+The schema carries a version; opening an older database runs the migrations in order inside
+one transaction instead of throwing the user's index away.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from findcode.errors import IndexCorruptError
+from findcode.symbols import Symbol
+
+SCHEMA_VERSION = 2
+DB_NAME = "index.sqlite3"
+
+_SCHEMA_V1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE files (
+    id INTEGER PRIMARY KEY,
+    rel TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    content_hash TEXT NOT NULL,
+    language TEXT NOT NULL
+);
+-- AUTOINCREMENT: a symbol id is an hnswlib label, and a label must never come back after
+-- it was deleted (hnswlib keeps deleted labels around for slot reuse).
+CREATE TABLE symbols (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    language TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    qualified_name TEXT NOT NULL,
+    start_line INTEGER NOT NULL,
+    start_col INTEGER NOT NULL,
+    end_line INTEGER NOT NULL,
+    end_col INTEGER NOT NULL,
+    signature TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    code TEXT NOT NULL,
+    body_hash TEXT NOT NULL
+);
+CREATE INDEX symbols_by_file ON symbols(file_id);
+CREATE INDEX symbols_by_body ON symbols(body_hash);
+CREATE TABLE vectors (
+    body_hash TEXT NOT NULL,
+    embed_key TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (body_hash, embed_key)
+) WITHOUT ROWID;
+"""
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
+_WORD_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+_CORRUPT_HINT = "run `findcode reindex` to rebuild it from the source files"
+
+
+def identifier_words(text: str) -> list[str]:
+    """'parseHTTPHeader2 retry_count' -> parse http header 2 parsehttpheader2 retry count ...
+
+    Each identifier gives its parts (snake_case, camelCase, digits) and itself joined, so both
+    a query for "http header" and one for "parseHTTPHeader2" match.
+    """
+    words: list[str] = []
+    for identifier in _IDENTIFIER.findall(text):
+        parts = [p.lower() for p in _WORD_PARTS.findall(identifier)]
+        words.extend(parts)
+        whole = identifier.lower().replace("_", "")
+        if len(parts) > 1 and whole:
+            words.append(whole)
+    return words
+
+
+@dataclass(frozen=True, slots=True)
+class FileRow:
+    id: int
+    rel: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolRow:
+    id: int
+    file_id: int
+    rel: str
+    language: str
+    kind: str
+    name: str
+    qualified_name: str
+    start_line: int
+    start_col: int
+    end_line: int
+    end_col: int
+    signature: str
+    doc: str
+    code: str
+    body_hash: str
+
+    def as_symbol(self) -> Symbol:
+        return Symbol(
+            path=self.rel,
+            language=self.language,
+            kind=self.kind,
+            name=self.name,
+            qualified_name=self.qualified_name,
+            start_line=self.start_line,
+            start_col=self.start_col,
+            end_line=self.end_line,
+            end_col=self.end_col,
+            signature=self.signature,
+            doc=self.doc,
+            code=self.code,
+        )
+
+
+_SYMBOL_COLUMNS = (
+    "s.id, s.file_id, f.rel, s.language, s.kind, s.name, s.qualified_name, s.start_line, "
+    "s.start_col, s.end_line, s.end_col, s.signature, s.doc, s.code, s.body_hash"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange:
+    """What replacing one file's symbols did, for the vector index to follow."""
+
+    removed_ids: list[int]  # symbols gone: delete from hnswlib
+    added: list[tuple[int, str]]  # (new symbol id, body hash): add when a vector exists
+
+
+class Store:
+    """One root's database. A Store belongs to one thread: the indexer writes through its own,
+    every searching thread opens another (WAL lets them read while the indexer writes)."""
+
+    def __init__(self, directory: Path, *, create: bool = True) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / DB_NAME
+        if not create and not self.path.exists():
+            raise IndexCorruptError(f"no index at {self.path}; run `findcode index` first")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode = WAL")
+            # NORMAL in WAL mode: a power cut may lose the last commits but never corrupts;
+            # a killed process loses nothing committed.
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("PRAGMA busy_timeout = 10000")
+            self._migrate()
+        except sqlite3.DatabaseError as error:
+            raise self._corrupt(error) from None
+        self._lock = threading.RLock()
+        self._file_counts: tuple[tuple[int, str], tuple[int, int]] | None = None
+
+    def _corrupt(self, error: Exception) -> IndexCorruptError:
+        return IndexCorruptError(
+            f"the index at {self.path} is unreadable ({error}); {_CORRUPT_HINT}"
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- schema
+
+    def _migrate(self) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            has_meta = db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+            ).fetchone()
+            if not has_meta:
+                for statement in _split_sql(_SCHEMA_V1):
+                    db.execute(statement)
+                db.execute("INSERT INTO meta VALUES ('schema_version', '1'), ('generation', '0')")
+            version = int(self._meta_get("schema_version") or 0)
+            if version > SCHEMA_VERSION:
+                raise IndexCorruptError(
+                    f"the index at {self.path} was written by a newer findcode (schema "
+                    f"{version}, this one reads {SCHEMA_VERSION}); upgrade, or {_CORRUPT_HINT}"
+                )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                _MIGRATIONS[target](db)
+                self._meta_set("schema_version", str(target))
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def _meta_get(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _meta_set(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def meta(self, key: str) -> str | None:
+        return self._read(lambda: self._meta_get(key))
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.meta("schema_version") or 0)
+
+    @property
+    def generation(self) -> int:
+        """Bumped by every commit that changes which symbol has which vector."""
+        return int(self.meta("generation") or 0)
+
+    # -- transactions
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together or not at all; bumps the generation."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                yield
+                self._db.execute(
+                    "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
+                )
+                self._db.execute("COMMIT")
+            except sqlite3.DatabaseError as error:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise self._corrupt(error) from None
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def _read(self, fn: Callable[[], object]):  # type: ignore[no-untyped-def]
+        with self._lock:
+            try:
+                return fn()
+            except sqlite3.DatabaseError as error:
+                raise self._corrupt(error) from None
+
+    def check_model(self, embed_key: str, dims: int) -> None:
+        """Record the model this index embeds with (vectors of other models stay cached)."""
+        if self.meta("embed_key") == embed_key and self.meta("dims") == str(dims):
+            return
+        with self.transaction():
+            self._meta_set("embed_key", embed_key)
+            self._meta_set("dims", str(dims))
+
+    # -- files
+
+    def files(self) -> dict[str, FileRow]:
+        rows = self._read(
+            lambda: self._db.execute(
+                "SELECT id, rel, size, mtime_ns, content_hash, language FROM files"
+            ).fetchall()
+        )
+        return {row[1]: FileRow(*row) for row in rows}
+
+    def file(self, rel: str) -> FileRow | None:
+        row = self._read(
+            lambda: self._db.execute(
+                "SELECT id, rel, size, mtime_ns, content_hash, language FROM files WHERE rel = ?",
+                (rel,),
+            ).fetchone()
+        )
+        return FileRow(*row) if row else None
+
+    def touch_file(self, file_id: int, size: int, mtime_ns: int) -> None:
+        """Same content, new stat: remember it so the next walk skips reading the file."""
+        with self.transaction():
+            self._db.execute(
+                "UPDATE files SET size = ?, mtime_ns = ? WHERE id = ?", (size, mtime_ns, file_id)
+            )
+
+    def replace_file(
+        self,
+        rel: str,
+        *,
+        size: int,
+        mtime_ns: int,
+        content_hash: str,
+        language: str,
+        symbols: Sequence[Symbol],
+    ) -> FileChange:
+        """Put a file's new symbols in place of its old ones, in one transaction.
+
+        A symbol whose body hash an old symbol of the file had keeps that old id (its position
+        is updated), so the vector index is not touched for code that did not change.
+        """
+        db = self._db
+        with self.transaction():
+            row = db.execute("SELECT id FROM files WHERE rel = ?", (rel,)).fetchone()
+            if row:
+                file_id = row[0]
+                db.execute(
+                    "UPDATE files SET size = ?, mtime_ns = ?, content_hash = ?, language = ? "
+                    "WHERE id = ?",
+                    (size, mtime_ns, content_hash, language, file_id),
+                )
+            else:
+                file_id = db.execute(
+                    "INSERT INTO files (rel, size, mtime_ns, content_hash, language) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (rel, size, mtime_ns, content_hash, language),
+                ).lastrowid
+            reusable: dict[str, list[int]] = {}
+            for symbol_id, body_hash in db.execute(
+                "SELECT id, body_hash FROM symbols WHERE file_id = ? ORDER BY id", (file_id,)
+            ):
+                reusable.setdefault(body_hash, []).append(symbol_id)
+            added: list[tuple[int, str]] = []
+            for symbol in symbols:
+                ids = reusable.get(symbol.body_hash)
+                if ids:
+                    db.execute(
+                        "UPDATE symbols SET name = ?, start_line = ?, start_col = ?, "
+                        "end_line = ?, end_col = ? WHERE id = ?",
+                        (
+                            symbol.name,
+                            symbol.start_line,
+                            symbol.start_col,
+                            symbol.end_line,
+                            symbol.end_col,
+                            ids.pop(0),
+                        ),
+                    )
+                    continue
+                symbol_id = self._insert_symbol(file_id, symbol)
+                added.append((symbol_id, symbol.body_hash))
+            removed = [symbol_id for ids in reusable.values() for symbol_id in ids]
+            self._delete_symbols(removed)
+        return FileChange(removed_ids=removed, added=added)
+
+    def _insert_symbol(self, file_id: int, symbol: Symbol) -> int:
+        symbol_id = self._db.execute(
+            "INSERT INTO symbols (file_id, language, kind, name, qualified_name, start_line, "
+            "start_col, end_line, end_col, signature, doc, code, body_hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                file_id,
+                symbol.language,
+                symbol.kind,
+                symbol.name,
+                symbol.qualified_name,
+                symbol.start_line,
+                symbol.start_col,
+                symbol.end_line,
+                symbol.end_col,
+                symbol.signature,
+                symbol.doc,
+                symbol.code,
+                symbol.body_hash,
+            ),
+        ).lastrowid
+        _index_words(self._db, symbol_id, symbol.qualified_name, symbol.doc, symbol.code)
+        return symbol_id
+
+    def _delete_symbols(self, ids: Sequence[int]) -> None:
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            self._db.execute(f"DELETE FROM symbols_fts WHERE rowid IN ({marks})", chunk)
+            self._db.execute(f"DELETE FROM symbols WHERE id IN ({marks})", chunk)
+
+    def remove_file(self, rel: str) -> list[int]:
+        """Forget a file; returns the ids of its symbols."""
+        with self.transaction():
+            row = self._db.execute("SELECT id FROM files WHERE rel = ?", (rel,)).fetchone()
+            if not row:
+                return []
+            ids = [
+                r[0]
+                for r in self._db.execute("SELECT id FROM symbols WHERE file_id = ?", (row[0],))
+            ]
+            self._delete_symbols(ids)
+            self._db.execute("DELETE FROM files WHERE id = ?", (row[0],))
+        return ids
+
+    # -- symbols
+
+    def symbols(self, ids: Iterable[int]) -> dict[int, SymbolRow]:
+        ids = list(ids)
+        out: dict[int, SymbolRow] = {}
+
+        def fetch() -> None:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in self._db.execute(
+                    f"SELECT {_SYMBOL_COLUMNS} FROM symbols s JOIN files f ON f.id = s.file_id "
+                    f"WHERE s.id IN ({marks})",
+                    chunk,
+                ):
+                    out[row[0]] = SymbolRow(*row)
+
+        self._read(fetch)
+        return out
+
+    def symbols_at(self, rel: str, line: int, end_line: int | None = None) -> list[SymbolRow]:
+        """Symbols of a file that contain [line, end_line], innermost first."""
+        end = end_line if end_line is not None else line
+        rows = self._read(
+            lambda: self._db.execute(
+                f"SELECT {_SYMBOL_COLUMNS} FROM symbols s JOIN files f ON f.id = s.file_id "
+                "WHERE f.rel = ? AND s.start_line <= ? AND s.end_line >= ? "
+                "ORDER BY s.end_line - s.start_line, s.id",
+                (rel, line, end),
+            ).fetchall()
+        )
+        return [SymbolRow(*row) for row in rows]
+
+    def all_symbol_keys(self) -> list[tuple[str, str, str, int, int]]:
+        """(rel, qualified_name, kind, start_line, end_line) of every symbol: for comparisons."""
+        return self._read(
+            lambda: self._db.execute(
+                "SELECT f.rel, s.qualified_name, s.kind, s.start_line, s.end_line "
+                "FROM symbols s JOIN files f ON f.id = s.file_id ORDER BY 1, 4, 2, 3, 5"
+            ).fetchall()
+        )
+
+    def counts(self, embed_key: str) -> dict[str, int]:
+        def fetch() -> dict[str, int]:
+            db = self._db
+            return {
+                "files": db.execute("SELECT count(*) FROM files").fetchone()[0],
+                "symbols": db.execute("SELECT count(*) FROM symbols").fetchone()[0],
+                "vectors": db.execute(
+                    "SELECT count(*) FROM vectors WHERE embed_key = ?", (embed_key,)
+                ).fetchone()[0],
+                "pending": db.execute(
+                    "SELECT count(*) FROM symbols s WHERE NOT EXISTS (SELECT 1 FROM vectors v "
+                    "WHERE v.body_hash = s.body_hash AND v.embed_key = ?)",
+                    (embed_key,),
+                ).fetchone()[0],
+            }
+
+        return self._read(fetch)
+
+    def file_counts(self, embed_key: str) -> tuple[int, int]:
+        """(files whose symbols all have vectors, all files); cached per generation."""
+        key = (self.generation, embed_key)
+        if self._file_counts is not None and self._file_counts[0] == key:
+            return self._file_counts[1]
+
+        def fetch() -> tuple[int, int]:
+            total = self._db.execute("SELECT count(*) FROM files").fetchone()[0]
+            waiting = self._db.execute(
+                "SELECT count(DISTINCT s.file_id) FROM symbols s WHERE NOT EXISTS (SELECT 1 "
+                "FROM vectors v WHERE v.body_hash = s.body_hash AND v.embed_key = ?)",
+                (embed_key,),
+            ).fetchone()[0]
+            return total - waiting, total
+
+        counts = self._read(fetch)
+        self._file_counts = (key, counts)
+        return counts
+
+    def pending(
+        self, embed_key: str, limit: int, *, file_ids: Sequence[int] = ()
+    ) -> list[SymbolRow]:
+        """Symbols with no vector yet, one per body hash, those of `file_ids` first."""
+        query = (
+            f"SELECT {_SYMBOL_COLUMNS} FROM symbols s JOIN files f ON f.id = s.file_id "
+            "WHERE NOT EXISTS (SELECT 1 FROM vectors v WHERE v.body_hash = s.body_hash "
+            "AND v.embed_key = ?) {extra} GROUP BY s.body_hash ORDER BY min(s.id) LIMIT ?"
+        )
+        out: list[SymbolRow] = []
+
+        def fetch() -> None:
+            if file_ids:
+                marks = ",".join("?" * len(file_ids))
+                extra = f"AND s.file_id IN ({marks})"
+                out.extend(
+                    SymbolRow(*row)
+                    for row in self._db.execute(
+                        query.format(extra=extra), (embed_key, *file_ids, limit)
+                    )
+                )
+            if len(out) < limit:
+                seen = {row.body_hash for row in out}
+                for row in self._db.execute(
+                    query.format(extra=""), (embed_key, limit - len(out) + len(seen))
+                ):
+                    if row[-1] not in seen and len(out) < limit:
+                        out.append(SymbolRow(*row))
+
+        self._read(fetch)
+        return out
+
+    def ids_with_body(self, body_hashes: Iterable[str]) -> list[tuple[int, str]]:
+        hashes = list(body_hashes)
+        out: list[tuple[int, str]] = []
+
+        def fetch() -> None:
+            for start in range(0, len(hashes), 500):
+                chunk = hashes[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                out.extend(
+                    self._db.execute(
+                        f"SELECT id, body_hash FROM symbols WHERE body_hash IN ({marks})", chunk
+                    ).fetchall()
+                )
+
+        self._read(fetch)
+        return out
+
+    # -- vectors
+
+    def put_vectors(self, embed_key: str, items: Sequence[tuple[str, np.ndarray]]) -> None:
+        with self.transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO vectors (body_hash, embed_key, vector) VALUES (?, ?, ?)",
+                [
+                    (body_hash, embed_key, np.asarray(v, dtype=np.float32).tobytes())
+                    for body_hash, v in items
+                ],
+            )
+
+    def vectors_for(self, embed_key: str, body_hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        hashes = list(dict.fromkeys(body_hashes))
+        out: dict[str, np.ndarray] = {}
+
+        def fetch() -> None:
+            for start in range(0, len(hashes), 500):
+                chunk = hashes[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for body_hash, blob in self._db.execute(
+                    f"SELECT body_hash, vector FROM vectors WHERE embed_key = ? "
+                    f"AND body_hash IN ({marks})",
+                    (embed_key, *chunk),
+                ):
+                    out[body_hash] = np.frombuffer(blob, dtype=np.float32)
+
+        self._read(fetch)
+        return out
+
+    def vector_symbol_count(self, embed_key: str) -> int:
+        """How many symbols have a vector: what the hnswlib index must hold."""
+        return self._read(
+            lambda: self._db.execute(
+                "SELECT count(*) FROM symbols s JOIN vectors v "
+                "ON v.body_hash = s.body_hash AND v.embed_key = ?",
+                (embed_key,),
+            ).fetchone()[0]
+        )
+
+    def symbol_vectors(self, embed_key: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of every symbol that has a vector: what the hnswlib index holds."""
+
+        def fetch() -> tuple[np.ndarray, np.ndarray]:
+            rows = self._db.execute(
+                "SELECT s.id, v.vector FROM symbols s JOIN vectors v "
+                "ON v.body_hash = s.body_hash AND v.embed_key = ? ORDER BY s.id",
+                (embed_key,),
+            ).fetchall()
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            if not rows:
+                return ids, np.zeros((0, 0), dtype=np.float32)
+            data = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+            return ids, data.reshape(len(rows), -1)
+
+        return self._read(fetch)
+
+    def gc(self, keep_embed_key: str | None = None) -> int:
+        """Drop vectors no symbol uses (and, given a key, those of other models)."""
+        with self.transaction():
+            removed = self._db.execute(
+                "DELETE FROM vectors WHERE body_hash NOT IN (SELECT body_hash FROM symbols)"
+                + (" OR embed_key != ?" if keep_embed_key else ""),
+                (keep_embed_key,) if keep_embed_key else (),
+            ).rowcount
+        self._read(lambda: self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
+        return removed
+
+    # -- lexical search
+
+    def lexical(
+        self,
+        words: Sequence[str],
+        limit: int,
+        weights: tuple[float, float, float],
+        *,
+        allowed_files: Sequence[int] | None = None,
+        languages: Sequence[str] | None = None,
+        kinds: Sequence[str] | None = None,
+    ) -> list[tuple[int, float]]:
+        """(symbol id, bm25 score: higher is better) for any of these words, best first."""
+        if not words:
+            return []
+        match = " OR ".join(f'"{w}"' for w in words)
+        where = ["symbols_fts MATCH ?"]
+        params: list[object] = [*weights, match]
+        if allowed_files is not None or languages or kinds:
+            sub = []
+            if allowed_files is not None:
+                sub.append(f"file_id IN ({','.join('?' * len(allowed_files))})")
+                params.extend(allowed_files)
+            if languages:
+                sub.append(f"language IN ({','.join('?' * len(languages))})")
+                params.extend(languages)
+            if kinds:
+                sub.append(f"kind IN ({','.join('?' * len(kinds))})")
+                params.extend(kinds)
+            where.append(f"rowid IN (SELECT id FROM symbols WHERE {' AND '.join(sub)})")
+        params.append(limit)
+        sql = (
+            "SELECT rowid, bm25(symbols_fts, ?, ?, ?) AS rank FROM symbols_fts "
+            f"WHERE {' AND '.join(where)} ORDER BY rank LIMIT ?"
+        )
+        rows = self._read(lambda: self._db.execute(sql, params).fetchall())
+        return [(row[0], -row[1]) for row in rows]
+
+    def filtered_ids(
+        self,
+        allowed_files: Sequence[int] | None,
+        languages: Sequence[str] | None,
+        kinds: Sequence[str] | None,
+    ) -> set[int]:
+        sub = ["1"]
+        params: list[object] = []
+        if allowed_files is not None:
+            sub.append(f"file_id IN ({','.join('?' * len(allowed_files))})")
+            params.extend(allowed_files)
+        if languages:
+            sub.append(f"language IN ({','.join('?' * len(languages))})")
+            params.extend(languages)
+        if kinds:
+            sub.append(f"kind IN ({','.join('?' * len(kinds))})")
+            params.extend(kinds)
+        rows = self._read(
+            lambda: self._db.execute(
+                f"SELECT id FROM symbols WHERE {' AND '.join(sub)}", params
+            ).fetchall()
+        )
+        return {row[0] for row in rows}
+
+
+def _index_words(
+    db: sqlite3.Connection, symbol_id: int, qualified_name: str, doc: str, code: str
+) -> None:
+    db.execute(
+        "INSERT INTO symbols_fts (rowid, names, doc, code) VALUES (?, ?, ?, ?)",
+        (
+            symbol_id,
+            " ".join(identifier_words(qualified_name)),
+            " ".join(identifier_words(doc)),
+            " ".join(identifier_words(code)),
+        ),
+    )
+
+
+def _add_lexical_index(db: sqlite3.Connection) -> None:
+    # v2: the words of every symbol in an FTS5 table (bm25), filled from the symbols already
+    # stored so an upgraded index searches lexically without re-parsing anything.
+    db.execute("CREATE VIRTUAL TABLE symbols_fts USING fts5(names, doc, code)")
+    for row in db.execute("SELECT id, qualified_name, doc, code FROM symbols").fetchall():
+        _index_words(db, *row)
+
+
+# schema version -> the step that upgrades the version before it; run in order, in the same
+# transaction as the version bump, so a crash mid-migration leaves the old schema intact.
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _add_lexical_index}
+
+
+def _split_sql(script: str) -> list[str]:
+    return [statement.strip() for statement in script.split(";") if statement.strip()]
