@@ -11,6 +11,7 @@ queries and documents are worded for it (prefixes, instructions) and its pooling
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import logging
@@ -155,6 +156,7 @@ class Embedder:
         self._lock = threading.Lock()
         self._model: ctypes.c_void_p | None = None
         self._ctx: ctypes.c_void_p | None = None
+        self._batch: llama_cpp.llama_batch | None = None
         self._check_file()
         _init_backend()
 
@@ -265,9 +267,12 @@ class Embedder:
         return buffer.value.decode("utf-8", "replace")
 
     def close(self) -> None:
+        """Free llama.cpp's memory now rather than whenever the object is collected."""
         with self._lock:
-            if self._ctx:
+            if self._batch is not None:
                 llama_cpp.llama_batch_free(self._batch)
+                self._batch = None
+            if self._ctx:
                 llama_cpp.llama_free(self._ctx)
                 self._ctx = None
             if self._model:
@@ -275,7 +280,8 @@ class Embedder:
                 self._model = None
 
     def __del__(self) -> None:
-        if getattr(self, "_lock", None) is not None:
+        # At interpreter exit llama_cpp may already be torn down; the OS frees memory anyway.
+        with contextlib.suppress(Exception):
             self.close()
 
     # -- tokens
