@@ -12,6 +12,7 @@ candidates from each root's store and vector index.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -104,14 +105,15 @@ def fuse(
 
 def snippet(signature: str, code: str) -> str:
     """The signature, then the first lines of the body: enough to recognise a result."""
+    # A symbol's code starts at its first character, so its first line has lost the
+    # indentation the later lines keep; dedent those to line up under it.
     lines = code.splitlines()
-    signature = signature.strip()
+    head, body = (lines[0], lines[1:SNIPPET_LINES]) if lines else ("", [])
     out: list[str] = []
-    if signature and not (lines and lines[0].strip().startswith(signature.splitlines()[0])):
+    signature = signature.strip()
+    if signature and not head.strip().startswith(signature.splitlines()[0]):
         out.append(signature)
-    for line in lines:
-        if len(out) >= SNIPPET_LINES:
-            break
-        if line.strip() or out:
-            out.append(line.rstrip()[:SNIPPET_LINE_CHARS])
-    return "\n".join(out)
+    if head.strip():
+        out.append(head.rstrip())
+    out.extend(textwrap.dedent("\n".join(body)).splitlines())
+    return "\n".join(line.rstrip()[:SNIPPET_LINE_CHARS] for line in out[:SNIPPET_LINES]).strip()

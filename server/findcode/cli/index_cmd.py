@@ -1,7 +1,301 @@
-"""`findcode index`: placeholder until its owner writes it."""
+"""`findcode index / search / status / reindex / gc`: the index from a terminal or a script.
+
+Every command works on one or more roots (default: the current directory) and the index
+folder findcode keeps for each under the user cache directory (`--index-dir` moves it).
+Progress goes to stderr, results to stdout, so `--json` output pipes cleanly. Exit codes:
+0 done (a search that finds nothing is done too), 1 a failure the message explains (no index,
+corrupt index, missing model), 2 bad usage, 130 interrupted.
+"""
+
+from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from findcode.config import SEARCH_MODES, Settings
+from findcode.engine import Engine
+from findcode.errors import FindcodeError
+from findcode.indexer import Progress as IndexProgress
+from findcode.roots import drop_index, index_dir_for
+from findcode.search import clean_query
+from findcode.store import DB_NAME, Store
+from findcode.symbols import KINDS
+
+_stderr = Console(stderr=True, highlight=False)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    pass
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--index-dir",
+        type=Path,
+        help="folder for the index (default: one folder per root in the user cache directory)",
+    )
+
+    index = subparsers.add_parser(
+        "index", parents=[common], help="index (or update the index of) one or more folders"
+    )
+    index.add_argument("roots", nargs="*", type=Path, metavar="ROOT", help="default: .")
+    index.add_argument("--json", action="store_true", help="print the summary as JSON")
+    index.set_defaults(func=_index)
+
+    search = subparsers.add_parser(
+        "search", parents=[common], help="search by meaning (updates the index first)"
+    )
+    search.add_argument("query", help="what the code does, or names in it")
+    search.add_argument(
+        "--root", action="append", type=Path, dest="roots", help="folder to search (default: .)"
+    )
+    search.add_argument("-k", "--limit", type=_positive, default=10, help="results (default 10)")
+    search.add_argument("--lang", action="append", dest="languages", help="only this language")
+    search.add_argument("--path", action="append", dest="paths", help="only paths matching GLOB")
+    search.add_argument("--kind", action="append", dest="kinds", choices=KINDS)
+    search.add_argument("--mode", choices=SEARCH_MODES, default="hybrid")
+    search.add_argument("--json", action="store_true", help="print results as JSON")
+    search.set_defaults(func=_search)
+
+    status = subparsers.add_parser("status", parents=[common], help="what the index holds")
+    status.add_argument("roots", nargs="*", type=Path, metavar="ROOT", help="default: .")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=_status)
+
+    reindex = subparsers.add_parser(
+        "reindex", parents=[common], help="drop the index and build it again (fixes corruption)"
+    )
+    reindex.add_argument("roots", nargs="*", type=Path, metavar="ROOT", help="default: .")
+    reindex.add_argument("--json", action="store_true", help="print the summary as JSON")
+    reindex.set_defaults(func=_reindex)
+
+    gc = subparsers.add_parser(
+        "gc", parents=[common], help="drop stored vectors that no symbol uses any more"
+    )
+    gc.add_argument("roots", nargs="*", type=Path, metavar="ROOT", help="default: .")
+    gc.set_defaults(func=_gc)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return value
+
+
+def _roots(args: argparse.Namespace) -> list[Path]:
+    roots = [Path(r) for r in (args.roots or [Path.cwd()])]
+    for root in roots:
+        if not root.exists():
+            raise FindcodeError(f"{root} does not exist")
+    return [root.resolve() for root in roots]
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings(index_dir=args.index_dir.resolve() if args.index_dir else None, watch=False)
+
+
+def _log(level: str, message: str) -> None:
+    if level in ("warning", "error"):
+        _stderr.print(f"findcode: {level}: {message}", markup=False)
+
+
+def _run_indexing(
+    roots: list[Path], settings: Settings, *, quiet: bool
+) -> tuple[Engine, dict[str, object]]:
+    """Start an engine on `roots`, wait for the index to be current; the caller closes it."""
+    started = time.monotonic()
+    bar = _ProgressBar(enabled=not quiet and _stderr.is_terminal)
+    engine = Engine(roots, settings, on_progress=bar.update, on_log=_log)
+    try:
+        with bar:
+            engine.start()
+            engine.wait_idle()
+    except BaseException:
+        engine.close()
+        raise
+    status = engine.status()
+    summary: dict[str, object] = {
+        "roots": [str(r) for r in roots],
+        "files": status["files"],
+        "symbols": status["symbols"],
+        "embedded": engine.embedded_count,
+        "skipped": engine.skipped,
+        "seconds": round(time.monotonic() - started, 3),
+        "indexPaths": status["indexPaths"],
+        "lastError": status["lastError"],
+    }
+    return engine, summary
+
+
+def _print_summary(summary: dict[str, object]) -> None:
+    skipped = summary["skipped"]
+    assert isinstance(skipped, dict)
+    print(
+        f"indexed {summary['files']} files, {summary['symbols']} symbols "
+        f"({summary['embedded']} embedded) in {summary['seconds']:.1f}s"
+    )
+    if skipped:
+        reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(skipped.items()))
+        print(f"skipped: {reasons}")
+    for path in summary["indexPaths"]:  # type: ignore[attr-defined]
+        print(f"index: {path}")
+
+
+def _index(args: argparse.Namespace) -> int:
+    engine, summary = _run_indexing(_roots(args), _settings(args), quiet=args.json)
+    engine.close()
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print_summary(summary)
+    return 1 if summary["lastError"] else 0
+
+
+def _reindex(args: argparse.Namespace) -> int:
+    roots = _roots(args)
+    settings = _settings(args)
+    for root in roots:
+        # Without opening the store: reindex is how a corrupt index gets fixed.
+        drop_index(root, settings.index_dir)
+    return _index(args)
+
+
+def _search(args: argparse.Namespace) -> int:
+    clean_query(args.query)  # an empty query fails before any indexing work
+    engine, _ = _run_indexing(_roots(args), _settings(args), quiet=args.json)
+    try:
+        outcome = engine.search(
+            args.query,
+            limit=args.limit,
+            mode=args.mode,
+            paths=args.paths,
+            languages=args.languages,
+            kinds=args.kinds,
+        )
+    finally:
+        engine.close()
+    if args.json:
+        results = [
+            {**dataclasses.asdict(hit), "path": str(hit.path), "root": str(hit.root)}
+            for hit in outcome.hits
+        ]
+        index = {
+            "state": outcome.state,
+            "indexed": outcome.indexed_files,
+            "total": outcome.total_files,
+        }
+        payload = {"results": results, "index": index, "tookMs": round(outcome.took_ms, 3)}
+        print(json.dumps(payload, indent=2))
+        return 0
+    if not outcome.hits:
+        print("no results")
+    for hit in outcome.hits:
+        print(f"{hit.path}:{hit.start_line}:{hit.start_col}  {hit.kind} {hit.qualified_name}")
+        for line in hit.snippet.splitlines():
+            print(f"    {line}")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    reports = []
+    for root in _roots(args):
+        directory = index_dir_for(root, settings.index_dir)
+        if not (directory / DB_NAME).exists():
+            raise FindcodeError(f"{root} has no index yet; run `findcode index {root}`")
+        store = Store(directory, create=False)
+        try:
+            key = store.meta("embed_key") or ""
+            counts = store.counts(key)
+            report = {
+                "root": str(root),
+                "index": str(directory),
+                "model": key.split("/")[0],
+                "dims": int(store.meta("dims") or 0),
+                "schemaVersion": store.schema_version,
+                "generation": store.generation,
+                **counts,
+                "bytes": sum(p.stat().st_size for p in directory.iterdir() if p.is_file()),
+            }
+        finally:
+            store.close()
+        reports.append(report)
+    if args.json:
+        print(json.dumps(reports if len(reports) > 1 else reports[0], indent=2))
+        return 0
+    for report in reports:
+        print(
+            f"{report['root']}: {report['files']} files, {report['symbols']} symbols, "
+            f"{report['vectors']} vectors, {report['pending']} waiting for a vector"
+        )
+        print(f"  model {report['model']} ({report['dims']} dims)")
+        print(f"  index {report['index']} ({report['bytes'] / 1e6:.1f} MB)")
+    return 0
+
+
+def _gc(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    for root in _roots(args):
+        directory = index_dir_for(root, settings.index_dir)
+        if not (directory / DB_NAME).exists():
+            raise FindcodeError(f"{root} has no index yet; run `findcode index {root}`")
+        store = Store(directory, create=False)
+        try:
+            removed = store.gc(store.meta("embed_key"))
+        finally:
+            store.close()
+        print(f"{root}: dropped {removed} unused vectors")
+    return 0
+
+
+class _ProgressBar:
+    """A rich bar fed from the indexer thread: files while parsing, symbols while embedding."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self._progress = Progress(
+            TextColumn("{task.description:<9}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=_stderr,
+            transient=True,
+        )
+        self._task = self._progress.add_task("starting", total=None, detail="")
+
+    def __enter__(self) -> _ProgressBar:
+        if self.enabled:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self._progress.stop()
+
+    def update(self, event: IndexProgress) -> None:
+        if not self.enabled:
+            return
+        eta = f"ETA {event.eta_s:.0f}s" if event.eta_s else ""
+        detail = (
+            f"files {event.files_done}/{event.files_total}  "
+            f"symbols {event.symbols_done}/{event.symbols_total}  "
+            f"{event.rate:.0f}/s {eta}"
+        )
+        if event.phase == "embedding":
+            done, total = event.symbols_done, event.symbols_total
+        else:
+            done, total = event.files_done, event.files_total
+        self._progress.update(
+            self._task, description=event.phase, completed=done, total=total or None, detail=detail
+        )
