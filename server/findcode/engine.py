@@ -334,7 +334,7 @@ class Engine:
                     kind=row.kind,
                     language=row.language,
                     score=round(float(score), 6),
-                    snippet=snippet(row.signature, row.code),
+                    snippet=snippet(row.signature, row.code, row.start_col),
                 )
             )
         return hits

@@ -12,7 +12,6 @@ candidates from each root's store and vector index.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -103,17 +102,17 @@ def fuse(
     return sorted(scores.items(), key=lambda item: -item[1])
 
 
-def snippet(signature: str, code: str) -> str:
+def snippet(signature: str, code: str, start_col: int = 1) -> str:
     """The signature, then the first lines of the body: enough to recognise a result."""
     # A symbol's code starts at its first character, so its first line has lost the
-    # indentation the later lines keep; dedent those to line up under it.
-    lines = code.splitlines()
-    head, body = (lines[0], lines[1:SNIPPET_LINES]) if lines else ("", [])
-    out: list[str] = []
+    # `start_col - 1` columns of indentation that the later lines still carry.
+    lines = code.splitlines()[:SNIPPET_LINES]
+    indent = start_col - 1
+    out = [lines[0]] if lines else []
+    for line in lines[1:]:
+        margin = len(line) - len(line.lstrip(" \t"))
+        out.append(line[min(indent, margin) :])
     signature = signature.strip()
-    if signature and not head.strip().startswith(signature.splitlines()[0]):
-        out.append(signature)
-    if head.strip():
-        out.append(head.rstrip())
-    out.extend(textwrap.dedent("\n".join(body)).splitlines())
+    if signature and not (out and out[0].strip().startswith(signature.splitlines()[0])):
+        out.insert(0, signature)
     return "\n".join(line.rstrip()[:SNIPPET_LINE_CHARS] for line in out[:SNIPPET_LINES]).strip()

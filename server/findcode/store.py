@@ -232,15 +232,21 @@ class Store:
     # -- transactions
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """All writes inside commit together or not at all; bumps the generation."""
+    def transaction(self, *, bump: bool = True) -> Iterator[None]:
+        """All writes inside commit together or not at all.
+
+        `bump`: the writes change which symbol has which vector, so the saved hnswlib index
+        no longer pictures this store; its generation is bumped in the same commit.
+        """
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 yield
-                self._db.execute(
-                    "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
-                )
+                if bump:
+                    self._db.execute(
+                        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
+                        "WHERE key = 'generation'"
+                    )
                 self._db.execute("COMMIT")
             except sqlite3.DatabaseError as error:
                 if self._db.in_transaction:
@@ -287,7 +293,7 @@ class Store:
 
     def touch_file(self, file_id: int, size: int, mtime_ns: int) -> None:
         """Same content, new stat: remember it so the next walk skips reading the file."""
-        with self.transaction():
+        with self.transaction(bump=False):
             self._db.execute(
                 "UPDATE files SET size = ?, mtime_ns = ? WHERE id = ?", (size, mtime_ns, file_id)
             )
@@ -583,7 +589,8 @@ class Store:
 
     def gc(self, keep_embed_key: str | None = None) -> int:
         """Drop vectors no symbol uses (and, given a key, those of other models)."""
-        with self.transaction():
+        # No bump: the vectors hnswlib holds are those symbols use, and they all stay.
+        with self.transaction(bump=False):
             removed = self._db.execute(
                 "DELETE FROM vectors WHERE body_hash NOT IN (SELECT body_hash FROM symbols)"
                 + (" OR embed_key != ?" if keep_embed_key else ""),

@@ -106,7 +106,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _log(level: str, message: str) -> None:
     if level in ("warning", "error"):
-        _stderr.print(f"findcode: {level}: {message}", markup=False)
+        _stderr.print(f"findcode: {level}: {message}", markup=False, soft_wrap=True)
 
 
 def _run_indexing(
