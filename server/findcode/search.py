@@ -59,9 +59,54 @@ def clean_query(query: str) -> str:
     return query.strip()[:MAX_QUERY_CHARS]
 
 
+# English glue words of natural-language queries. They also occur in code ("for x in xs",
+# "is", "not"), where they would match nearly every symbol and drown the words that matter.
+STOPWORDS = frozenset(
+    {
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "i",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "then",
+        "this",
+        "to",
+        "what",
+        "when",
+        "where",
+        "which",
+        "with",
+    }
+)
+
+
 def query_words(query: str) -> list[str]:
-    """The words bm25 looks for: identifier parts, each once, at most MAX_QUERY_WORDS."""
-    return list(dict.fromkeys(identifier_words(query)))[:MAX_QUERY_WORDS]
+    """The words bm25 looks for: identifier parts minus glue words, each once, at most
+    MAX_QUERY_WORDS (a query of glue words alone keeps them: "is in" is a search too)."""
+    words = list(dict.fromkeys(identifier_words(query)))
+    meaningful = [word for word in words if word not in STOPWORDS]
+    return (meaningful or words)[:MAX_QUERY_WORDS]
 
 
 def check_filters(

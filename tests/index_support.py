@@ -1,0 +1,56 @@
+"""Helpers shared by the index tests: a private copy of the fixture repository, an engine on it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from findcode.config import Settings
+from findcode.embedder import Embedder
+from findcode.engine import Engine
+
+FIXTURE_REPO = Path(__file__).parent / "fixtures" / "repo"
+
+
+def copy_repo(tmp_path: Path, *, git: bool = False) -> Path:
+    """A writable copy of tests/fixtures/repo (optionally a git repository with one commit)."""
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURE_REPO, repo)
+    if git:
+        run_git(repo, "init", "-q", "-b", "main")
+        run_git(repo, "add", "-A")
+        run_git(repo, "commit", "-q", "-m", "fixture")
+    return repo
+
+
+def run_git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=repo,
+        check=True,
+    )
+
+
+class Recorder:
+    """Collects the engine's log lines."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def __call__(self, level: str, message: str) -> None:
+        self.lines.append((level, message))
+
+    def warnings(self) -> list[str]:
+        return [message for level, message in self.lines if level == "warning"]
+
+
+def open_engine(
+    roots: list[Path], index_dir: Path, embedder: Embedder, log: Recorder | None = None
+) -> Engine:
+    engine = Engine(
+        roots, Settings(index_dir=index_dir, watch=False), embedder=embedder, on_log=log
+    )
+    engine.start()
+    assert engine.wait_idle(120), "indexing did not finish"
+    return engine
