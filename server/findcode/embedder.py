@@ -30,10 +30,6 @@ from findcode.errors import ModelError
 
 logger = logging.getLogger("findcode.llama")
 
-# Tokens decoded together: the model's training length (one full-length sequence, or many short
-# ones). Attention across a non-causal batch is computed over all its tokens (masked between
-# sequences), so the cost grows with the batch's square; measured on MiniLM q8_0 with 500 stdlib
-# functions, budgets of 256/512/1024/2048 tokens gave 44/41/37/30 symbols/s.
 MAX_SEQUENCES = 64  # sequences per batch; below llama.cpp's LLAMA_MAX_SEQ
 # Models trained on long contexts (Qwen3: 32k) would make every batch huge; symbols rarely need
 # more than this, and the index's documents are cut well before it.
@@ -194,10 +190,13 @@ class Embedder:
                 f"per text: not a sentence-embedding model"
             )
 
-        trained = int(self._meta("findcode.max_tokens") or 0) or llama_cpp.llama_model_n_ctx_train(
-            model
-        )
+        trained = int(self._meta("findcode.max_tokens") or 0)
+        trained = trained or llama_cpp.llama_model_n_ctx_train(model)
         self.max_tokens = max(8, min(trained, MAX_TOKENS_CAP))
+        # Tokens decoded together: one full-length sequence, or many short ones. Attention
+        # across a non-causal batch spans all its tokens (masked between sequences), so cost
+        # grows with the batch's square; on MiniLM q8_0 with 500 stdlib functions, budgets of
+        # 256/512/1024/2048 tokens gave 44/41/37/30 symbols/s.
         self._budget = self.max_tokens
         self._n_embd = llama_cpp.llama_model_n_embd(model)
         if dims is not None and not 0 < dims <= self._n_embd:
