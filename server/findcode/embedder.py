@@ -69,6 +69,14 @@ def _init_backend() -> None:
             _backend_ready = True
 
 
+def usable_cores() -> int:
+    """Cores this process may run on: a container or taskset can allow fewer than the machine has,
+    and more threads than cores makes llama.cpp's spinning threads wait on each other."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def quantize_gguf(src: Path, dst: Path, quant: str, *, threads: int | None = None) -> None:
     """Quantize a GGUF file with llama.cpp (model.py's build step)."""
     if quant not in QUANTIZE_TYPES:
@@ -77,7 +85,7 @@ def quantize_gguf(src: Path, dst: Path, quant: str, *, threads: int | None = Non
     _init_backend()
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = QUANTIZE_TYPES[quant]
-    params.nthread = threads or os.cpu_count() or 1
+    params.nthread = threads or usable_cores()
     status = llama_cpp.llama_model_quantize(
         os.fsencode(src), os.fsencode(dst), ctypes.byref(params)
     )
@@ -241,7 +249,7 @@ class Embedder:
         params.embeddings = True
         params.pooling_type = pooling_type
         params.kv_unified = True  # causal models: sequences share the cache, any length mix fits
-        params.n_threads = params.n_threads_batch = threads or os.cpu_count() or 1
+        params.n_threads = params.n_threads_batch = threads or usable_cores()
         params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
         ctx = llama_cpp.llama_init_from_model(self._model, params)
         if not ctx:
