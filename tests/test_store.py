@@ -1,0 +1,186 @@
+"""The SQLite store: identifier words, id reuse, atomic writes, the vector cache, migrations,
+and a corrupt file that asks for `findcode reindex`."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+from findcode import store as store_module
+from findcode.errors import IndexCorruptError
+from findcode.store import SCHEMA_VERSION, Store, identifier_words
+from findcode.symbols import extract_symbols
+
+KEY = "model-a/d1"
+WEIGHTS = (10.0, 2.0, 1.0)
+
+SOURCE = '''
+def parse_http_header(line):
+    """Split a raw header line."""
+    return line.split(":", 1)
+
+
+def retryRequest(url, attempts=3):
+    return url * attempts
+
+
+class TokenBucket:
+    def take(self):
+        return 1
+'''
+
+
+def symbols(text: str = SOURCE, rel: str = "net/client.py"):
+    return extract_symbols(rel, text)
+
+
+def put(store: Store, rel: str = "net/client.py", text: str = SOURCE):
+    return store.replace_file(
+        rel, size=len(text), mtime_ns=1, content_hash=str(hash(text)), language="python",
+        symbols=symbols(text, rel),
+    )  # fmt: skip
+
+
+def test_identifier_words_split_snake_camel_and_digits():
+    assert identifier_words("parseHTTPHeader2") == [
+        "parse",
+        "http",
+        "header",
+        "2",
+        "parsehttpheader2",
+    ]
+    assert identifier_words("retry_count") == ["retry", "count", "retrycount"]
+    assert identifier_words("sha256 x") == ["sha", "256", "sha256", "x"]
+    assert identifier_words("Class.method") == ["class", "method"]
+    assert identifier_words("-- ¿? --") == []
+
+
+def test_replace_file_keeps_ids_of_unchanged_symbols(tmp_path):
+    store = Store(tmp_path)
+    first = put(store)
+    assert first.removed_ids == [] and len(first.added) == 4
+    ids = {h: i for i, h in first.added}
+    edited = SOURCE.replace("return url * attempts", "return url * (attempts + 1)")
+    second = put(store, text="\n\n" + edited)  # moved down two lines, one body changed
+    assert len(second.added) == 1 and len(second.removed_ids) == 1
+    assert second.removed_ids[0] == ids[symbols()[1].body_hash]
+    (bucket,) = store.symbols_at("net/client.py", 14)[-1:]
+    assert bucket.qualified_name == "TokenBucket" and bucket.id == ids[symbols()[2].body_hash]
+    assert bucket.start_line == 13  # position updated in place
+    assert store.counts(KEY) == {"files": 1, "symbols": 4, "vectors": 0, "pending": 4}
+
+
+def test_lexical_finds_split_words_and_forgets_removed_files(tmp_path):
+    store = Store(tmp_path)
+    put(store)
+    found = store.lexical(["retry", "request"], 5, WEIGHTS)
+    names = store.symbols(i for i, _ in found)
+    assert names[found[0][0]].qualified_name == "retryRequest"
+    assert store.lexical(["header"], 5, WEIGHTS, kinds=["class"]) == []
+    removed = store.remove_file("net/client.py")
+    assert len(removed) == 4
+    assert store.lexical(["retry", "header", "bucket"], 5, WEIGHTS) == []
+    assert store.counts(KEY)["symbols"] == 0
+
+
+def test_failed_transaction_writes_nothing(tmp_path):
+    store = Store(tmp_path)
+    put(store)
+    generation = store.generation
+    with pytest.raises(RuntimeError), store.transaction():
+        store._delete_symbols([i for i, _ in store.lexical(["retry"], 5, WEIGHTS)])
+        raise RuntimeError("crash in the middle")
+    assert store.generation == generation
+    assert store.counts(KEY)["symbols"] == 4
+    assert store.lexical(["retry"], 5, WEIGHTS)
+
+
+def test_generation_counts_only_changes_that_move_vectors(tmp_path):
+    store = Store(tmp_path)
+    g0 = store.generation
+    put(store)
+    assert store.generation == g0 + 1
+    row = store.file("net/client.py")
+    store.touch_file(row.id, 99, 2)
+    store.gc(KEY)
+    assert store.generation == g0 + 1
+    assert store.file("net/client.py").mtime_ns == 2
+
+
+def test_vector_cache_by_body_hash_and_model(tmp_path):
+    store = Store(tmp_path)
+    put(store)
+    pending = store.pending(KEY, 10)
+    assert len(pending) == 4
+    vectors = {row.body_hash: np.full(3, n, dtype=np.float32) for n, row in enumerate(pending)}
+    store.put_vectors(KEY, list(vectors.items())[:3])
+    assert len(store.pending(KEY, 10)) == 1
+    assert len(store.pending("model-b/d1", 10)) == 4  # another model: nothing cached
+    cached = store.vectors_for(KEY, vectors)
+    assert set(cached) == set(list(vectors)[:3])
+    assert np.array_equal(cached[pending[1].body_hash], vectors[pending[1].body_hash])
+    ids, data = store.symbol_vectors(KEY)
+    assert len(ids) == 3 == store.vector_symbol_count(KEY) and data.shape == (3, 3)
+    # The same code in a second file shares the cached vectors.
+    put(store, rel="copy/client.py")
+    assert store.vector_symbol_count(KEY) == 6
+    store.put_vectors("model-b/d1", [(pending[0].body_hash, np.ones(3, dtype=np.float32))])
+    store.remove_file("net/client.py")
+    store.remove_file("copy/client.py")
+    assert store.gc(KEY) == 4  # three unused under KEY, one of another model
+    assert store.counts(KEY)["vectors"] == 0
+
+
+def test_pending_puts_given_files_first(tmp_path):
+    store = Store(tmp_path)
+    put(store, rel="a.py")
+    other = SOURCE.replace("attempts", "tries").replace("Split", "Cut").replace("1\n", "2\n")
+    put(store, rel="b.py", text=other)
+    b_id = store.file("b.py").id
+    first = store.pending(KEY, 3, file_ids=[b_id])
+    assert {row.rel for row in first} == {"b.py"}
+    assert len(store.pending(KEY, 100)) == len({row.body_hash for row in store.pending(KEY, 100)})
+
+
+def test_a_version_1_index_is_migrated_not_dropped(tmp_path):
+    db = sqlite3.connect(tmp_path / store_module.DB_NAME)
+    db.executescript(store_module._SCHEMA_V1)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '1'), ('generation', '7')")
+    db.execute("INSERT INTO files VALUES (1, 'a.py', 1, 1, 'h', 'python')")
+    db.execute(
+        "INSERT INTO symbols (id, file_id, language, kind, name, qualified_name, start_line, "
+        "start_col, end_line, end_col, signature, doc, code, body_hash) VALUES "
+        "(5, 1, 'python', 'function', 'loadConfig', 'loadConfig', 1, 1, 2, 1, 'def f', "
+        "'Read the settings file.', 'def loadConfig(): pass', 'b')"
+    )
+    db.commit()
+    db.close()
+    store = Store(tmp_path)
+    assert store.schema_version == SCHEMA_VERSION == 2
+    assert store.generation == 7
+    assert [i for i, _ in store.lexical(["config"], 5, WEIGHTS)] == [5]
+    assert [i for i, _ in store.lexical(["settings"], 5, WEIGHTS)] == [5]
+
+
+def test_an_index_from_a_newer_findcode_is_refused(tmp_path):
+    Store(tmp_path).close()
+    db = sqlite3.connect(tmp_path / store_module.DB_NAME)
+    db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(IndexCorruptError, match="newer findcode"):
+        Store(tmp_path)
+
+
+@pytest.mark.parametrize("content", [b"garbage" * 1000, b"SQLite format 3\x00" + b"\xff" * 5000])
+def test_a_corrupt_file_asks_for_reindex(tmp_path: Path, content: bytes):
+    (tmp_path / store_module.DB_NAME).write_bytes(content)
+    with pytest.raises(IndexCorruptError, match="findcode reindex"):
+        Store(tmp_path)
+
+
+def test_missing_index_when_not_creating(tmp_path):
+    with pytest.raises(IndexCorruptError, match="findcode index"):
+        Store(tmp_path / "none", create=False)
