@@ -13,6 +13,7 @@ Labels are symbol ids. A changed symbol's old id is marked deleted and its slot 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -80,6 +81,8 @@ class VectorIndex:
             header = json.loads(header_path.read_text())
         except (OSError, ValueError) as error:
             return f"unreadable vector index header ({error})"
+        if not isinstance(header, dict):
+            return "vector index header is not an object"
         expected = {
             "version": HEADER_VERSION,
             "generation": generation,
@@ -89,9 +92,12 @@ class VectorIndex:
             "size": index_path.stat().st_size if index_path.exists() else -1,
         }
         for key, value in expected.items():
-            if not isinstance(header, dict) or header.get(key) != value:
-                found = header.get(key) if isinstance(header, dict) else None
-                return f"vector index {key} is {found!r}, expected {value!r}"
+            if header.get(key) != value:
+                return f"vector index {key} is {header.get(key)!r}, expected {value!r}"
+        # hnswlib trusts the sizes written in its file; garbage of the right length could make
+        # it allocate wildly or crash the process, so the bytes are checked before it sees them.
+        if _digest(index_path) != header.get("sha256"):
+            return "vector index checksum does not match: the file is corrupt"
         index = hnswlib.Index(space="cosine", dim=self.dims)
         try:
             index.load_index(
@@ -143,6 +149,7 @@ class VectorIndex:
             }
         _fsync(tmp_index)
         header["size"] = tmp_index.stat().st_size
+        header["sha256"] = _digest(tmp_index)
         tmp_header.write_text(json.dumps(header))
         _fsync(tmp_header)
         # The header is renamed last, and names the size and generation of the index file: a
@@ -214,6 +221,14 @@ class VectorIndex:
             if label not in self._labels:
                 return None
             return np.asarray(self._index.get_items([label])[0], dtype=np.float32)
+
+
+def _digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
 
 
 def _fsync(path: Path) -> None:
