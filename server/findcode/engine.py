@@ -121,8 +121,8 @@ class Engine:
                 index.store.close()
             raise
         self._indexer = indexer
+        indexer.scan()  # queued first, so the worker's first event is the walk, not "idle"
         indexer.start()
-        indexer.scan()
         self.state = "indexing"
 
     def close(self) -> None:

@@ -97,6 +97,7 @@ class Indexer:
         self.phase = "idle"
         self._pass = _PassCounters()
         self._last_progress = 0.0
+        self._last_phase = ""
 
     # -- roots (opened by the caller before start; later ones through the queue)
 
@@ -153,12 +154,14 @@ class Indexer:
                 root = root_of(self._roots, path)
                 if root is None:
                     continue
+                queued = path in self._urgent or path in self._normal
                 if urgent:
                     self._normal.pop(path, None)
                     self._urgent[path] = root
                 elif path not in self._urgent:
                     self._normal[path] = root
-                self._pass.files_total += 1
+                if not queued:
+                    self._pass.files_total += 1
 
         self._submit(add)
 
@@ -301,11 +304,14 @@ class Indexer:
 
     def _emit(self, *, force: bool = False) -> None:
         now = time.monotonic()
-        if self._on_progress is None or (
-            not force and now - self._last_progress < PROGRESS_INTERVAL_S
-        ):
+        if self._on_progress is None:
+            return
+        # Every change of phase is told; within a phase, at most one event per interval.
+        recent = now - self._last_progress < PROGRESS_INTERVAL_S
+        if not force and self.phase == self._last_phase and recent:
             return
         self._last_progress = now
+        self._last_phase = self.phase
         try:
             self._on_progress(self.progress())
         except Exception as error:  # a broken listener must not stop indexing
@@ -418,6 +424,7 @@ class Indexer:
                     self._pending[root] = 0
             return
         self.phase = "embedding"
+        self._emit()
         started = time.monotonic()
         vectors = self.embedder.embed_documents([document_text(row.as_symbol()) for row in rows])
         by_hash = {row.body_hash: vector for row, vector in zip(rows, vectors, strict=True)}

@@ -1,0 +1,169 @@
+"""The worker's ordering and bookkeeping, with a gated fake embedder (these tests are about
+WHEN things happen, not about vectors; the real model is tested end to end elsewhere)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from findcode.config import Settings
+from findcode.engine import Engine
+from findcode.indexer import EMBED_BATCH, Progress
+from index_support import copy_repo
+
+DIMS = 8
+
+
+class GatedEmbedder:
+    """Deterministic vectors; `embed_documents` waits for `gate` and records every batch."""
+
+    model_id = "fake-1"
+    name = "fake"
+    quantization = "none"
+    path = Path("/dev/null")
+    dims = DIMS
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+        self.batches: list[list[str]] = []
+
+    def _vector(self, text: str) -> np.ndarray:
+        seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
+        vector = np.random.default_rng(seed).standard_normal(DIMS).astype(np.float32)
+        return vector / np.linalg.norm(vector)
+
+    def embed_documents(self, texts):
+        self.entered.set()
+        assert self.gate.wait(30), "test never opened the gate"
+        self.batches.append(list(texts))
+        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, DIMS))
+
+    def embed_query(self, text):
+        return self._vector(text)
+
+    def close(self) -> None:
+        pass
+
+
+def wait_for(predicate, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition never became true"
+        time.sleep(0.02)
+
+
+def test_words_are_searchable_before_any_vector_exists(tmp_path):
+    repo = copy_repo(tmp_path)
+    fake = GatedEmbedder()
+    engine = Engine([repo], Settings(index_dir=tmp_path / "index"), embedder=fake)
+    engine.start()
+    try:
+        assert fake.entered.wait(30)  # the first batch is waiting at the gate
+        status = engine.status()
+        assert status["files"] == 6 and status["symbols"] == 24  # every file parsed first
+        assert status["vectors"] == 0 and status["state"] == "indexing"
+        outcome = engine.search("levenshtein distance", mode="hybrid", limit=3)
+        assert outcome.hits[0].qualified_name == "levenshtein_distance"
+        assert outcome.state == "indexing" and outcome.indexed_files == 0
+        assert engine.search("anything", mode="semantic").hits == []
+        fake.gate.set()
+        assert engine.wait_idle(30)
+        assert engine.status()["vectors"] == 24
+        assert all(len(batch) <= EMBED_BATCH for batch in fake.batches)
+    finally:
+        fake.gate.set()
+        engine.close()
+
+
+def test_a_saved_file_is_embedded_before_the_background_work(tmp_path):
+    repo = copy_repo(tmp_path)
+    fake = GatedEmbedder()
+    engine = Engine([repo], Settings(index_dir=tmp_path / "index"), embedder=fake)
+    engine.start()
+    try:
+        assert fake.entered.wait(30)
+        source = repo / "web" / "debounce.ts"
+        source.write_text(source.read_text().replace("toFixed(unit === 0 ? 0 : 1)", "toFixed(2)"))
+        engine.notify_changed([source], urgent=True)
+        fake.gate.set()
+        assert engine.wait_idle(30)
+        first, second = fake.batches[0], fake.batches[1]
+        assert len(first) == EMBED_BATCH  # the background batch already under way
+        # Then the saved file's symbols (its new formatBytes has the newest id of all), before
+        # the background symbols that were queued long before it.
+        assert [text.splitlines()[0] for text in second] == [
+            "function debounce",
+            "class event emitter",
+            "method event emitter on",
+            "method event emitter emit",
+            "function format bytes",
+        ]
+        assert "toFixed(2)" in second[-1]
+        assert all("text/" not in t and "slugify" not in t for t in first + second)
+        # The old formatBytes was replaced before its turn came: it is never embedded.
+        assert sum(len(batch) for batch in fake.batches) == 24
+    finally:
+        fake.gate.set()
+        engine.close()
+
+
+def test_progress_events_tell_the_whole_story(tmp_path):
+    repo = copy_repo(tmp_path)
+    fake = GatedEmbedder()
+    fake.gate.set()
+    events: list[Progress] = []
+    engine = Engine(
+        [repo], Settings(index_dir=tmp_path / "index"), embedder=fake, on_progress=events.append
+    )
+    engine.start()
+    try:
+        assert engine.wait_idle(30)
+        wait_for(lambda: events and events[-1].phase == "idle")
+        phases = [event.phase for event in events]
+        assert phases[0] == "walking" and "embedding" in phases
+        last_busy = [event for event in events if event.phase != "idle"][-1]
+        assert last_busy.symbols_total == 24 and last_busy.files_total == 6
+        assert all(event.files_done <= event.files_total for event in events)
+        assert events[-1].eta_s == 0.0
+        # A second pass over an unchanged tree does nothing and says so.
+        events.clear()
+        engine.scan()
+        assert engine.wait_idle(30)
+        wait_for(lambda: events and events[-1].phase == "idle")
+        assert all(event.symbols_done == 0 for event in events)
+        assert engine.embedded_count == 24
+    finally:
+        engine.close()
+
+
+def test_many_notifications_for_one_path_are_one_parse(tmp_path):
+    repo = copy_repo(tmp_path)
+    fake = GatedEmbedder()
+    events: list[Progress] = []
+    engine = Engine(
+        [repo], Settings(index_dir=tmp_path / "index"), embedder=fake, on_progress=events.append
+    )
+    engine.start()
+    try:
+        assert fake.entered.wait(30)
+        source = repo / "text" / "slugify.py"
+        original = source.read_text()
+        for width in range(60, 70):  # ten saves while the worker is busy embedding
+            source.write_text(original.replace("width: int = 72", f"width: int = {width}"))
+            engine.notify_changed([source], urgent=True)
+        fake.gate.set()
+        assert engine.wait_idle(30)
+        wait_for(lambda: events and events[-1].phase == "idle")
+        busy = [event for event in events if event.phase != "idle"]
+        assert (busy[-1].files_done, busy[-1].files_total) == (7, 7)  # six walked, one saved
+        # Only the last version was embedded: the first was replaced before its turn.
+        assert engine.embedded_count == 24
+        hit = engine.search("wrap paragraph", mode="lexical", limit=1).hits[0]
+        assert "width: int = 69" in hit.snippet
+    finally:
+        fake.gate.set()
+        engine.close()
