@@ -141,7 +141,12 @@ def test_pending_puts_given_files_first(tmp_path):
     b_id = store.file("b.py").id
     first = store.pending(KEY, 3, file_ids=[b_id])
     assert {row.rel for row in first} == {"b.py"}
-    assert len(store.pending(KEY, 100)) == len({row.body_hash for row in store.pending(KEY, 100)})
+    everything = store.pending(KEY, 100)
+    assert len(everything) == len({row.body_hash for row in everything}) == 8
+    ids = [row.id for row in everything]
+    assert ids == sorted(ids)
+    later = store.pending(KEY, 100, after_id=ids[3])
+    assert [row.id for row in later] == ids[4:]
 
 
 def test_a_version_1_index_is_migrated_not_dropped(tmp_path):

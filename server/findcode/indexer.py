@@ -87,6 +87,7 @@ class Indexer:
         self._normal: dict[Path, Path] = {}
         self._urgent_files: dict[Path, set[int]] = collections.defaultdict(set)
         self._pending: dict[Path, int] = {}
+        self._cursor: dict[Path, int] = {}  # embedding goes up the symbol ids of each root
         self._dirty: set[Path] = set()
         self._stopping = False
         self._idle = threading.Event()
@@ -413,16 +414,23 @@ class Indexer:
         if index is None:
             return
         file_ids = sorted(self._urgent_files.get(root, ()))
-        rows = index.store.pending(self.embed_key, EMBED_BATCH, file_ids=file_ids)
+        cursor = self._cursor.get(root, 0)
+        rows = index.store.pending(self.embed_key, EMBED_BATCH, after_id=cursor, file_ids=file_ids)
         if urgent_only:
             rows = [row for row in rows if row.file_id in self._urgent_files[root]]
         if not rows:
             if urgent_only:
                 self._urgent_files[root].clear()
+            elif cursor:
+                self._cursor[root] = 0  # one more look from the start before calling it done
             else:
                 with self._cond:
                     self._pending[root] = 0
             return
+        if not urgent_only:
+            self._cursor[root] = max(
+                cursor, *(row.id for row in rows if row.file_id not in file_ids)
+            )
         self.phase = "embedding"
         self._emit()
         started = time.monotonic()

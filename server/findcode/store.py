@@ -482,36 +482,38 @@ class Store:
         return counts
 
     def pending(
-        self, embed_key: str, limit: int, *, file_ids: Sequence[int] = ()
+        self, embed_key: str, limit: int, *, after_id: int = 0, file_ids: Sequence[int] = ()
     ) -> list[SymbolRow]:
-        """Symbols with no vector yet, one per body hash, those of `file_ids` first."""
-        query = (
+        """Up to `limit` symbols with no vector yet, one per body hash, in id order: those of
+        `file_ids` first, then those with an id above `after_id`.
+
+        Walking ids upward (the caller keeps the cursor) makes each call read only the rows
+        it returns, where "the first pending rows" would rescan the whole table every batch.
+        Ids only grow (AUTOINCREMENT), so nothing new can appear below the cursor.
+        """
+        base = (
             f"SELECT {_SYMBOL_COLUMNS} FROM symbols s JOIN files f ON f.id = s.file_id "
             "WHERE NOT EXISTS (SELECT 1 FROM vectors v WHERE v.body_hash = s.body_hash "
-            "AND v.embed_key = ?) {extra} GROUP BY s.body_hash ORDER BY min(s.id) LIMIT ?"
+            "AND v.embed_key = ?) AND {where} ORDER BY s.id LIMIT ?"
         )
-        out: list[SymbolRow] = []
+        out: dict[str, SymbolRow] = {}
+
+        def take(where: str, params: tuple[object, ...]) -> None:
+            # Shared hashes come back once; a few extra rows cover the duplicates skipped.
+            query = base.format(where=where)
+            for row in self._db.execute(query, (embed_key, *params, limit * 2)):
+                if len(out) >= limit:
+                    return
+                out.setdefault(row[-1], SymbolRow(*row))
 
         def fetch() -> None:
             if file_ids:
-                marks = ",".join("?" * len(file_ids))
-                extra = f"AND s.file_id IN ({marks})"
-                out.extend(
-                    SymbolRow(*row)
-                    for row in self._db.execute(
-                        query.format(extra=extra), (embed_key, *file_ids, limit)
-                    )
-                )
+                take(f"s.file_id IN ({','.join('?' * len(file_ids))})", tuple(file_ids))
             if len(out) < limit:
-                seen = {row.body_hash for row in out}
-                for row in self._db.execute(
-                    query.format(extra=""), (embed_key, limit - len(out) + len(seen))
-                ):
-                    if row[-1] not in seen and len(out) < limit:
-                        out.append(SymbolRow(*row))
+                take("s.id > ?", (after_id,))
 
         self._read(fetch)
-        return out
+        return list(out.values())
 
     def ids_with_body(self, body_hashes: Iterable[str]) -> list[tuple[int, str]]:
         hashes = list(body_hashes)
