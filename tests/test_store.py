@@ -162,9 +162,14 @@ def test_a_version_1_index_is_migrated_not_dropped(tmp_path):
     )
     db.commit()
     db.close()
+    db = sqlite3.connect(tmp_path / store_module.DB_NAME)
+    db.execute("INSERT INTO vectors VALUES ('b', 'k/d1', ?)", (np.ones(3, np.float32).tobytes(),))
+    db.commit()
+    db.close()
     store = Store(tmp_path)
-    assert store.schema_version == SCHEMA_VERSION == 2
+    assert store.schema_version == SCHEMA_VERSION == 3
     assert store.generation == 7
+    assert np.array_equal(store.vectors_for("k/d1", ["b"])["b"], np.ones(3, np.float32))
     assert [i for i, _ in store.lexical(["config"], 5, WEIGHTS)] == [5]
     assert [i for i, _ in store.lexical(["settings"], 5, WEIGHTS)] == [5]
 
