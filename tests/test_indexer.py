@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from findcode.config import Settings
 from findcode.engine import Engine
+from findcode.errors import ModelError
 from findcode.indexer import EMBED_BATCH, Progress
 from index_support import copy_repo
 
@@ -166,4 +167,59 @@ def test_many_notifications_for_one_path_are_one_parse(tmp_path):
         assert "width: int = 69" in hit.snippet
     finally:
         fake.gate.set()
+        engine.close()
+
+
+class BrokenEmbedder(GatedEmbedder):
+    def embed_documents(self, texts):
+        self.batches.append(list(texts))
+        raise ModelError("llama.cpp failed to embed a batch (status=-1)")
+
+
+def test_an_embedding_failure_is_reported_not_spun_on(tmp_path):
+    repo = copy_repo(tmp_path)
+    broken = BrokenEmbedder()
+    engine = Engine([repo], Settings(index_dir=tmp_path / "index"), embedder=broken)
+    engine.start()
+    try:
+        assert engine.wait_idle(30)  # it gives up on the batch instead of retrying forever
+        assert len(broken.batches) == 1
+        status = engine.status()
+        assert status["state"] == "error" and "failed to embed" in status["lastError"]
+        assert status["symbols"] == 24 and status["vectors"] == 0
+        hits = engine.search("levenshtein", mode="lexical").hits  # words still work
+        assert hits[0].qualified_name == "levenshtein_distance"
+    finally:
+        engine.close()
+
+
+def test_roots_come_and_go_and_reindex_starts_over(tmp_path):
+    first = copy_repo(tmp_path / "a")
+    second = tmp_path / "b"
+    second.mkdir()
+    (second / "units.py").write_text("def celsius_to_fahrenheit(c):\n    return c * 9 / 5 + 32\n")
+    fake = GatedEmbedder()
+    fake.gate.set()
+    engine = Engine([first], Settings(index_dir=tmp_path / "index"), embedder=fake)
+    engine.start()
+    try:
+        assert engine.wait_idle(30)
+        engine.add_root(second)
+        assert engine.wait_idle(30)
+        assert engine.status()["roots"] == [str(first.resolve()), str(second.resolve())]
+        (hit,) = engine.search("celsius fahrenheit", mode="lexical", limit=1).hits
+        assert (hit.root, hit.rel) == (second.resolve(), "units.py")
+        assert hit.path == second.resolve() / "units.py"
+        engine.remove_root(second)
+        assert engine.wait_idle(30)
+        assert engine.search("celsius fahrenheit", mode="lexical").hits == []
+        assert len(engine.status()["indexPaths"]) == 1
+
+        before = engine.embedded_count
+        engine.reindex()
+        assert engine.wait_idle(30)
+        assert engine.embedded_count - before == 24  # dropped means dropped: all again
+        status = engine.status()
+        assert (status["files"], status["symbols"], status["vectors"]) == (6, 24, 24)
+    finally:
         engine.close()

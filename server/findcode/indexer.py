@@ -133,7 +133,8 @@ class Indexer:
         if self._thread is not None:
             self._thread.join()
         for index in self.roots():
-            index.close()
+            index.close(save=index.root in self._dirty)
+        self._dirty.clear()
 
     def _submit(self, fn: Callable[[], None]) -> None:
         with self._cond:
@@ -189,7 +190,8 @@ class Indexer:
                     for path in [p for p, r in queue.items() if r == root]:
                         del queue[path]
             if index is not None:
-                index.close()
+                index.close(save=root in self._dirty)
+                self._dirty.discard(root)
 
         self.control(run)
 
@@ -269,6 +271,7 @@ class Indexer:
 
     def _fail(self, message: str) -> None:
         self.last_error = message.splitlines()[0]
+        self._pass.failed = True
         self._log("error", message)
 
     def _settle(self) -> None:
@@ -285,6 +288,8 @@ class Indexer:
         self._emit(force=True)
         with self._cond:
             if not self._has_work():
+                if not self._pass.failed:
+                    self.last_error = None  # a clean pass: whatever failed before is fixed
                 self._pass = _PassCounters()
                 self._idle.set()
 
@@ -411,6 +416,17 @@ class Indexer:
                     self._urgent_files[root].add(file_row.id)
 
     def _embed(self, root: Path, *, urgent_only: bool) -> None:
+        try:
+            self._embed_batch(root, urgent_only=urgent_only)
+        except BaseException:
+            # The same rows would fail again at once: stop embedding this root until new work
+            # (a save, a scan) arrives, rather than spin on the error.
+            with self._cond:
+                self._pending[root] = 0
+                self._urgent_files[root].clear()
+            raise
+
+    def _embed_batch(self, root: Path, *, urgent_only: bool) -> None:
         index = self._roots.get(root)
         if index is None:
             return
@@ -461,3 +477,4 @@ class _PassCounters:
     files_total: int = 0
     symbols_done: int = 0
     embed_s: float = 0.0
+    failed: bool = False

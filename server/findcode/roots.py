@@ -39,8 +39,10 @@ class RootIndex:
     store: Store
     vectors: VectorIndex
 
-    def close(self) -> None:
-        self.vectors.save(self.store.generation)
+    def close(self, *, save: bool) -> None:
+        """`save`: the vector index changed since it was last saved (else its file matches)."""
+        if save:
+            self.vectors.save(self.store.generation)
         self.store.close()
 
 
