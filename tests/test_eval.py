@@ -8,10 +8,14 @@ file.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from findcode.evaluation import hit_rank, per_query, summarize
 from findcode.mining import (
     Pair,
     is_test_path,
@@ -165,3 +169,84 @@ def test_write_tree_mirrors_files_and_keeps_unchanged_mtimes(tmp_path):
     assert (tmp_path / "b.go").stat().st_mtime_ns == stamp
     write_tree({"b.go": "package b\n"}, tmp_path)
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["b.go"]
+
+
+def _pair(start: int, end: int, rel: str = "a.py") -> Pair:
+    return Pair("q", rel, "f", "function", "python", start, end, "doc")
+
+
+class _Result:
+    def __init__(self, rel: str, start_line: int, end_line: int) -> None:
+        self.rel, self.start_line, self.end_line = rel, start_line, end_line
+
+
+def test_a_hit_is_the_right_file_and_an_overlapping_range():
+    pair = _pair(10, 20)
+    results = [_Result("b.py", 10, 20), _Result("a.py", 1, 9), _Result("a.py", 5, 12)]
+    assert hit_rank(results, pair) == 3  # another file, then no overlap, then the class around it
+    assert hit_rank(results[:2], pair) is None
+    assert hit_rank([_Result("a.py", 1, 9)] * 10 + [_Result("a.py", 10, 10)], pair) is None
+
+
+def test_metrics_and_bootstrap_interval():
+    ranks = [1, 2, None, 10]
+    values = per_query(ranks)
+    assert list(values["mrr@10"]) == [1.0, 0.5, 0.0, 0.1]
+    assert list(values["recall@1"]) == [1, 0, 0, 0]
+    assert list(values["recall@5"]) == [1, 1, 0, 0]
+    assert list(values["recall@10"]) == [1, 1, 0, 1]
+    assert values["ndcg@10"][1] == pytest.approx(1 / 1.5849625)
+    summary = summarize("hybrid", ranks)
+    assert summary.metrics["mrr@10"] == pytest.approx(0.4)
+    low, high = summary.intervals["mrr@10"]
+    assert 0.0 <= low <= 0.4 <= high <= 1.0
+    assert summarize("hybrid", ranks).intervals == summary.intervals  # seeded: repeatable
+
+
+def findcode(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "findcode", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_findcode_eval_on_the_fixture_repository(tmp_path, model_path):
+    before = sorted((p.relative_to(REPO), p.stat().st_mtime_ns) for p in REPO.rglob("*"))
+    result = findcode("eval", REPO, "--json", "--workdir", tmp_path / "work")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["queries"] == len(EXPECTED)
+    assert report["candidates"] == len(EXPECTED) + 1
+    assert set(report["modes"]) == {"lexical", "semantic", "hybrid"}
+    for figures in report["modes"].values():
+        metrics = figures["metrics"]
+        assert figures["queries"] == len(EXPECTED)
+        assert set(metrics) == {"mrr@10", "recall@1", "recall@5", "recall@10", "ndcg@10"}
+        assert 0.0 <= metrics["recall@1"] <= metrics["recall@5"] <= metrics["recall@10"] <= 1.0
+        low, high = figures["intervals"]["mrr@10"]
+        assert low <= metrics["mrr@10"] <= high
+    # Seven functions among 20-odd symbols: the model finds most of them.
+    assert report["modes"]["hybrid"]["metrics"]["recall@10"] >= 0.7
+    # The copy lost the docs; the repository did not.
+    copy = (tmp_path / "work" / "tree" / "geometry" / "shapes.py").read_text()
+    assert "Compute the area enclosed by the circle." not in copy
+    assert sorted((p.relative_to(REPO), p.stat().st_mtime_ns) for p in REPO.rglob("*")) == before
+
+    text = findcode("eval", REPO, "--mode", "lexical", "--workdir", tmp_path / "work")
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert "7 queries from 8 documented functions" in lines[0]
+    assert lines[3].split() == ["mode", "MRR@10", "95%", "CI", "R@1", "R@5", "R@10"]
+    assert [line.split()[0] for line in lines[4:]] == ["lexical"]
+
+
+def test_findcode_eval_without_documented_functions_says_so(tmp_path):
+    (tmp_path / "plain.py").write_text("def add(a, b):\n    return a + b\n")
+    (tmp_path / "short.py").write_text('def f():\n    """Adds."""\n    return 1\n')
+    result = findcode("eval", tmp_path)
+    assert result.returncode == 1
+    assert "no documented functions" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert findcode("eval", tmp_path / "missing").returncode == 1
