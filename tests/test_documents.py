@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from findcode.documents import MAX_CHARS, document_text, split_identifier
+from findcode.documents import MAX_CHARS, document_text, split_identifier, split_identifiers
 from findcode.symbols import Symbol, extract_symbols
 
 
@@ -35,6 +35,14 @@ def test_split_identifier() -> None:
     assert split_identifier("Server.Start") == "server start"
     assert split_identifier("__init__") == "init"
     assert split_identifier("") == ""
+
+
+def test_split_identifiers_in_a_query() -> None:
+    assert split_identifiers("call _.forEach on maxRetries") == "call for each on max retries"
+    assert split_identifiers("read self.config_path via HTTPServer") == (
+        "read self config path via http server"
+    )
+    assert split_identifiers("retry a request with backoff") == "retry a request with backoff"
 
 
 def test_document_holds_name_words_doc_and_code_once() -> None:

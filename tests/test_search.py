@@ -13,6 +13,7 @@ from findcode.search import (
     fuse,
     path_spec,
     query_words,
+    rerank,
     snippet,
 )
 
@@ -21,7 +22,7 @@ def test_fusion_rewards_agreement_and_keeps_single_list_hits():
     fused = [key for key, _ in fuse(["a", "b", "c"], ["c", "d", "a"])]
     assert fused[:2] == ["a", "c"]  # in both lists
     assert set(fused) == {"a", "b", "c", "d"}
-    scores = dict(fuse(["a"], []))
+    scores = dict(fuse(["a"], [], Ranking(rrf_k=60.0, dense_weight=1.0)))
     assert scores["a"] == pytest.approx(1 / 61)
 
 
@@ -84,3 +85,39 @@ def test_snippet_is_signature_and_first_lines_with_relative_indentation():
     assert len(snippet("fn f()", long).splitlines()) == 6
     # A signature the code does not start with (a decorator first) is shown on top.
     assert snippet("def g():", "@cache\ndef g():\n    pass").startswith("def g():\n@cache")
+
+
+class Row:
+    def __init__(self, rel: str, kind: str, start_line: int, end_line: int) -> None:
+        self.rel, self.kind, self.start_line, self.end_line = rel, kind, start_line, end_line
+
+
+def test_test_files_are_demoted_not_dropped():
+    rows = {
+        "t": Row("tests/test_client.py", "function", 1, 5),
+        "a": Row("pkg/client.py", "function", 1, 5),
+        "n": Row("cmd/args_test.go", "function", 1, 5),
+    }
+    ranked = [("t", 0.9), ("a", 0.6), ("n", -0.2), ("gone", 0.5)]
+    out = rerank(ranked, rows, Ranking(test_file_factor=0.5))
+    assert [key for key, _ in out] == ["a", "t", "n"]  # a key without a row is dropped
+    assert dict(out)["t"] == pytest.approx(0.45)
+    assert dict(out)["n"] < -0.2  # a negative cosine is lowered too
+    assert [key for key, _ in rerank(ranked, rows, Ranking(test_file_factor=1.0))] == [
+        "t",
+        "a",
+        "n",
+    ]
+
+
+def test_a_class_and_its_own_methods_are_deduplicated_when_asked():
+    rows = {
+        "m": Row("a.py", "method", 5, 9),
+        "c": Row("a.py", "class", 1, 20),
+        "other": Row("b.py", "method", 5, 9),
+        "m2": Row("a.py", "method", 12, 15),
+    }
+    ranked = [("m", 4.0), ("c", 3.0), ("other", 2.0), ("m2", 1.0)]
+    on = Ranking(dedup_classes=True)
+    assert [key for key, _ in rerank(ranked, rows, on)] == ["m", "other", "m2"]  # c: gone
+    assert [key for key, _ in rerank(ranked, rows, Ranking())] == ["m", "c", "other", "m2"]

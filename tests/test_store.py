@@ -167,11 +167,14 @@ def test_a_version_1_index_is_migrated_not_dropped(tmp_path):
     db.commit()
     db.close()
     store = Store(tmp_path)
-    assert store.schema_version == SCHEMA_VERSION == 3
+    assert store.schema_version == SCHEMA_VERSION == 4
     assert store.generation == 7
     assert np.array_equal(store.vectors_for("k/d1", ["b"])["b"], np.ones(3, np.float32))
     assert [i for i, _ in store.lexical(["config"], 5, WEIGHTS)] == [5]
     assert [i for i, _ in store.lexical(["settings"], 5, WEIGHTS)] == [5]
+    # v4 stems: "loads" and "configs" find loadConfig, "setting" its doc's "settings".
+    assert [i for i, _ in store.lexical(["loads", "configs"], 5, WEIGHTS)] == [5]
+    assert [i for i, _ in store.lexical(["setting"], 5, WEIGHTS)] == [5]
 
 
 def test_an_index_from_a_newer_findcode_is_refused(tmp_path):

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from findcode.config import Settings
-from findcode.documents import DOCUMENT_FORM_VERSION, document_text
+from findcode.documents import DOCUMENT_FORM_VERSION, document_text, split_identifiers
 from findcode.embedder import Embedder
 from findcode.errors import FindcodeError, QueryError
 from findcode.indexer import Indexer, Progress, root_of
@@ -31,6 +31,7 @@ from findcode.search import (
     fuse,
     path_spec,
     query_words,
+    rerank,
     snippet,
 )
 from findcode.store import SymbolRow
@@ -205,7 +206,8 @@ class Engine:
         started = time.perf_counter()
         text = clean_query(query)
         check_filters(mode, languages, kinds, limit)
-        vector = self.embedder.embed_query(text) if mode != "lexical" else None
+        # The query form: compound identifiers as words ("_.forEach" -> "for each").
+        vector = self.embedder.embed_query(split_identifiers(text)) if mode != "lexical" else None
         words = query_words(text) if mode != "semantic" else []
         return self._ranked(vector, words, limit, mode, paths, languages, kinds, started)
 
@@ -285,14 +287,16 @@ class Engine:
         dense = [item for item in sorted(dense, key=lambda c: -c[1]) if item[0] not in exclude]
         lexical = sorted(lexical, key=lambda c: -c[1])
         if mode == "semantic":
-            ranked = dense[:limit]
+            ranked = dense
         elif mode == "lexical":
-            ranked = lexical[:limit]
+            ranked = lexical
         else:
             ranked = fuse(
                 [k for k, _ in dense[:wanted]], [k for k, _ in lexical[:wanted]], self.ranking
-            )[:limit]
-        hits = self._hits(ranked)
+            )
+        rows = self._rows([key for key, _ in ranked])
+        ranked = rerank(ranked, rows, self.ranking)[:limit]
+        hits = self._hits(ranked, rows)
         worker = self._worker
         for index in worker.roots():
             counts = index.store.file_counts(worker.embed_key)
@@ -306,15 +310,18 @@ class Engine:
             total_files=total,
         )
 
-    def _hits(self, ranked: Sequence[tuple[_Key, float]]) -> list[Hit]:
+    def _rows(self, keys: Sequence[_Key]) -> dict[_Key, SymbolRow]:
         by_root: dict[Path, list[int]] = {}
-        for (root, symbol_id), _ in ranked:
+        for root, symbol_id in keys:
             by_root.setdefault(root, []).append(symbol_id)
         rows: dict[_Key, SymbolRow] = {}
         for index in self._worker.roots():
             if index.root in by_root:
                 for symbol_id, row in index.store.symbols(by_root[index.root]).items():
                     rows[(index.root, symbol_id)] = row
+        return rows
+
+    def _hits(self, ranked: Sequence[tuple[_Key, float]], rows: dict[_Key, SymbolRow]) -> list[Hit]:
         hits = []
         for key, score in ranked:
             row = rows.get(key)

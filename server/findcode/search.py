@@ -12,14 +12,16 @@ candidates from each root's store and vector index.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 import pathspec
 
 from findcode.config import SEARCH_MODES
 from findcode.errors import QueryError
+from findcode.mining import is_test_path
 from findcode.store import identifier_words
 from findcode.symbols import KINDS, LANGUAGES
 
@@ -35,14 +37,28 @@ SNIPPET_LINE_CHARS = 160
 class Ranking:
     """The ranking knobs (tuned by bench/quality)."""
 
-    rrf_k: float = 60.0  # larger: flatter votes, ranks deep in a list count nearly as much
-    dense_weight: float = 1.0  # the semantic list's vote
+    # Measured on bench/quality (README, "Search quality"): k=60 and equal votes let the weaker
+    # bm25 list pull good dense hits down; a steeper k and a double dense vote won on every
+    # corpus.
+    rrf_k: float = 10.0  # larger: flatter votes, ranks deep in a list count nearly as much
+    dense_weight: float = 2.0  # the semantic list's vote
     lexical_weight: float = 1.0  # the bm25 list's vote
     candidates: int = 50  # taken from each list before fusion (at least the limit)
-    # bm25 column weights: a word in the name says more than one in the doc or the code.
+    # bm25 column weights: a word in the name says more than one in the code. bm25 is for
+    # identifiers; prose is the embedding's job (the document holds the doc). Doc words in
+    # bm25 mostly found the wrong function: a helper's doc names the public function it
+    # serves ("The base implementation of _.times ..."), a caller's doc names its callees.
     name_weight: float = 10.0
-    doc_weight: float = 2.0
-    code_weight: float = 1.0
+    doc_weight: float = 0.0
+    code_weight: float = 0.5
+    # A symbol in a test file scores this fraction: tests call the code a query describes, in
+    # its words, but are rarely what is sought (1.0: no prior).
+    test_file_factor: float = 0.5
+    # The same for a "file" chunk: top-level code outside any symbol, a fallback result.
+    file_chunk_factor: float = 1.0
+    # Drop a class when one of its own methods ranks above it, and a method below its class.
+    # Measured: no gain (a class already counts as finding its methods), so off.
+    dedup_classes: bool = False
 
     @property
     def bm25_weights(self) -> tuple[float, float, float]:
@@ -145,6 +161,60 @@ def fuse(
         for rank, key in enumerate(candidates, start=1):
             scores[key] = scores.get(key, 0.0) + weight / (ranking.rrf_k + rank)
     return sorted(scores.items(), key=lambda item: -item[1])
+
+
+class Candidate(Protocol):
+    """What priors and de-duplication read from a ranked symbol (store.SymbolRow has it)."""
+
+    rel: str
+    kind: str
+    start_line: int
+    end_line: int
+
+
+CONTAINERS = frozenset({"class", "interface"})
+
+
+def rerank(
+    ranked: Sequence[tuple[Hashable, float]],
+    rows: Mapping[Hashable, Candidate],
+    ranking: Ranking = DEFAULT_RANKING,
+) -> list[tuple[Hashable, float]]:
+    """Apply the test-file prior, then drop a class and its own methods' repeats, best first.
+
+    Keys without a row (deleted meanwhile) are dropped.
+    """
+    scored = []
+    for key, score in ranked:
+        row = rows.get(key)
+        if row is None:
+            continue
+        factor = 1.0
+        if is_test_path(row.rel):
+            factor *= ranking.test_file_factor
+        if row.kind == "file":
+            factor *= ranking.file_chunk_factor
+        if factor != 1.0:
+            # A cosine may be negative: a prior below 1 must still lower it.
+            score = score * factor if score >= 0 else score / factor
+        scored.append((key, score))
+    scored.sort(key=lambda item: -item[1])
+    if not ranking.dedup_classes:
+        return scored
+    kept: list[tuple[Hashable, float]] = []
+    for key, score in scored:
+        row = rows[key]
+        if not any(_same_class(row, rows[other]) for other, _ in kept):
+            kept.append((key, score))
+    return kept
+
+
+def _same_class(a: Candidate, b: Candidate) -> bool:
+    """One is a class (or interface) and the other lies inside it, in the same file."""
+    if a.rel != b.rel or (a.kind in CONTAINERS) == (b.kind in CONTAINERS):
+        return False
+    outer, inner = (a, b) if a.kind in CONTAINERS else (b, a)
+    return outer.start_line <= inner.start_line and inner.end_line <= outer.end_line
 
 
 def snippet(signature: str, code: str, start_col: int = 1) -> str:

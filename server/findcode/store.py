@@ -29,7 +29,7 @@ import numpy as np
 from findcode.errors import IndexCorruptError
 from findcode.symbols import Symbol
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DB_NAME = "index.sqlite3"
 
 _SCHEMA_V1 = """
@@ -708,11 +708,25 @@ def _vectors_in_a_rowid_table(db: sqlite3.Connection) -> None:
     db.execute("CREATE UNIQUE INDEX vectors_by_key ON vectors(body_hash, embed_key)")
 
 
+def _stemmed_lexical_index(db: sqlite3.Connection) -> None:
+    # v4: the words stemmed (FTS5's porter tokenizer over unicode61), so "pads" finds
+    # `padEnd` and "settings" finds `merge_setting`; measured on bench/quality, lexical MRR@10
+    # rose on three corpora of four and hybrid on all four. Rebuilt from the stored symbols.
+    db.execute("DROP TABLE symbols_fts")
+    db.execute(
+        "CREATE VIRTUAL TABLE symbols_fts USING fts5(names, doc, code, "
+        "tokenize = 'porter unicode61')"
+    )
+    for row in db.execute("SELECT id, qualified_name, doc, code FROM symbols").fetchall():
+        _index_words(db, *row)
+
+
 # schema version -> the step that upgrades the version before it; run in order, in the same
 # transaction as the version bump, so a crash mid-migration leaves the old schema intact.
 _MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     2: _add_lexical_index,
     3: _vectors_in_a_rowid_table,
+    4: _stemmed_lexical_index,
 }
 
 
