@@ -50,7 +50,7 @@ function T.wait_ready(min_symbols)
     return #vim.lsp.get_clients({ name = 'findcode', bufnr = 0 }) > 0
   end, 'the findcode client to attach')
   local last
-  T.wait(240000, function()
+  T.wait(120000, function()
     last = T.request('findcode/status')
     assert(last.state ~= 'error', 'index error: ' .. tostring(last.lastError))
     return last.state == 'idle' and last.pending == 0 and last.symbols >= (min_symbols or 1)
@@ -98,6 +98,12 @@ local function finish(result)
   end
   vim.fn.writefile({ encoded }, T.out)
   vim.cmd('qa!')
+end
+
+--- Run after the test script: it gets here only when the script did not reach T.run (a syntax
+--- error, an error before T.run), and reports that instead of leaving Neovim running.
+function T.not_run()
+  finish({ error = 'the test script did not run: ' .. vim.v.errmsg, progress = T.progress, notes = T.notes })
 end
 
 function T.run(body)

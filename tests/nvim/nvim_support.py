@@ -52,6 +52,28 @@ def lua(value: Any) -> str:
     return json.dumps(str(value))
 
 
+def children(pid: int) -> list[int]:
+    """The processes `pid` started, and theirs (Linux /proc)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    kids = [int(k) for k in text.split()]
+    return kids + [g for k in kids for g in children(k)]
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    """Ends Neovim and what it started. Neovim starts a language server in a process group of
+    its own, so killing Neovim's group is not enough: every descendant's group goes too."""
+    groups = {proc.pid}
+    for pid in children(proc.pid):
+        with contextlib.suppress(OSError):
+            groups.add(os.getpgid(pid))
+    for group in groups:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+
+
 def run_nvim(
     tmp_path: Path,
     script: str,
@@ -61,7 +83,7 @@ def run_nvim(
     cmd: list[str] | None = None,
     setup: str = "require('findcode').setup()",
     init_options: dict[str, Any] | None = None,
-    timeout: float = 300,
+    timeout: float = 240,
 ) -> dict[str, Any]:
     """Runs `script` (Lua) in `nvim --headless`; returns what T.run wrote, or raises.
 
@@ -84,7 +106,7 @@ def run_nvim(
     )
     test.write_text(script)
     argv = [NVIM, "--headless", "-i", "NONE", "-u", str(init), *map(str, files)]
-    argv += ["-c", f"luafile {test}"]
+    argv += ["-c", f"luafile {test}", "-c", "lua T.not_run()"]
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
     proc = subprocess.Popen(
         argv,
@@ -99,7 +121,7 @@ def run_nvim(
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        stop(proc)
         stdout, stderr = proc.communicate()
         raise AssertionError(
             f"nvim did not finish in {timeout} s\n"

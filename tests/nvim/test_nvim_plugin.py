@@ -121,3 +121,30 @@ def test_a_hung_neovim_fails_the_test_in_time(tmp_path: Path) -> None:
             setup="",
             timeout=3,
         )
+
+
+def test_checkhealth_reports_a_missing_server_command(tmp_path: Path) -> None:
+    data = run_nvim(
+        tmp_path,
+        """
+T.run(function()
+  vim.cmd('checkhealth findcode')
+  return table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\\n')
+end)
+""",
+        cmd=[str(tmp_path / "no-such-findcode"), "serve"],
+        setup="require('findcode').setup({ enable = false })",
+    )
+    report = result(data)
+    assert "server command `" + str(tmp_path / "no-such-findcode") + "` is not an executable" in (
+        report
+    )
+    assert "no findcode server is running" in report
+    assert "picker: select" in report
+
+
+def test_a_script_with_a_syntax_error_fails_at_once(tmp_path: Path) -> None:
+    """The harness itself: a script that never reaches T.run reports Neovim's error message."""
+    data = run_nvim(tmp_path, "T.run(function() return 'unfinished end)", setup="", timeout=30)
+    assert "the test script did not run" in data["error"]
+    assert "unfinished string" in data["error"]

@@ -33,11 +33,17 @@ T.run(function()
   local qf_open = vim.fn.getqflist({ winid = 1 }).winid ~= 0
 
   local calls = T.capture_select()
-  vim.cmd('FindCode split a content-type header into media type and parameters')
+  local asked
+  vim.ui.input = function(opts, on_confirm)  -- :FindCode without a query asks for one
+    asked = opts.prompt
+    on_confirm('split a content-type header into media type and parameters')
+  end
+  vim.cmd('FindCode')
   T.wait(30000, function() return #calls > 0 end, 'vim.ui.select')
   local call = calls[1]
   local first = call.items[1]
   call.choose(first, 1)
+  local jumped = { vim.api.nvim_buf_get_name(0), vim.api.nvim_win_get_cursor(0) }
 
   vim.cmd('FindCodeStatus')
   T.wait(30000, function() return #T.notes > 0 end, ':FindCodeStatus')
@@ -46,20 +52,23 @@ T.run(function()
   vim.cmd('FindCodeReindex')
   T.wait(30000, function() return #T.notes > 0 end, ':FindCodeReindex')
   local reindex_note = table.remove(T.notes)
-  T.wait(120000, function()
+  T.wait(60000, function()
     for i = progress_before + 1, #T.progress do
       if T.progress[i].kind == 'end' then return true end
     end
   end, 'the reindexing pass to end')
   local after = T.wait_ready(20)
+  vim.cmd('checkhealth findcode')
+  local health = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\\n')
   return {
+    asked = asked, health = health,
     status_note = status_note, reindex_note = reindex_note,
     symbols = { status.symbols, after.symbols },
     reindex_progress = vim.list_slice(T.progress, progress_before + 1),
     root = status.roots[1], qf = qf, title = title, qf_open = qf_open,
     prompt = call.prompt, formatted = call.formatted,
     first = { filename = first.filename, lnum = first.lnum, name = first.user_data.name },
-    jumped = { vim.api.nvim_buf_get_name(0), vim.api.nvim_win_get_cursor(0) },
+    jumped = jumped,
   }
 end)
 """,
@@ -81,6 +90,7 @@ end)
     assert len(qf) > 5  # every result, not only the first
     assert len({(e["file"], e["lnum"]) for e in qf}) == len(qf)
 
+    assert r["asked"] == "FindCode: "
     assert r["prompt"] == "FindCode: split a content-type header into media type and parameters"
     assert r["first"]["name"] == "parse_content_type"
     assert r["formatted"][0].startswith("net/http_client.py:27 function parse_content_type (")
@@ -102,5 +112,7 @@ end)
     assert r["reindex_note"] == {"msg": "findcode: reindexing the workspace", "level": 2}
     assert r["symbols"][1] == r["symbols"][0]  # rebuilt, nothing lost
     assert r["reindex_progress"][0]["kind"] == "begin"
+    assert f"idle, 6 files, {r['symbols'][1]} symbols, 0 pending" in r["health"]
+    assert "picker: select" in r["health"]
     # nothing else was shown: no warning from the server, no "still indexing"
     assert data["notes"] == []
