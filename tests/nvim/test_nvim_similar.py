@@ -44,6 +44,7 @@ T.run(function()
     table.insert(at_cursor, item.user_data.qualifiedName)
   end
 
+  require('findcode.commands').options.limit = 3
   vim.cmd('edit notes.txt')
   vim.cmd('normal! ggVj')
   vim.api.nvim_feedkeys(':FindCodeSimilar\\r', 'x', false)  -- as typed: :'<,'>FindCodeSimilar
@@ -52,8 +53,14 @@ T.run(function()
   for _, item in ipairs(calls[2].items) do
     table.insert(on_selection, item.user_data.name)
   end
+  -- a request the server refuses: one error message, and the server goes on
+  require('findcode.commands').options.limit = 0
+  vim.cmd('FindCode! anything')
+  T.wait(30000, function() return #T.notes > 0 end, 'the refusal to be reported')
+  local alive = T.request('findcode/status').state
   return {{
     at_cursor = at_cursor, on_selection = on_selection, prompt = calls[2].prompt, sent = sent,
+    alive = alive,
   }}
 end)
 """,
@@ -70,6 +77,7 @@ end)
     }
     assert len(r["at_cursor"]) > 3
     assert r["on_selection"][0] == "levenshtein_distance"
+    assert len(r["on_selection"]) == 3  # setup's limit
     assert r["prompt"] == "FindCodeSimilar"
     similar = [s["params"] for s in r["sent"] if s["method"] == "findcode/similar"]
     assert similar[0]["position"] == {"line": acquire + 1, "character": 8}
@@ -79,6 +87,15 @@ end)
         "end": {"line": 1, "character": len("between two strings")},
     }
     assert similar[1]["textDocument"]["uri"].endswith("/notes.txt")
+    assert similar[1]["limit"] == 3
+
+    assert data["notes"] == [
+        {
+            "msg": "findcode: findcode/search failed: limit must be a positive integer, not 0",
+            "level": 4,
+        }
+    ]
+    assert r["alive"] == "idle"
 
 
 def test_selection_range_ends_at_the_end_of_its_last_line(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ local function why_not_running()
       cmd[1]
     )
   end
-  return 'the findcode server is not running (open a file of the workspace; ' .. 'see :checkhealth vim.lsp and :LspLog)'
+  return 'the findcode server is not running (open a file of the workspace; see :checkhealth findcode)'
 end
 
 --- The findcode client of the current buffer, else any findcode client; nil (and an error
@@ -66,7 +66,7 @@ local function request(method, params, on_result, allow_null)
   end
   local ok, sent = pcall(c.request, c, method, params, handler)
   if not ok or not sent then
-    notify('the findcode server has stopped (see :LspLog); restart it with :lsp restart findcode', levels.ERROR)
+    notify('the findcode server has stopped (see :LspLog and :checkhealth findcode)', levels.ERROR)
   end
 end
 
