@@ -710,8 +710,9 @@ def _vectors_in_a_rowid_table(db: sqlite3.Connection) -> None:
 
 def _stemmed_lexical_index(db: sqlite3.Connection) -> None:
     # v4: the words stemmed (FTS5's porter tokenizer over unicode61), so "pads" finds
-    # `padEnd` and "settings" finds `merge_setting`; measured on bench/quality, lexical MRR@10
-    # rose on three corpora of four and hybrid on all four. Rebuilt from the stored symbols.
+    # `padEnd` and "settings" finds `merge_setting`; measured on bench/quality, lexical and
+    # hybrid MRR@10 rose on three corpora of four (level on the fourth). Rebuilt from the
+    # stored symbols.
     db.execute("DROP TABLE symbols_fts")
     db.execute(
         "CREATE VIRTUAL TABLE symbols_fts USING fts5(names, doc, code, "
