@@ -223,3 +223,18 @@ def test_roots_come_and_go_and_reindex_starts_over(tmp_path):
         assert (status["files"], status["symbols"], status["vectors"]) == (6, 24, 24)
     finally:
         engine.close()
+
+
+def test_a_path_outside_every_root_leaves_the_index_idle(tmp_path):
+    repo = copy_repo(tmp_path)
+    fake = GatedEmbedder()
+    fake.gate.set()
+    engine = Engine([repo], Settings(index_dir=tmp_path / "index"), embedder=fake)
+    engine.start()
+    try:
+        assert engine.wait_idle(30)
+        engine.notify_changed([tmp_path / "elsewhere" / "x.py"], urgent=True)
+        assert engine.wait_idle(0)  # no work arrived, so "indexing" must not start
+        assert engine.status()["state"] == "idle"
+    finally:
+        engine.close()

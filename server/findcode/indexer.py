@@ -139,8 +139,9 @@ class Indexer:
     def _submit(self, fn: Callable[[], None]) -> None:
         with self._cond:
             fn()
-            self._idle.clear()
-            self._cond.notify_all()
+            if self._has_work():  # a path outside every root, say, is no work at all
+                self._idle.clear()
+                self._cond.notify_all()
 
     def scan(self, roots: Iterable[Path] | None = None) -> None:
         def add() -> None:
