@@ -148,6 +148,12 @@ export class ServerManager implements vscode.Disposable {
         closed: () => this.onClosed(client),
       },
       middleware: {
+        // The settings reach the server as initializationOptions, with ${workspaceFolder}
+        // and friends expanded, and a change restarts the server. Answering the server's
+        // workspace/configuration pull with VS Code's raw section would undo the expansion.
+        workspace: {
+          configuration: (params) => params.items.map(() => null),
+        },
         handleWorkDoneProgress: (token, params, next) => {
           const phase = this.progress.update(token, params);
           if (phase !== undefined) {
