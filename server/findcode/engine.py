@@ -38,6 +38,11 @@ from findcode.store import SymbolRow
 
 __all__ = ["Engine", "Hit", "Progress", "SearchOutcome"]
 
+# Queries run in a llama.cpp context of their own, on one thread: a ten-word query takes
+# milliseconds there, while in the indexer's context it would first wait for the batch being
+# embedded (about half a second for 16 symbols on two cores).
+QUERY_THREADS = 1
+
 
 @dataclass(frozen=True, slots=True)
 class Hit:
@@ -86,6 +91,7 @@ class Engine:
         self._on_progress = on_progress
         self._on_log = on_log
         self._embedder = embedder
+        self._query_embedder: Embedder | None = None
         self._owns_embedder = embedder is None
         self._indexer: Indexer | None = None
         self.state = "starting"
@@ -102,9 +108,9 @@ class Engine:
         Raises ModelError or IndexCorruptError with a message for the user.
         """
         if self._embedder is None:
-            self._embedder = Embedder(
-                resolve_model_path(self.settings.model), threads=self.settings.threads
-            )
+            model_path = resolve_model_path(self.settings.model)
+            self._embedder = Embedder(model_path, threads=self.settings.threads)
+            self._query_embedder = Embedder(model_path, threads=QUERY_THREADS)
         embed_key = f"{self._embedder.model_id}/{DOCUMENT_FORM_VERSION}"
         indexer = Indexer(
             self.settings,
@@ -130,9 +136,11 @@ class Engine:
         if self._indexer is not None:
             self._indexer.stop()
             self._indexer = None
-        if self._owns_embedder and self._embedder is not None:
-            self._embedder.close()
-            self._embedder = None
+        if self._owns_embedder:
+            for embedder in (self._embedder, self._query_embedder):
+                if embedder is not None:
+                    embedder.close()
+            self._embedder = self._query_embedder = None
         self.state = "starting"
 
     def __enter__(self) -> Engine:
@@ -179,6 +187,10 @@ class Engine:
         return self._embedder
 
     @property
+    def _for_queries(self) -> Embedder:
+        return self._query_embedder or self.embedder
+
+    @property
     def skipped(self) -> dict[str, int]:
         return dict(self._worker.skipped)
 
@@ -207,7 +219,8 @@ class Engine:
         text = clean_query(query)
         check_filters(mode, languages, kinds, limit)
         # The query form: compound identifiers as words ("_.forEach" -> "for each").
-        vector = self.embedder.embed_query(split_identifiers(text)) if mode != "lexical" else None
+        query_text = split_identifiers(text)
+        vector = self._for_queries.embed_query(query_text) if mode != "lexical" else None
         words = query_words(text) if mode != "semantic" else []
         return self._ranked(vector, words, limit, mode, paths, languages, kinds, started)
 
@@ -229,9 +242,9 @@ class Engine:
             exclude.add((index.root, symbol.id))
             vector = index.vectors.vector(symbol.id)
             if vector is None:
-                vector = self.embedder.embed_documents([document_text(symbol.as_symbol())])[0]
+                vector = self._for_queries.embed_documents([document_text(symbol.as_symbol())])[0]
         else:
-            vector = self.embedder.embed_documents([_lines(path, line, end_line)])[0]
+            vector = self._for_queries.embed_documents([_lines(path, line, end_line)])[0]
         return self._ranked(
             vector, [], limit, "semantic", None, None, None, started, exclude=exclude
         )
