@@ -37,9 +37,10 @@ T.run(function()
   local before = names()
   vim.api.nvim_buf_set_lines(0, -1, -1, false, added)
   vim.cmd('write')
+  -- Its words are searchable once the file is parsed; its vector follows a moment later.
   T.wait(120000, function()
-    return vim.tbl_contains(names(), 'render_mandelbrot_ascii')
-  end, 'the saved function to be indexed')
+    return names()[1] == 'render_mandelbrot_ascii'
+  end, 'the saved function to be indexed and embedded')
   vim.cmd('FindCode! ' .. query)
   T.wait(30000, function() return #vim.fn.getqflist() > 0 end, 'quickfix entries')
   return { before = before, qf = T.qflist() }
