@@ -90,6 +90,8 @@ _OPTIONS = {
     "searchDefaults": ("search_defaults", _search_defaults),
 }
 
+OPTION_NAMES = tuple(_OPTIONS)
+
 
 def settings_from_options(
     options: Mapping[str, Any] | None, base: Settings | None = None

@@ -24,12 +24,11 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from findcode import __version__, protocol
-from findcode.config import SEARCH_MODES, Settings, settings_from_options
+from findcode.config import OPTION_NAMES, Settings, settings_from_options
 from findcode.engine import Engine, Hit, SearchOutcome
 from findcode.errors import FindcodeError, QueryError
 from findcode.lsp_progress import IndexingProgress
 from findcode.roots import index_base
-from findcode.symbols import KINDS
 from findcode.watcher import Watcher
 
 log = logging.getLogger("findcode.lsp")
@@ -116,7 +115,8 @@ class FindcodeServer(LanguageServer):
             self._engine_ready.set()
 
     def _start_watcher(self, engine: Engine) -> None:
-        ignore = [Path(p) for p in engine.status()["indexPaths"]]
+        # The index folders (and server.log) all live under one base, which may be in a root.
+        ignore = [index_base(self.settings.index_dir)]
         watcher = Watcher(self.settings, lambda paths: engine.notify_changed(paths), ignore=ignore)
         try:
             watcher.start(self.roots)
@@ -125,10 +125,13 @@ class FindcodeServer(LanguageServer):
             return
         self._watcher = watcher
 
-    def _stop_engine(self) -> None:
+    def _stop_watcher(self) -> None:
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
+
+    def _stop_engine(self) -> None:
+        self._stop_watcher()
         if self.engine is not None:
             self.engine.close()
             self.engine = None
@@ -163,9 +166,7 @@ class FindcodeServer(LanguageServer):
             self.start_engine()
         elif old.watch != settings.watch and self.engine is not None:
             with self._engine_lock:
-                if self._watcher is not None:
-                    self._watcher.stop()
-                    self._watcher = None
+                self._stop_watcher()
                 if settings.watch and self.engine is not None:
                     self._start_watcher(self.engine)
 
@@ -356,9 +357,7 @@ async def _search(ls: FindcodeServer, params: Any) -> protocol.SearchResponse:
     if not isinstance(query, str):
         raise JsonRpcInvalidParams("findcode/search needs a `query` string")
     defaults = ls.settings.search_defaults
-    mode = fields.get("mode", defaults.mode)
-    if mode not in SEARCH_MODES:
-        raise JsonRpcInvalidParams(f"mode must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")
+    mode = fields.get("mode", defaults.mode)  # its value is checked with the filters'
     limit = _limit(fields.get("limit"), defaults.limit)
     filters = {name: _strings(fields.get(name), name) for name in ("paths", "languages", "kinds")}
     engine = await ls.ready_engine()
@@ -465,8 +464,6 @@ def _strings(value: Any, name: str) -> list[str] | None:
         return None
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise JsonRpcInvalidParams(f"{name} must be a list of strings")
-    if name == "kinds" and (unknown := set(value) - set(KINDS)):
-        raise JsonRpcInvalidParams(f"unknown kinds {sorted(unknown)}; known: {', '.join(KINDS)}")
     return value
 
 
@@ -527,24 +524,12 @@ def _settings_over(ls: FindcodeServer, base: Settings, section: Any) -> Settings
         return base
     # A client's settings section also holds the client's own settings (its launch command,
     # its UI): only findcode's option names are read from it, and only they are checked.
-    known = {key: value for key, value in section.items() if key in _OPTION_NAMES}
+    known = {key: value for key, value in section.items() if key in OPTION_NAMES}
     settings, warnings = settings_from_options(known, base)
     for warning in warnings:
         log.warning(warning)
         ls.show(types.MessageType.Warning, warning)
     return settings
-
-
-_OPTION_NAMES = (
-    "model",
-    "indexDir",
-    "exclude",
-    "languages",
-    "maxFileBytes",
-    "watch",
-    "threads",
-    "searchDefaults",
-)
 
 
 # -- logging: window/logMessage and a file beside the indexes

@@ -141,7 +141,7 @@ def check_filters(
             )
     for kind in kinds or ():
         if kind not in KINDS:
-            raise QueryError(f"unknown kind {kind!r}: choose from {', '.join(KINDS)}")
+            raise QueryError(f"unknown kind {kind!r}: the kinds are {', '.join(KINDS)}")
 
 
 @lru_cache(maxsize=64)
