@@ -4,15 +4,18 @@ WHEN things happen, not about vectors; the real model is tested end to end elsew
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
+from findcode import indexer
 from findcode.config import Settings
 from findcode.engine import Engine
 from findcode.errors import ModelError
 from findcode.indexer import EMBED_BATCH, Progress
+from findcode.vectors import HEADER_NAME
 from index_support import copy_repo
 
 DIMS = 8
@@ -236,5 +239,57 @@ def test_a_path_outside_every_root_leaves_the_index_idle(tmp_path):
         engine.notify_changed([tmp_path / "elsewhere" / "x.py"], urgent=True)
         assert engine.wait_idle(0)  # no work arrived, so "indexing" must not start
         assert engine.status()["state"] == "idle"
+    finally:
+        engine.close()
+
+
+def saved_generation(engine: Engine) -> tuple[int, int]:
+    """(generation named by the saved vector file's header, the store's generation now)."""
+    (index,) = engine._worker.roots()
+    header_path = index.directory / HEADER_NAME
+    saved = json.loads(header_path.read_text())["generation"] if header_path.exists() else -1
+    return saved, index.store.generation
+
+
+def _matches(engine: Engine) -> bool:
+    saved, now = saved_generation(engine)
+    return saved == now
+
+
+def test_the_vector_file_is_saved_after_a_quiet_spell_not_at_every_idle(tmp_path, monkeypatch):
+    monkeypatch.setattr(indexer, "SAVE_AFTER_QUIET_S", 1.0)
+    repo = copy_repo(tmp_path)
+    fake = GatedEmbedder()
+    fake.gate.set()
+    engine = Engine([repo], Settings(index_dir=tmp_path / "index"), embedder=fake)
+    engine.start()
+    try:
+        assert engine.wait_idle(30)
+        wait_for(lambda: _matches(engine))  # the first pass is saved once all is quiet
+        source = repo / "web" / "debounce.ts"
+        source.write_text(source.read_text().replace("toFixed(unit === 0 ? 0 : 1)", "toFixed(2)"))
+        engine.notify_changed([source], urgent=True)
+        assert engine.wait_idle(30)
+        saved, now = saved_generation(engine)
+        assert saved < now  # idle, searchable, and the file not yet written
+        wait_for(lambda: _matches(engine))
+    finally:
+        engine.close()
+
+
+def test_a_stream_of_changes_cannot_put_the_save_off_forever(tmp_path, monkeypatch):
+    monkeypatch.setattr(indexer, "SAVE_AT_MOST_EVERY_S", 0.0)
+    repo = copy_repo(tmp_path)
+    fake = GatedEmbedder()
+    fake.gate.set()
+    engine = Engine([repo], Settings(index_dir=tmp_path / "index"), embedder=fake)
+    engine.start()
+    try:
+        assert engine.wait_idle(30)
+        source = repo / "web" / "debounce.ts"
+        source.write_text(source.read_text().replace("toFixed(unit === 0 ? 0 : 1)", "toFixed(2)"))
+        engine.notify_changed([source], urgent=True)
+        assert engine.wait_idle(30)
+        assert _matches(engine)  # overdue: saved before the index said idle
     finally:
         engine.close()

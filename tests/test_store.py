@@ -133,14 +133,14 @@ def test_vector_cache_by_body_hash_and_model(tmp_path):
     assert store.counts(KEY)["vectors"] == 0
 
 
-def test_pending_puts_given_files_first(tmp_path):
+def test_pending_reads_given_files_or_ids_above_a_cursor(tmp_path):
     store = Store(tmp_path)
     put(store, rel="a.py")
     other = SOURCE.replace("attempts", "tries").replace("Split", "Cut").replace("1\n", "2\n")
     put(store, rel="b.py", text=other)
     b_id = store.file("b.py").id
-    first = store.pending(KEY, 3, file_ids=[b_id])
-    assert {row.rel for row in first} == {"b.py"}
+    saved = store.pending(KEY, 100, file_ids=[b_id])
+    assert {row.rel for row in saved} == {"b.py"} and len(saved) == 4
     everything = store.pending(KEY, 100)
     assert len(everything) == len({row.body_hash for row in everything}) == 8
     ids = [row.id for row in everything]

@@ -490,35 +490,32 @@ class Store:
         self, embed_key: str, limit: int, *, after_id: int = 0, file_ids: Sequence[int] = ()
     ) -> list[SymbolRow]:
         """Up to `limit` symbols with no vector yet, one per body hash, in id order: those of
-        `file_ids` first, then those with an id above `after_id`.
+        `file_ids` if given (a just-saved file), else those with an id above `after_id`.
 
         Walking ids upward (the caller keeps the cursor) makes each call read only the rows
         it returns, where "the first pending rows" would rescan the whole table every batch.
         Ids only grow (AUTOINCREMENT), so nothing new can appear below the cursor.
         """
-        base = (
+        if file_ids:
+            where, params = f"s.file_id IN ({','.join('?' * len(file_ids))})", tuple(file_ids)
+        else:
+            where, params = "s.id > ?", (after_id,)
+        query = (
             f"SELECT {_SYMBOL_COLUMNS} FROM symbols s JOIN files f ON f.id = s.file_id "
             "WHERE NOT EXISTS (SELECT 1 FROM vectors v WHERE v.body_hash = s.body_hash "
-            "AND v.embed_key = ?) AND {where} ORDER BY s.id LIMIT ?"
+            f"AND v.embed_key = ?) AND {where} ORDER BY s.id LIMIT ?"
         )
-        out: dict[str, SymbolRow] = {}
 
-        def take(where: str, params: tuple[object, ...]) -> None:
+        def fetch() -> list[SymbolRow]:
+            out: dict[str, SymbolRow] = {}
             # Shared hashes come back once; a few extra rows cover the duplicates skipped.
-            query = base.format(where=where)
             for row in self._db.execute(query, (embed_key, *params, limit * 2)):
                 if len(out) >= limit:
-                    return
+                    break
                 out.setdefault(row[-1], SymbolRow(*row))
+            return list(out.values())
 
-        def fetch() -> None:
-            if file_ids:
-                take(f"s.file_id IN ({','.join('?' * len(file_ids))})", tuple(file_ids))
-            if len(out) < limit:
-                take("s.id > ?", (after_id,))
-
-        self._read(fetch)
-        return list(out.values())
+        return self._read(fetch)
 
     def ids_with_body(self, body_hashes: Iterable[str]) -> list[tuple[int, str]]:
         hashes = list(body_hashes)
