@@ -94,6 +94,19 @@ def test_gitignore_nested_and_negated(tmp_path: Path) -> None:
     assert is_excluded(tmp_path, Path("/elsewhere/x.py"), settings)
 
 
+def test_an_edited_gitignore_counts_at_once(tmp_path: Path) -> None:
+    ignore = write(tmp_path / ".gitignore", "*.log\n")
+    write(tmp_path / "gen.py", "x = 1\n")
+    assert not is_excluded(tmp_path, tmp_path / "gen.py", SETTINGS)
+    stat = ignore.stat()
+    ignore.write_text("gen.*\n", encoding="utf-8")  # same size: only the mtime tells
+    os.utime(ignore, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    assert is_excluded(tmp_path, tmp_path / "gen.py", SETTINGS)
+    assert rels(tmp_path) == [".gitignore"]
+    ignore.unlink()
+    assert not is_excluded(tmp_path, tmp_path / "gen.py", SETTINGS)
+
+
 def test_user_excludes_and_languages(tmp_path: Path) -> None:
     write(tmp_path / "src" / "a.py", "x = 1\n")
     write(tmp_path / "src" / "b.rs", "fn b() {}\n")

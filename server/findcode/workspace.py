@@ -203,11 +203,24 @@ def _fixed_spec(user_excludes: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
 
 def _gitignore_at(directory: Path, rel_dir: str) -> list[tuple[str, pathspec.GitIgnoreSpec]]:
     """The .gitignore of one folder as (its root-relative path, spec); [] if none or unreadable."""
+    path = directory / ".gitignore"
     try:
-        lines = (directory / ".gitignore").read_text("utf-8", "replace").splitlines()
+        info = path.stat()
     except OSError:
         return []
-    return [(rel_dir, pathspec.GitIgnoreSpec.from_lines(lines))]
+    spec = _parsed_gitignore(str(path), info.st_mtime_ns, info.st_size)
+    return [(rel_dir, spec)] if spec is not None else []
+
+
+@lru_cache(maxsize=256)
+def _parsed_gitignore(path: str, mtime_ns: int, size: int) -> pathspec.GitIgnoreSpec | None:
+    """Parsed once per version of the file: every watcher event and every save asks again for
+    each folder on its path, and a git checkout sends thousands."""
+    try:
+        lines = Path(path).read_text("utf-8", "replace").splitlines()
+    except OSError:
+        return None
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def _ignored(
