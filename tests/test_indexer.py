@@ -190,8 +190,16 @@ def test_an_embedding_failure_is_reported_not_spun_on(tmp_path):
         status = engine.status()
         assert status["state"] == "error" and "failed to embed" in status["lastError"]
         assert status["symbols"] == 24 and status["vectors"] == 0
-        hits = engine.search("levenshtein", mode="lexical").hits  # words still work
-        assert hits[0].qualified_name == "levenshtein_distance"
+        outcome = engine.search("levenshtein", mode="lexical")  # words still work
+        assert outcome.hits[0].qualified_name == "levenshtein_distance"
+        assert (outcome.indexed_files, outcome.total_files) == (0, 6)
+        # A clean pass after it (a save that changes nothing) clears the error, but the
+        # symbols given up on still have no vectors, and the figures must keep saying so.
+        engine.notify_changed([repo / "web" / "debounce.ts"], urgent=True)
+        assert engine.wait_idle(30)
+        outcome = engine.search("levenshtein", mode="lexical")
+        assert outcome.state == "idle"
+        assert (outcome.indexed_files, outcome.total_files) == (0, 6)
     finally:
         engine.close()
 

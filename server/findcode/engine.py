@@ -312,7 +312,10 @@ class Engine:
         hits = self._hits(ranked, rows)
         worker = self._worker
         for index in worker.roots():
-            counts = index.store.file_counts(worker.embed_key)
+            # Counting the files still waiting for vectors walks every symbol (40 ms at 20k),
+            # and the first search after each save would pay it; an idle index has none.
+            complete = worker.all_embedded(index.root)
+            counts = index.store.file_counts(worker.embed_key, none_pending=complete)
             files += counts[0]
             total += counts[1]
         return SearchOutcome(

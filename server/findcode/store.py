@@ -467,14 +467,19 @@ class Store:
 
         return self._read(fetch)
 
-    def file_counts(self, embed_key: str) -> tuple[int, int]:
-        """(files whose symbols all have vectors, all files); cached per generation."""
+    def file_counts(self, embed_key: str, *, none_pending: bool = False) -> tuple[int, int]:
+        """(files whose symbols all have vectors, all files); cached per generation.
+
+        `none_pending`: the caller knows every symbol has its vector, so only files are counted.
+        """
         key = (self.generation, embed_key)
         if self._file_counts is not None and self._file_counts[0] == key:
             return self._file_counts[1]
 
         def fetch() -> tuple[int, int]:
             total = self._db.execute("SELECT count(*) FROM files").fetchone()[0]
+            if none_pending:
+                return total, total
             waiting = self._db.execute(
                 "SELECT count(DISTINCT s.file_id) FROM symbols s WHERE NOT EXISTS (SELECT 1 "
                 "FROM vectors v WHERE v.body_hash = s.body_hash AND v.embed_key = ?)",
