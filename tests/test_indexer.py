@@ -3,10 +3,12 @@ WHEN things happen, not about vectors; the real model is tested end to end elsew
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -236,7 +238,9 @@ def test_roots_come_and_go_and_reindex_starts_over(tmp_path):
         engine.close()
 
 
-def test_a_path_outside_every_root_leaves_the_index_idle(tmp_path):
+@contextlib.contextmanager
+def idle_engine(tmp_path: Path) -> Iterator[tuple[Engine, Path]]:
+    """An engine over a copy of the fixture repository, its first pass done."""
     repo = copy_repo(tmp_path)
     fake = GatedEmbedder()
     fake.gate.set()
@@ -244,11 +248,24 @@ def test_a_path_outside_every_root_leaves_the_index_idle(tmp_path):
     engine.start()
     try:
         assert engine.wait_idle(30)
+        yield engine, repo
+    finally:
+        engine.close()
+
+
+def save_an_edit(engine: Engine, repo: Path) -> None:
+    """Change one function, as an editor's save does, and wait for the index to take it."""
+    source = repo / "web" / "debounce.ts"
+    source.write_text(source.read_text().replace("toFixed(unit === 0 ? 0 : 1)", "toFixed(2)"))
+    engine.notify_changed([source], urgent=True)
+    assert engine.wait_idle(30)
+
+
+def test_a_path_outside_every_root_leaves_the_index_idle(tmp_path):
+    with idle_engine(tmp_path) as (engine, _):
         engine.notify_changed([tmp_path / "elsewhere" / "x.py"], urgent=True)
         assert engine.wait_idle(0)  # no work arrived, so "indexing" must not start
         assert engine.status()["state"] == "idle"
-    finally:
-        engine.close()
 
 
 def saved_generation(engine: Engine) -> tuple[int, int]:
@@ -266,38 +283,16 @@ def _matches(engine: Engine) -> bool:
 
 def test_the_vector_file_is_saved_after_a_quiet_spell_not_at_every_idle(tmp_path, monkeypatch):
     monkeypatch.setattr(indexer, "SAVE_AFTER_QUIET_S", 1.0)
-    repo = copy_repo(tmp_path)
-    fake = GatedEmbedder()
-    fake.gate.set()
-    engine = Engine([repo], Settings(index_dir=tmp_path / "index"), embedder=fake)
-    engine.start()
-    try:
-        assert engine.wait_idle(30)
+    with idle_engine(tmp_path) as (engine, repo):
         wait_for(lambda: _matches(engine))  # the first pass is saved once all is quiet
-        source = repo / "web" / "debounce.ts"
-        source.write_text(source.read_text().replace("toFixed(unit === 0 ? 0 : 1)", "toFixed(2)"))
-        engine.notify_changed([source], urgent=True)
-        assert engine.wait_idle(30)
+        save_an_edit(engine, repo)
         saved, now = saved_generation(engine)
         assert saved < now  # idle, searchable, and the file not yet written
         wait_for(lambda: _matches(engine))
-    finally:
-        engine.close()
 
 
 def test_a_stream_of_changes_cannot_put_the_save_off_forever(tmp_path, monkeypatch):
     monkeypatch.setattr(indexer, "SAVE_AT_MOST_EVERY_S", 0.0)
-    repo = copy_repo(tmp_path)
-    fake = GatedEmbedder()
-    fake.gate.set()
-    engine = Engine([repo], Settings(index_dir=tmp_path / "index"), embedder=fake)
-    engine.start()
-    try:
-        assert engine.wait_idle(30)
-        source = repo / "web" / "debounce.ts"
-        source.write_text(source.read_text().replace("toFixed(unit === 0 ? 0 : 1)", "toFixed(2)"))
-        engine.notify_changed([source], urgent=True)
-        assert engine.wait_idle(30)
+    with idle_engine(tmp_path) as (engine, repo):
+        save_an_edit(engine, repo)
         assert _matches(engine)  # overdue: saved before the index said idle
-    finally:
-        engine.close()
