@@ -62,6 +62,29 @@ def wait_for(predicate, timeout: float = 30.0) -> None:
         time.sleep(0.02)
 
 
+@contextlib.contextmanager
+def idle_engine(tmp_path: Path) -> Iterator[tuple[Engine, Path]]:
+    """An engine over a copy of the fixture repository, its first pass done."""
+    repo = copy_repo(tmp_path)
+    fake = GatedEmbedder()
+    fake.gate.set()
+    engine = Engine([repo], Settings(index_dir=tmp_path / "index"), embedder=fake)
+    engine.start()
+    try:
+        assert engine.wait_idle(30)
+        yield engine, repo
+    finally:
+        engine.close()
+
+
+def save_an_edit(engine: Engine, repo: Path) -> None:
+    """Change one function, as an editor's save does, and wait for the index to take it."""
+    source = repo / "web" / "debounce.ts"
+    source.write_text(source.read_text().replace("toFixed(unit === 0 ? 0 : 1)", "toFixed(2)"))
+    engine.notify_changed([source], urgent=True)
+    assert engine.wait_idle(30)
+
+
 def test_words_are_searchable_before_any_vector_exists(tmp_path):
     repo = copy_repo(tmp_path)
     fake = GatedEmbedder()
@@ -207,16 +230,10 @@ def test_an_embedding_failure_is_reported_not_spun_on(tmp_path):
 
 
 def test_roots_come_and_go_and_reindex_starts_over(tmp_path):
-    first = copy_repo(tmp_path / "a")
     second = tmp_path / "b"
     second.mkdir()
     (second / "units.py").write_text("def celsius_to_fahrenheit(c):\n    return c * 9 / 5 + 32\n")
-    fake = GatedEmbedder()
-    fake.gate.set()
-    engine = Engine([first], Settings(index_dir=tmp_path / "index"), embedder=fake)
-    engine.start()
-    try:
-        assert engine.wait_idle(30)
+    with idle_engine(tmp_path / "a") as (engine, first):
         engine.add_root(second)
         assert engine.wait_idle(30)
         assert engine.status()["roots"] == [str(first.resolve()), str(second.resolve())]
@@ -234,31 +251,6 @@ def test_roots_come_and_go_and_reindex_starts_over(tmp_path):
         assert engine.embedded_count - before == 24  # dropped means dropped: all again
         status = engine.status()
         assert (status["files"], status["symbols"], status["vectors"]) == (6, 24, 24)
-    finally:
-        engine.close()
-
-
-@contextlib.contextmanager
-def idle_engine(tmp_path: Path) -> Iterator[tuple[Engine, Path]]:
-    """An engine over a copy of the fixture repository, its first pass done."""
-    repo = copy_repo(tmp_path)
-    fake = GatedEmbedder()
-    fake.gate.set()
-    engine = Engine([repo], Settings(index_dir=tmp_path / "index"), embedder=fake)
-    engine.start()
-    try:
-        assert engine.wait_idle(30)
-        yield engine, repo
-    finally:
-        engine.close()
-
-
-def save_an_edit(engine: Engine, repo: Path) -> None:
-    """Change one function, as an editor's save does, and wait for the index to take it."""
-    source = repo / "web" / "debounce.ts"
-    source.write_text(source.read_text().replace("toFixed(unit === 0 ? 0 : 1)", "toFixed(2)"))
-    engine.notify_changed([source], urgent=True)
-    assert engine.wait_idle(30)
 
 
 def test_a_path_outside_every_root_leaves_the_index_idle(tmp_path):
