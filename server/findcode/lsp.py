@@ -4,8 +4,9 @@ Every request and notification findcode answers is handled in this file, in one 
 named after its method. The handlers only translate: wire parameters in, engine calls, wire
 results out (shapes in protocol.py). The engine starts on its own thread after `initialized`
 (loading the model can take a moment, building it on first use longer), indexes in the
-background and never blocks a request; requests that need the engine run on pygls' thread
-pool and wait for it to be ready.
+background and never blocks a request. Requests that need the engine are coroutines: they
+wait for it on the event loop (`ready_engine`) and run the search on the loop's executor,
+never on pygls' thread pool, whose threads also read stdin.
 """
 
 from __future__ import annotations
