@@ -1,14 +1,29 @@
-"""Shared fixtures: the real default model, built once per machine and shared by every suite."""
+"""Shared fixtures: the real default model (built once per machine), an embedder on it, and a
+writable copy of the fixture repository."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from findcode.embedder import Embedder
 from findcode.model import ensure_default_model
+from index_support import copy_repo
 
 
 @pytest.fixture(scope="session")
 def model_path() -> Path:
     """The default q8_0 GGUF in the user cache dir (built from the installed package if absent)."""
     return ensure_default_model("q8_0")
+
+
+@pytest.fixture(scope="module")
+def embedder(model_path: Path) -> Embedder:
+    """One loaded model per test module: loading is cheap, sharing it across modules is not
+    worth a closed embedder leaking from one module's test into another's."""
+    return Embedder(model_path)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return copy_repo(tmp_path)

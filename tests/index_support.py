@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from findcode.config import Settings
 from findcode.embedder import Embedder
 from findcode.engine import Engine
@@ -22,6 +26,35 @@ def copy_repo(tmp_path: Path, *, git: bool = False) -> Path:
         run_git(repo, "add", "-A")
         run_git(repo, "commit", "-q", "-m", "fixture")
     return repo
+
+
+def findcode(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`findcode ARGS` in a subprocess; whatever it answers, it never prints a traceback."""
+    result = subprocess.run(
+        [sys.executable, "-m", "findcode", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    return result
+
+
+@contextlib.contextmanager
+def immutable(*paths: Path) -> Iterator[None]:
+    """Read-only even for root: `chattr +i` (ext4 and most local filesystems) refuses every
+    write, where a chmod would not stop root. Skips where the filesystem does not support it."""
+    done: list[Path] = []
+    try:
+        for path in paths:
+            if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
+                pytest.skip("chattr +i is not supported here")
+            done.append(path)
+        yield
+    finally:
+        for path in done:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
 
 
 def run_git(repo: Path, *args: str) -> None:

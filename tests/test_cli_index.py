@@ -5,23 +5,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import platformdirs
 import pytest
 from findcode.roots import index_dir_for
-from index_support import copy_repo
-
-
-def findcode(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "findcode", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
+from index_support import copy_repo, findcode
 
 
 @pytest.fixture

@@ -15,9 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from findcode.config import Settings
-from findcode.embedder import Embedder
 from findcode.engine import Engine
 from findcode.roots import index_dir_for
 from findcode.store import Store
@@ -59,11 +57,6 @@ def mutate(repo: Path, rng: random.Random, run: int) -> None:
 
 def index_command(repo: Path, index_dir: Path) -> list[str]:
     return [sys.executable, "-m", "findcode", "index", str(repo), "--index-dir", str(index_dir)]
-
-
-@pytest.fixture(scope="module")
-def embedder(model_path: Path) -> Embedder:
-    return Embedder(model_path)
 
 
 def test_kill_9_at_random_points_then_resume_equals_a_clean_index(tmp_path, embedder):

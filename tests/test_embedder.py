@@ -14,11 +14,6 @@ from findcode.errors import ModelError
 CLS, SEP, UNK = 101, 102, 100
 
 
-@pytest.fixture(scope="module")
-def embedder(model_path: Path) -> Embedder:
-    return Embedder(model_path)
-
-
 def assert_unit_rows(vectors: np.ndarray) -> None:
     assert vectors.dtype == np.float32
     assert np.isfinite(vectors).all()

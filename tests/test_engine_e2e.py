@@ -6,26 +6,14 @@ Counts of embedded symbols come from the engine's counter (cache misses), never 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
-from findcode.embedder import Embedder
 from findcode.errors import IndexCorruptError, QueryError
 from findcode.roots import index_dir_for
 from findcode.vectors import HEADER_NAME, INDEX_NAME
 from index_support import Recorder, copy_repo, open_engine, run_git
 
 FIXTURE_SYMBOLS = 24
-
-
-@pytest.fixture(scope="module")
-def embedder(model_path: Path) -> Embedder:
-    return Embedder(model_path)
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return copy_repo(tmp_path)
 
 
 def names(outcome) -> list[str]:

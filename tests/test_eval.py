@@ -10,21 +10,20 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from findcode.evaluation import hit_rank, per_query, summarize
 from findcode.mining import (
     Pair,
-    is_test_path,
     mine,
     query_from_doc,
     read_repository,
     write_tree,
 )
 from findcode.symbols import extract_symbols
+from findcode.workspace import is_test_path
+from index_support import findcode
 
 REPO = Path(__file__).parent / "fixtures" / "eval_repo"
 
@@ -201,15 +200,6 @@ def test_metrics_and_bootstrap_interval():
     low, high = summary.intervals["mrr@10"]
     assert 0.0 <= low <= 0.4 <= high <= 1.0
     assert summarize("hybrid", ranks).intervals == summary.intervals  # seeded: repeatable
-
-
-def findcode(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "findcode", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_findcode_eval_on_the_fixture_repository(tmp_path, model_path):

@@ -1,17 +1,23 @@
 """The SQLite store: identifier words, id reuse, atomic writes, the vector cache, migrations,
-and a corrupt file that asks for `findcode reindex`."""
+and a corrupt file that asks for `findcode reindex`; on disk: owner-only modes, a folder that
+cannot be made or written, damaged pages, and the writer lease between processes."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from findcode import store as store_module
-from findcode.errors import IndexCorruptError
+from findcode.errors import IndexAccessError, IndexCorruptError
 from findcode.store import SCHEMA_VERSION, Store, identifier_words
 from findcode.symbols import extract_symbols
+from index_support import immutable
 
 KEY = "model-a/d1"
 WEIGHTS = (10.0, 2.0, 1.0)
@@ -197,3 +203,136 @@ def test_a_corrupt_file_asks_for_reindex(tmp_path: Path, content: bytes):
 def test_missing_index_when_not_creating(tmp_path):
     with pytest.raises(IndexCorruptError, match="findcode index"):
         Store(tmp_path / "none", create=False)
+
+
+# -- the index on disk: modes, folders that cannot be made, read-only, damage, the writer lease
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_folders_and_files_are_created_for_the_owner_only(tmp_path):
+    directory = tmp_path / "base" / "root-abc"
+    store = Store(directory)
+    assert store.take_lease()
+    put(store)
+    wal, shm = (directory / f"{store_module.DB_NAME}-{end}" for end in ("wal", "shm"))
+    assert wal.exists() and shm.exists()  # open, in WAL mode
+    assert {mode(p) for p in (store.path, wal, shm, directory / store_module.LEASE_NAME)} == {0o600}
+    assert mode(directory) == mode(tmp_path / "base") == 0o700
+    store.close()
+
+
+def test_an_older_index_made_world_readable_is_tightened(tmp_path):
+    Store(tmp_path / "idx").close()
+    (tmp_path / "idx").chmod(0o755)
+    (tmp_path / "idx" / store_module.DB_NAME).chmod(0o644)
+    Store(tmp_path / "idx").close()
+    assert mode(tmp_path / "idx" / store_module.DB_NAME) == 0o600
+    assert mode(tmp_path / "idx") == 0o700
+
+
+@pytest.mark.parametrize(
+    "where", ["a-file", "a-file/below", "/proc/findcode-index", "/proc/self/findcode-index"]
+)
+def test_a_folder_that_cannot_be_made_says_why(tmp_path, where):
+    # Tests run as root, whom a chmod 500 folder does not stop: a file in the way and /proc
+    # are folders root cannot create either.
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(IndexAccessError, match="--index-dir") as caught:
+        Store(tmp_path / where / "root-abc")
+    assert "a-file is a file" in str(caught.value) or "cannot create" in str(caught.value)
+
+
+def test_a_read_only_folder_says_so_not_corrupt(tmp_path):
+    store = Store(tmp_path / "idx")
+    put(store)
+    store.close()
+    with immutable(tmp_path / "idx"), pytest.raises(IndexAccessError, match="read-only"):
+        Store(tmp_path / "idx")
+    db = tmp_path / "idx" / store_module.DB_NAME
+    with immutable(db), pytest.raises(IndexAccessError, match="read-only"):
+        Store(tmp_path / "idx")
+
+
+def test_a_folder_in_place_of_the_database_asks_for_reindex(tmp_path):
+    (tmp_path / store_module.DB_NAME).mkdir()
+    with pytest.raises(IndexCorruptError, match=r"is a folder.*findcode reindex"):
+        Store(tmp_path)
+
+
+def big_store(directory: Path) -> Store:
+    store = Store(directory)
+    for n in range(60):
+        put(store, rel=f"m{n}.py", text=SOURCE.replace("Split", f"Split {n}").replace("3", str(n)))
+    return store
+
+
+def damage_pages(path: Path, pages: int = 3) -> None:
+    """Garbage over the last pages (leaves of the symbol tables, not the schema or meta)."""
+    size = path.stat().st_size
+    with path.open("r+b") as handle:
+        handle.seek(size - pages * 4096)
+        handle.write(bytes(range(256)) * 16 * pages)
+
+
+def test_quick_check_finds_damaged_pages_that_open_does_not(tmp_path):
+    big_store(tmp_path).close()
+    damage_pages(tmp_path / store_module.DB_NAME)
+    store = Store(tmp_path)  # opens: the damage is in pages opening never reads
+    assert store.take_lease()  # after a clean shutdown, no check
+    with pytest.raises(IndexCorruptError, match=r"damaged.*findcode reindex"):
+        store.check()
+    store.close()
+
+
+def kill_9_holding_the_lease(directory: Path) -> None:
+    code = (
+        "import os, signal, sys\n"
+        "from findcode.store import Store\n"
+        "store = Store(sys.argv[1])\n"
+        "assert store.take_lease()\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    child = subprocess.run([sys.executable, "-c", code, str(directory)], capture_output=True)
+    assert child.returncode == -signal.SIGKILL, child.stderr.decode()
+
+
+def test_after_an_unclean_shutdown_the_next_writer_checks_the_store(tmp_path):
+    big_store(tmp_path).close()
+    kill_9_holding_the_lease(tmp_path)
+    damage_pages(tmp_path / store_module.DB_NAME)
+    store = Store(tmp_path)
+    with pytest.raises(IndexCorruptError, match=r"damaged.*findcode reindex"):
+        store.take_lease()
+    assert not store.writer
+    store.close()
+
+
+def test_one_writer_at_a_time_and_a_dead_holder_blocks_nobody(tmp_path):
+    first, second = Store(tmp_path), Store(tmp_path)
+    assert first.take_lease() and first.writer
+    assert not second.take_lease() and not second.writer
+    assert second.lease_holder() == os.getpid()
+    first.close()
+    assert second.take_lease()
+    second.close()
+    kill_9_holding_the_lease(tmp_path)  # its flock dies with it
+    third = Store(tmp_path)
+    assert third.take_lease()
+    third.close()
+
+
+def test_forget_files_keeps_the_vector_cache(tmp_path):
+    store = Store(tmp_path)
+    put(store)
+    hashes = [row.body_hash for row in store.pending(KEY, 10)]
+    store.put_vectors(KEY, [(h, np.ones(3, dtype=np.float32)) for h in hashes])
+    generation = store.generation
+    store.forget_files()
+    assert store.counts(KEY) == {"files": 0, "symbols": 0, "vectors": 4, "pending": 0}
+    assert store.lexical(["retry"], 5, WEIGHTS) == []
+    assert store.generation == generation + 1
+    put(store)
+    assert store.counts(KEY)["pending"] == 0

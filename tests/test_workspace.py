@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import random
 import tempfile
 from pathlib import Path
 
 import pytest
 from findcode.config import Settings
+from findcode.errors import FindcodeError, QueryError
+from findcode.roots import index_dir_for
+from findcode.search import path_spec
 from findcode.symbols import extract_symbols
-from findcode.workspace import SkipFile, is_excluded, read_source, walk
+from findcode.workspace import (
+    SkipFile,
+    check_root,
+    compile_globs,
+    holds_secret,
+    inside_root,
+    is_excluded,
+    is_test_path,
+    read_source,
+    walk,
+)
 
 SETTINGS = Settings()
 
@@ -61,7 +76,7 @@ def test_builtin_excludes(tmp_path: Path) -> None:
     write(tmp_path / "env2" / "pyvenv.cfg", "home = /usr\n")  # a venv under any name
     result = walk([tmp_path], SETTINGS)
     assert [f.rel for f in result.files] == ["keep.py"]
-    assert result.skipped["ignored"] == 12
+    assert result.skipped == {"ignored": 10, "secret": 2}  # .env and the .pem are secrets
     assert is_excluded(tmp_path, tmp_path / "env2" / "lib" / "site.py", SETTINGS)
     assert not is_excluded(tmp_path, tmp_path / "keep.py", SETTINGS)
 
@@ -275,3 +290,228 @@ def test_several_roots_and_missing_root(tmp_path: Path) -> None:
     result = walk([tmp_path / "one", tmp_path / "two", tmp_path / "missing"], SETTINGS)
     assert [(f.root.name, f.rel) for f in result.files] == [("one", "a.py"), ("two", "b.py")]
     assert result.skipped["unreadable"] == 1
+
+
+def test_a_gitignore_line_that_does_not_compile_costs_that_line_only(tmp_path: Path) -> None:
+    # git accepts `[z-a]` (it matches nothing); pathspec's regex compiler raises re.error.
+    write(tmp_path / ".gitignore", "*.log\n[z-a]\n")
+    write(tmp_path / "sub" / ".gitignore", "# nested\n[z-a]\nsecret.py\n")
+    write(tmp_path / "main.py", "x = 1\n")
+    write(tmp_path / "debug.log", "noise\n")
+    write(tmp_path / "sub" / "secret.py", "x = 1\n")
+    write(tmp_path / "sub" / "ok.py", "x = 1\n")
+    result = walk([tmp_path], SETTINGS)
+    assert [f.rel for f in result.files] == [".gitignore", "main.py", "sub/.gitignore", "sub/ok.py"]
+    assert result.warnings == [
+        f"{tmp_path / '.gitignore'}:2: cannot use the pattern '[z-a]' "
+        "(bad character range z-a); it is skipped",
+        f"{tmp_path / 'sub' / '.gitignore'}:2: cannot use the pattern '[z-a]' "
+        "(bad character range z-a); it is skipped",
+    ]
+    assert is_excluded(tmp_path, tmp_path / "sub" / "secret.py", SETTINGS)
+    assert is_excluded(tmp_path, tmp_path / "debug.log", SETTINGS)
+    assert not is_excluded(tmp_path, tmp_path / "sub" / "ok.py", SETTINGS)
+
+
+def test_a_bad_exclude_glob_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    write(tmp_path / "a.py", "x = 1\n")
+    write(tmp_path / "vendor" / "v.py", "x = 1\n")
+    settings = Settings(exclude=("[z-a]", "vendor/", "!"))
+    result = walk([tmp_path, tmp_path], settings)
+    assert [f.rel for f in result.files] == ["a.py", "a.py"]
+    assert result.warnings == [  # once, though two roots were walked
+        "exclude glob '[z-a]' cannot be used (bad character range z-a); it is skipped",
+        "exclude glob '!' cannot be used (Invalid git pattern: '!'); it is skipped",
+    ]
+    assert is_excluded(tmp_path, tmp_path / "vendor" / "v.py", settings)
+    assert not is_excluded(tmp_path, tmp_path / "a.py", settings)
+
+
+def test_bad_search_path_globs_are_a_query_error() -> None:
+    spec, bad = compile_globs(["src/", "[z-a]", 7])  # type: ignore[list-item]
+    assert spec.match_file("src/a.py") and not spec.match_file("lib/a.py")
+    assert [(b.line, b.pattern, b.reason) for b in bad] == [
+        (2, "[z-a]", "bad character range z-a"),
+        (3, "7", "not a string"),
+    ]
+    with pytest.raises(QueryError, match=r"bad path glob '\[z-a\]': bad character range z-a"):
+        path_spec(("src/", "[z-a]"))
+
+
+SECRET_FILES = [
+    "id_rsa",
+    "keys/id_ed25519",
+    "id_ecdsa",
+    "id_dsa",
+    ".npmrc",
+    ".pypirc",
+    ".netrc",
+    ".git-credentials",
+    "home/.docker/config.json",
+    ".aws/credentials",
+    ".pgpass",
+    ".htpasswd",
+    ".kube/config",
+    ".vault-token",
+    "credentials.json",
+    "service-account.json",
+    "service-account-prod.json",
+    "client_secret_1234.apps.googleusercontent.com.json",
+    "cert.p12",
+    "cert.pfx",
+    "store.jks",
+    "private.asc",
+    "config/secrets.yml",
+    "secrets.yaml",
+    "prod.tfvars",
+    "terraform.tfstate",
+    "terraform.tfstate.backup",
+    ".bash_history",
+    ".zsh_history",
+    ".envrc",
+    "prod.env",
+    ".env",
+    ".env.local",
+    "server.pem",
+    "server.key",
+]
+
+
+@pytest.mark.parametrize("rel", SECRET_FILES)
+def test_secret_files_are_skipped_by_name(tmp_path: Path, rel: str) -> None:
+    write(tmp_path / rel, "nothing that looks like a key\n")
+    write(tmp_path / "app.py", "x = 1\n")
+    result = walk([tmp_path], SETTINGS)
+    assert [f.rel for f in result.files] == ["app.py"]
+    assert result.skipped == {"secret": 1}
+    assert is_excluded(tmp_path, tmp_path / rel, SETTINGS)
+
+
+def test_public_keys_and_code_named_like_secrets_are_kept(tmp_path: Path) -> None:
+    # A public key is made to be shared; Python's own secrets.py is code.
+    for rel in ("id_rsa.pub", "secrets.py", "env.py", "docker/config.json", "credentials.py"):
+        write(tmp_path / rel, "x = 1\n")
+    assert rels(tmp_path) == [
+        "credentials.py",
+        "docker/config.json",
+        "env.py",
+        "id_rsa.pub",
+        "secrets.py",
+    ]
+
+
+def _fake_base64(lines: int, width: int = 64) -> str:
+    body = base64.b64encode(random.Random(lines * width).randbytes(lines * width)).decode()
+    return "\n".join(body[i : i + width] for i in range(0, lines * width, width))
+
+
+# Built at run time, so this file holds no string a scanner would take for a secret.
+BEGIN, END = "-----BEGIN ", "-----END "
+SECRET_TEXTS = {
+    "openssh": f"{BEGIN}OPENSSH PRIVATE KEY-----\n{_fake_base64(5, 70)}\n"
+    f"{END}OPENSSH PRIVATE KEY-----\n",
+    "rsa_encrypted": f"{BEGIN}RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n"
+    f"DEK-Info: AES-128-CBC,3F17F5316E2BAC89\n\n{_fake_base64(4)}\n{END}RSA PRIVATE KEY-----\n",
+    "pgp": f"{BEGIN}PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2\n\n{_fake_base64(4)}\n",
+    "json_pkcs8": '{"type": "service_account", "private_key": "'
+    + f"{BEGIN}PRIVATE KEY-----\\n"
+    + _fake_base64(3).replace("\n", "\\n")
+    + '"}',
+    "python_string": f'KEY = (\n    "{BEGIN}EC PRIVATE KEY-----\\n"\n    "{_fake_base64(1)}"\n)\n',
+    "aws": "aws_access_key_id = " + "AKIA" + "Q3ZK7XW2MB4NPL5R\n",
+    "github": "token: " + "ghp" + "_" + "aB3dE5fG7h" * 3 + "J9kL1m\n",
+    "github_pat": "github" + "_pat_" + "11ABCDEFG0" + "x" * 72 + "\n",
+    "slack": "SLACK = '" + "xoxb" + "-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx'\n",
+    "stripe": "stripe.api_key = '" + "sk_" + "live_" + "4eC39HqLyjWDarjtT1zdp7dc" + "'\n",
+    "google": "key=" + "AIza" + "SyD-9tSrke72PouQ" + "MnMX-a7eZSW0jkFMBWY\n",
+    "openai": "OPENAI_API_KEY=" + "sk-" + "proj-abc123" + "T3Blbk" + "FJ" + "q" * 30 + "\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SECRET_TEXTS))
+def test_files_holding_a_key_or_token_are_skipped_by_content(tmp_path: Path, kind: str) -> None:
+    # Anywhere in the file; the read decides (the walk reads only heads, and every file at
+    # every scan).
+    code = "".join(f"def function_{i}():\n    return {i}\n\n" for i in range(1000))
+    path = write(tmp_path / "notes" / "setup.py", code + SECRET_TEXTS[kind] + code)
+    with pytest.raises(SkipFile) as skipped:
+        read_source(path, 1_000_000)
+    assert skipped.value.reason == "secret"
+    assert holds_secret(SECRET_TEXTS[kind].encode())
+
+
+def test_code_that_only_names_a_secret_format_is_indexed(tmp_path: Path) -> None:
+    code = (
+        "PEM_HEADER = b'" + BEGIN + "RSA PRIVATE KEY-----'\n"
+        "def is_private_key(data: bytes) -> bool:\n"
+        "    return data.startswith(PEM_HEADER) or data.startswith(b'ghp_')\n"
+        "# AWS documents this sample id: " + "AKIA" + "IOSFODNN7EXAMPLE\n"
+        "PREFIXES = ('sk_live_', 'xoxb-', 'AIza', 'sk-', 'npm_', 'glpat-')\n"
+        "AbstractSingletonProxyFactoryBeanProviderFactoryRegistry = None\n"
+    )
+    assert not holds_secret(code.encode())
+    assert read_source(write(tmp_path / "keys.py", code), 1_000_000) == code
+
+
+def test_names_that_are_not_utf8_are_skipped(tmp_path: Path) -> None:
+    write(tmp_path / "good.py", "x = 1\n")
+    root = os.fsencode(tmp_path)
+    fd = os.open(root + b"/caf\xe9.py", os.O_CREAT | os.O_WRONLY, 0o644)
+    os.write(fd, b"def latin1_name():\n    pass\n")
+    os.close(fd)
+    os.mkdir(root + b"/dir\xff")
+    write(Path(os.fsdecode(root + b"/dir\xff/inner.py")), "x = 1\n")
+    result = walk([tmp_path], SETTINGS)
+    assert [f.rel for f in result.files] == ["good.py"]
+    assert result.skipped == {"name_not_utf8": 2}
+    assert is_excluded(tmp_path, Path(os.fsdecode(root + b"/caf\xe9.py")), SETTINGS)
+    assert is_excluded(tmp_path, Path(os.fsdecode(root + b"/dir\xff/inner.py")), SETTINGS)
+
+
+def test_links_out_of_the_root_are_excluded_on_their_resolved_path(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    write(root / "inside.py", "x = 1\n")
+    outside = write(tmp_path / "outside" / "secret.py", "x = 1\n")
+    (root / "leak.py").symlink_to(outside)
+    (root / "leakdir").symlink_to(outside.parent, target_is_directory=True)
+    (root / "alias.py").symlink_to(root / "inside.py")
+    (root / "loop.py").symlink_to(root / "loop.py")
+    for name in ("leak.py", "leakdir/secret.py", "loop.py"):
+        assert is_excluded(root, root / name, SETTINGS), name
+        assert not inside_root(root.resolve(), root / name), name
+    assert not is_excluded(root, root / "alias.py", SETTINGS)
+    assert inside_root(root.resolve(), root / "alias.py")
+    assert walk([root], SETTINGS).skipped == {"symlink_outside": 2, "symlink_loop": 1}
+
+
+def test_the_index_folder_inside_a_root_is_never_walked(tmp_path: Path) -> None:
+    write(tmp_path / "app.py", "x = 1\n")
+    write(tmp_path / ".findcode" / "repo-1234" / "vectors.json", '{"generation": 3}\n')
+    settings = Settings(index_dir=tmp_path / ".findcode")
+    result = walk([tmp_path], settings)
+    assert [f.rel for f in result.files] == ["app.py"]
+    assert result.skipped == {"ignored": 1}
+    assert is_excluded(tmp_path, tmp_path / ".findcode" / "repo-1234" / "vectors.json", settings)
+    assert rels(tmp_path) == [".findcode/repo-1234/vectors.json", "app.py"]  # another index_dir
+    # `--index-dir .`: the root is the base, and this root's own index folder lies in it.
+    own = index_dir_for(tmp_path, tmp_path)
+    write(own / "vectors.json", '{"generation": 1}\n')
+    result = walk([tmp_path], Settings(index_dir=tmp_path))
+    assert [f.rel for f in result.files] == [".findcode/repo-1234/vectors.json", "app.py"]
+    assert is_excluded(tmp_path, own / "vectors.json", Settings(index_dir=tmp_path))
+
+
+def test_a_root_must_be_a_folder(tmp_path: Path) -> None:
+    file_root = write(tmp_path / "one.py", "x = 1\n")
+    with pytest.raises(FindcodeError, match=r"one\.py is a file, not a folder"):
+        check_root(file_root)
+    check_root(tmp_path)
+    check_root(tmp_path / "missing")  # the walk counts a missing root as unreadable
+
+
+@pytest.mark.parametrize(
+    ("rel", "expected"),
+    [("", False), (".", False), ("tests/a.py", True), ("src/test_a.py", True), ("a.py", False)],
+)
+def test_is_test_path_takes_any_relative_path(rel: str, expected: bool) -> None:
+    assert is_test_path(rel) is expected

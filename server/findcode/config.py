@@ -2,18 +2,26 @@
 
 Options arrive as camelCase mappings (LSP initializationOptions, workspace/configuration) or
 as CLI flags. Bad or unknown options never crash anything: they produce a warning for the
-user and the default value.
+user and the default value. An option that would quietly empty the index or starve the machine
+(only unknown languages, a glob that cannot compile, a million threads) is bad too: the user
+hears about it, and gets the valid part of it or the default.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 SEARCH_MODES = ("hybrid", "semantic", "lexical")
+# No source file is this large; reading one would only cost memory (the default is 1 MB).
+MAX_FILE_BYTES_LIMIT = 100_000_000
+# Embedding threads past the machine's CPUs only contend for them.
+MAX_THREADS = os.cpu_count() or 1
+_CPUS = " (the CPUs of this machine)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +47,14 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
+class _Partly:
+    """A parsed option that kept only part of its value, and says which part it dropped."""
+
+    def __init__(self, value: Any, problem: str) -> None:
+        self.value = value
+        self.problem = problem
+
+
 def _as_str_tuple(value: Any) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, list | tuple):
         raise TypeError("expected a list of strings")
@@ -53,6 +69,15 @@ def _positive_int(value: Any) -> int:
     return value
 
 
+def _at_most(most: int, unit: str) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if _positive_int(value) > most:
+            raise ValueError(f"expected at most {most}{unit}, not {value}")
+        return value
+
+    return parse
+
+
 def _optional_str(value: Any) -> str | None:
     if value is None or value == "":
         return None
@@ -65,6 +90,39 @@ def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise TypeError("expected true or false")
     return value
+
+
+def _excludes(value: Any) -> tuple[str, ...] | _Partly:
+    # Imported here: workspace imports this module, and owns what a glob that compiles is.
+    from findcode.workspace import compile_globs
+
+    globs = _as_str_tuple(value)
+    _, bad = compile_globs(globs)
+    if not bad:
+        return globs
+    dropped = {glob.pattern for glob in bad}
+    names = ", ".join(f"{glob.pattern!r} ({glob.reason})" for glob in bad)
+    kept = tuple(glob for glob in globs if glob not in dropped)
+    return _Partly(kept, f"cannot use the glob {names}; it is ignored")
+
+
+def _languages(value: Any) -> tuple[str, ...] | _Partly | None:
+    # Imported here: symbols loads tree-sitter, which settings alone do not need.
+    from findcode.symbols import LANGUAGES
+
+    if value is None:
+        return None
+    wanted = _as_str_tuple(value)
+    known = (*LANGUAGES, "text")  # text: files of no supported language, in chunks
+    unknown = [name for name in wanted if name not in known]
+    if not unknown:
+        return wanted
+    valid = tuple(name for name in wanted if name in known)
+    names = ", ".join(repr(name) for name in unknown)
+    listing = f"findcode knows {', '.join(known)}"
+    if not valid:
+        raise ValueError(f"unknown language {names} ({listing}), so nothing would be indexed")
+    return _Partly(valid, f"unknown language {names} ignored ({listing})")
 
 
 def _search_defaults(value: Any) -> SearchDefaults:
@@ -82,11 +140,11 @@ def _search_defaults(value: Any) -> SearchDefaults:
 _OPTIONS = {
     "model": ("model", _optional_str),
     "indexDir": ("index_dir", lambda v: None if _optional_str(v) is None else Path(v)),
-    "exclude": ("exclude", _as_str_tuple),
-    "languages": ("languages", lambda v: None if v is None else _as_str_tuple(v)),
-    "maxFileBytes": ("max_file_bytes", _positive_int),
+    "exclude": ("exclude", _excludes),
+    "languages": ("languages", _languages),
+    "maxFileBytes": ("max_file_bytes", _at_most(MAX_FILE_BYTES_LIMIT, " bytes")),
     "watch": ("watch", _bool),
-    "threads": ("threads", lambda v: None if v is None else _positive_int(v)),
+    "threads": ("threads", lambda v: None if v is None else _at_most(MAX_THREADS, _CPUS)(v)),
     "searchDefaults": ("search_defaults", _search_defaults),
 }
 
@@ -110,7 +168,12 @@ def settings_from_options(
             continue
         name, parse = _OPTIONS[key]
         try:
-            changes[name] = parse(value)
+            parsed = parse(value)
         except (TypeError, ValueError) as error:
             warnings.append(f"findcode option {key!r}: {error}; using the default")
+            continue
+        if isinstance(parsed, _Partly):
+            warnings.append(f"findcode option {key!r}: {parsed.problem}")
+            parsed = parsed.value
+        changes[name] = parsed
     return settings.replace(**changes), warnings

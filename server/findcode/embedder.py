@@ -333,7 +333,7 @@ class Embedder:
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
-            if not self._ctx:
+            if not self._ctx or self._batch is None:
                 raise ModelError(f"the embedder for {self.path} is closed")
             out = np.zeros((len(texts), self.dims), dtype=np.float32)
             sequences = [self._token_ids(t) for t in texts]
@@ -354,11 +354,13 @@ class Embedder:
 
     def _decode(self, indices: list[int], sequences: list[list[int]], out: np.ndarray) -> None:
         batch = self._batch
+        assert batch is not None, "_embed checks the embedder is open"
         n = 0
         for seq, index in enumerate(indices):
             for pos, token in enumerate(sequences[index]):
                 batch.token[n] = token
-                batch.pos[n] = pos
+                # llama_cpp annotates pos as an array of arrays; it is a flat llama_pos array.
+                batch.pos[n] = pos  # type: ignore[call-overload]
                 batch.n_seq_id[n] = 1
                 batch.seq_id[n][0] = seq
                 batch.logits[n] = True

@@ -35,6 +35,7 @@ from findcode.search import (
     snippet,
 )
 from findcode.store import SymbolRow
+from findcode.workspace import inside_root
 
 __all__ = ["Engine", "Hit", "Progress", "SearchOutcome"]
 
@@ -203,7 +204,19 @@ class Engine:
         worker = self._worker
         if worker.last_error and not worker.busy:
             return "error"
-        return "indexing" if worker.busy else "idle"
+        if worker.busy or not all(index.writer for index in worker.roots()):
+            return "indexing"  # here or, for a root whose lease another process holds, there
+        return "idle"
+
+    def indexed_elsewhere(self) -> list[tuple[Path, int, int, int | None]]:
+        """Roots another process holds the writer lease of, which this engine only searches:
+        (root, symbols searchable by meaning, symbols stored so far, that process's pid)."""
+        out = []
+        for index in self._worker.roots():
+            if not index.writer:
+                stored = index.store.counts(self._worker.embed_key)["symbols"]
+                out.append((index.root, len(index.vectors), stored, index.store.lease_holder()))
+        return out
 
     def search(
         self,
@@ -233,6 +246,8 @@ class Engine:
         if isinstance(line, bool) or not isinstance(line, int) or line < 1:
             raise QueryError(f"line must be a positive 1-based number, not {line!r}")
         index = self._root_index(path)
+        if not inside_root(index.root, path):
+            raise QueryError(f"{path} leads outside the workspace root {index.root}")
         rel = path.relative_to(index.root).as_posix()
         around = index.store.symbols_at(rel, line, end_line)
         exclude: set[_Key] = set()

@@ -19,3 +19,12 @@ class IndexCorruptError(FindcodeError):
 
 class QueryError(FindcodeError):
     """A search request that cannot be answered as given (empty query, bad filter)."""
+
+
+class IndexAccessError(FindcodeError):
+    """The index folder cannot be created or written (a file in the way, a read-only folder
+    or mount, /proc): reindexing cannot help, so the message says what to change instead."""
+
+
+class IndexBusyError(FindcodeError):
+    """Another findcode process holds the index's writer lease (reindex and gc need it)."""

@@ -12,6 +12,7 @@ the copy with a real Engine, ask every query in every mode) for the bench and `f
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import numpy as np
 
 from findcode.config import Settings
 from findcode.embedder import Embedder
-from findcode.engine import Engine
+from findcode.engine import Engine, Hit
 from findcode.errors import FindcodeError
 from findcode.mining import MinedRepository, Pair, mine, write_tree
 
@@ -36,9 +37,12 @@ MODES = ("lexical", "semantic", "hybrid")
 class Located(Protocol):
     """What a search result must say for it to be scored (engine.Hit has these)."""
 
-    rel: str
-    start_line: int
-    end_line: int
+    @property
+    def rel(self) -> str: ...
+    @property
+    def start_line(self) -> int: ...
+    @property
+    def end_line(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,11 +172,12 @@ def evaluate_mined(
         ranks: dict[str, list[int | None]] = {}
         summaries: dict[str, Summary] = {}
         for mode in modes:
-            ranks[mode] = rank_all(
-                lambda query, mode=mode: engine.search(query, limit=K, mode=mode).hits,
-                mined.pairs,
-            )
+            ranks[mode] = rank_all(functools.partial(_hits, engine, mode), mined.pairs)
             summaries[mode] = summarize(mode, ranks[mode], seed=seed)
     finally:
         engine.close()
     return RepositoryEvaluation(mined, summaries, ranks, index_seconds)
+
+
+def _hits(engine: Engine, mode: str, query: str) -> list[Hit]:
+    return engine.search(query, limit=K, mode=mode).hits

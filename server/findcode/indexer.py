@@ -19,6 +19,7 @@ not at every idle: a crash in between costs a rebuild from the store on open, ne
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 import os
 import stat
@@ -33,9 +34,9 @@ from findcode.config import Settings
 from findcode.documents import document_text
 from findcode.embedder import Embedder
 from findcode.errors import FindcodeError
-from findcode.roots import RootIndex, drop_index, open_root
+from findcode.roots import RootIndex, open_root, reset_index
 from findcode.symbols import extract_symbols, language_for_path
-from findcode.workspace import SkipFile, is_excluded, read_source, walk
+from findcode.workspace import SkipFile, check_root, is_excluded, read_source, walk
 
 # Symbols embedded per call. A query waits for at most one batch: ~16 symbols is a few tenths
 # of a second on two cores with the default model, while larger batches gain little speed.
@@ -108,6 +109,7 @@ class Indexer:
         self.embedded_count = 0
         self.embed_seconds = 0.0  # time inside embed_documents, for the bench's baseline
         self.skipped: collections.Counter[str] = collections.Counter()
+        self._warned: set[str] = set()  # each unusable glob is told once, not at every scan
         self.last_error: str | None = None
         self.phase = "idle"
         self._pass = _PassCounters()
@@ -117,6 +119,7 @@ class Indexer:
     # -- roots (opened by the caller before start; later ones through the queue)
 
     def open_root(self, root: Path) -> RootIndex:
+        check_root(root)
         index = open_root(
             root,
             self.settings.index_dir,
@@ -126,8 +129,9 @@ class Indexer:
         )
         with self._cond:
             self._roots[index.root] = index
-            self._pending[index.root] = index.store.counts(self.embed_key)["pending"]
-            self._complete.add(index.root)
+            if index.writer:  # else another process embeds them
+                self._pending[index.root] = index.store.counts(self.embed_key)["pending"]
+                self._complete.add(index.root)
         return index
 
     def roots(self) -> list[RootIndex]:
@@ -217,7 +221,7 @@ class Indexer:
                 with self._cond:
                     index = self._roots.pop(root)
                 index.store.close()
-                drop_index(root, self.settings.index_dir)
+                reset_index(root, self.settings.index_dir, keep_vectors=False)
                 self.open_root(root)
             self.scan()
 
@@ -256,7 +260,7 @@ class Indexer:
                 return lambda: self._process(root, path, urgent=True)
             for root, ids in self._urgent_files.items():
                 if ids and self._pending.get(root):
-                    return lambda root=root: self._embed(root, urgent_only=True)
+                    return functools.partial(self._embed, root, urgent_only=True)
             if self._scans:
                 root = self._scans.pop(0)
                 return lambda: self._scan(root)
@@ -266,7 +270,7 @@ class Indexer:
                 return lambda: self._process(root, path, urgent=False)
             for root, count in self._pending.items():
                 if count:
-                    return lambda root=root: self._embed(root, urgent_only=False)
+                    return functools.partial(self._embed, root, urgent_only=False)
             return None
 
     def _run(self) -> None:
@@ -375,14 +379,30 @@ class Indexer:
 
     # -- tasks
 
+    def _writable(self, index: RootIndex) -> bool:
+        """This process writes the root's index: it held the lease, or takes it now that the
+        process that held it is gone (and then picks up what that one left)."""
+        if index.writer:
+            return True
+        if not index.claim(lambda message: self._log("warning", message)):
+            return False
+        with self._cond:
+            self._pending[index.root] = index.store.counts(self.embed_key)["pending"]
+            self._complete.add(index.root)
+        return True
+
     def _scan(self, root: Path) -> None:
         index = self._roots.get(root)
-        if index is None:
+        if index is None or not self._writable(index):
             return
         self.phase = "walking"
         self._emit(force=True)
         result = walk([root], self.settings)
         self.skipped.update(result.skipped)
+        for warning in result.warnings:
+            if warning not in self._warned:
+                self._warned.add(warning)
+                self._log("warning", warning)
         known = index.store.files()
         seen: set[str] = set()
         changed: list[Path] = []
@@ -407,6 +427,10 @@ class Indexer:
     def _process(self, root: Path, path: Path, *, urgent: bool) -> None:
         index = self._roots.get(root)
         if index is None:
+            return
+        if not index.writer:
+            if self._writable(index):
+                self.scan([root])  # what changed while the other process held the root
             return
         self.phase = "parsing"
         self._pass.files_done += 1

@@ -2,42 +2,43 @@
 
 Every request and notification findcode answers is handled in this file, in one function
 named after its method. The handlers only translate: wire parameters in, engine calls, wire
-results out (shapes in protocol.py). The engine starts on its own thread after `initialized`
-(loading the model can take a moment, building it on first use longer), indexes in the
-background and never blocks a request. Requests that need the engine are coroutines: they
-wait for it on the event loop (`ready_engine`) and run the search on the loop's executor,
-never on pygls' thread pool, whose threads also read stdin.
+results out (shapes in protocol.py). The engine's lifecycle (start after `initialized`, folder
+and settings changes, shutdown) belongs to host.py, which applies them one after another;
+requests that need the engine await it there and run the search on the loop's executor, never
+on pygls' thread pool, whose threads also read stdin.
+
+Every request gets an answer: one whose params cannot be read (pygls would drop it without a
+word) is answered InvalidParams naming the field, and one sent before `initialize` is answered
+ServerNotInitialized.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
+import attrs
+import cattrs
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcServerNotInitialized
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import JsonRPCRequestMessage, LanguageServerProtocol
+from pygls.protocol.json_rpc import RPCMessage, RPCRequest
 from pygls.uris import from_fs_path, to_fs_path
 
-from findcode import __version__, protocol
+from findcode import __version__, protocol, transport
 from findcode.config import OPTION_NAMES, Settings, settings_from_options
 from findcode.engine import Engine, Hit, SearchOutcome
 from findcode.errors import FindcodeError, QueryError
+from findcode.host import EngineHost, log_folder
 from findcode.lsp_progress import IndexingProgress
-from findcode.roots import index_base
-from findcode.watcher import Watcher
 
 log = logging.getLogger("findcode.lsp")
 
-# How long a request waits for the engine to load its model before it gives up.
-ENGINE_START_WAIT_S = 120.0
-# Settings whose change needs a new engine: another model, other files, another index.
-ENGINE_SETTINGS = ("model", "index_dir", "exclude", "languages", "max_file_bytes", "threads")
+T = TypeVar("T")
 WORKSPACE_SYMBOL_LIMIT = 50
 SYMBOL_KINDS = {
     "function": types.SymbolKind.Function,
@@ -55,25 +56,70 @@ class RequestFailed(JsonRpcException):
     CODE = -32803
 
 
+@attrs.define
+class _Refused:
+    """A request answered with `error` before any handler sees it."""
+
+    id: Any
+    error: JsonRpcException
+
+
+class FindcodeProtocol(LanguageServerProtocol):
+    """pygls' protocol, answering the requests pygls itself would leave unanswered."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        if not ("jsonrpc" in data and "method" in data and "id" in data):
+            return super().structure_message(data)
+        method = data["method"]
+        kind = self.get_message_type(method)
+        if kind is None and "params" not in data:
+            data = {**data, "params": None}  # JSON-RPC lets a request leave its params out
+        try:
+            return self._converter.structure(data, kind or JsonRPCRequestMessage)
+        except Exception as error:
+            return _Refused(data["id"], JsonRpcInvalidParams(_params_problem(method, error)))
+
+    def handle_message(self, message: RPCMessage) -> None:
+        if isinstance(message, _Refused):
+            self._send_response(message.id, None, message.error.to_response_error())
+            return
+        method = getattr(message, "method", types.INITIALIZE)  # responses have none
+        if not cast(FindcodeServer, self._server).initialized and method not in (
+            types.INITIALIZE,
+            types.EXIT,
+        ):
+            if isinstance(message, RPCRequest):
+                refusal = JsonRpcServerNotInitialized(f"{method}: send initialize first")
+                self._send_response(message.id, None, refusal.to_response_error())
+            return  # a notification before initialize is dropped, as LSP says
+        super().handle_message(message)
+
+
+def _params_problem(method: str, error: Exception) -> str:
+    """What is wrong with a request's params, naming the field ("params.query")."""
+    if isinstance(error, cattrs.ClassValidationError):
+        problems = [p.replace(" @ .", ": ") for p in cattrs.transform_error(error, path="")]
+        return f"{method}: bad params ({'; '.join(problems)})"
+    return f"{method}: bad params ({error})"
+
+
 class FindcodeServer(LanguageServer):
-    """The server's state: settings, workspace roots, the engine and the watcher."""
+    """The server's state: settings as the client gave them, and the engine's host."""
 
     def __init__(self) -> None:
-        super().__init__("findcode", __version__, types.TextDocumentSyncKind.None_)
-        self.settings = Settings()
+        super().__init__(
+            "findcode",
+            __version__,
+            types.TextDocumentSyncKind.None_,
+            protocol_cls=FindcodeProtocol,
+        )
+        self.settings = Settings()  # the latest the client gave; the host applies them in turn
         self.init_settings = Settings()  # from initializationOptions, before any pulled config
-        self.roots: list[Path] = []
-        self.engine: Engine | None = None
-        self.engine_error: str | None = None
         self.initialized = False  # the `initialize` request has been answered
         self.supports_configuration = False
-        self.progress = IndexingProgress(self)
+        self.indexing_progress = IndexingProgress(self)
+        self.host = EngineHost(self.indexing_progress, self._start_failed)
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._watcher: Watcher | None = None
-        self._engine_ready = threading.Event()
-        self._engine_lock = threading.Lock()
-
-    # -- talking to the client from any thread
 
     def on_loop(self, fn: Callable[[], None]) -> None:
         """Run `fn` on the event loop: pygls writes to the client from there only."""
@@ -85,107 +131,12 @@ class FindcodeServer(LanguageServer):
             lambda: self.window_show_message(types.ShowMessageParams(type=kind, message=message))
         )
 
-    # -- the engine's lifecycle
-
-    def start_engine(self) -> None:
-        """(Re)start the engine off the event loop; requests wait for it to be ready."""
-        self._engine_ready.clear()
-        threading.Thread(target=self._start_engine, name="findcode-start", daemon=True).start()
-
-    def _start_engine(self) -> None:
-        with self._engine_lock:
-            self._stop_engine()
-            engine = Engine(
-                self.roots,
-                self.settings,
-                on_progress=lambda p: self.on_loop(lambda: self.progress.update(p)),
-                on_log=_engine_log,
-            )
-            try:
-                engine.start()
-            except FindcodeError as error:
-                self.engine_error = str(error)
-                log.error("findcode cannot start: %s", error)
-                self.show(types.MessageType.Error, f"findcode cannot start: {error}")
-                self._engine_ready.set()
-                return
-            self.engine, self.engine_error = engine, None
-            log.info("indexing %s", ", ".join(map(str, self.roots)) or "no folder")
-            if self.settings.watch:
-                self._start_watcher(engine)
-            self._engine_ready.set()
-
-    def _start_watcher(self, engine: Engine) -> None:
-        # The index folders (and server.log) all live under one base, which may be in a root.
-        ignore = [index_base(self.settings.index_dir)]
-        watcher = Watcher(self.settings, lambda paths: engine.notify_changed(paths), ignore=ignore)
-        try:
-            watcher.start(self.roots)
-        except OSError as error:  # inotify limits, a vanished folder: saves still work
-            log.warning("cannot watch the workspace for outside changes: %s", error)
-            return
-        self._watcher = watcher
-
-    def _stop_watcher(self) -> None:
-        if self._watcher is not None:
-            self._watcher.stop()
-            self._watcher = None
-
-    def _stop_engine(self) -> None:
-        self._stop_watcher()
-        if self.engine is not None:
-            self.engine.close()
-            self.engine = None
+    def _start_failed(self, message: str) -> None:
+        self.show(types.MessageType.Error, f"findcode cannot start: {message}")
 
     def stop_engine(self) -> None:
-        """Stop the worker and save the index (shutdown, exit, a vanished client)."""
-        with self._engine_lock:
-            self._stop_engine()
-        self._engine_ready.set()
-
-    async def ready_engine(self) -> Engine:
-        """The running engine, once it has started; waits without holding a thread.
-
-        pygls reads stdin on its own thread pool, so a handler that blocked a pool thread
-        while the engine loads could starve the reader and deadlock the server.
-        """
-        if not self.initialized:
-            raise JsonRpcServerNotInitialized("findcode has not been initialized yet")
-        deadline = time.monotonic() + ENGINE_START_WAIT_S
-        while not self._engine_ready.is_set():
-            if time.monotonic() > deadline:
-                raise RequestFailed("findcode is still loading its model; try again in a moment")
-            await asyncio.sleep(0.05)
-        if self.engine is None:
-            raise RequestFailed(self.engine_error or "findcode is not running")
-        return self.engine
-
-    def apply_settings(self, settings: Settings) -> None:
-        old, self.settings = self.settings, settings
-        if any(getattr(old, name) != getattr(settings, name) for name in ENGINE_SETTINGS):
-            log.info("settings changed: restarting the engine")
-            self.start_engine()
-        elif old.watch != settings.watch and self.engine is not None:
-            with self._engine_lock:
-                self._stop_watcher()
-                if settings.watch and self.engine is not None:
-                    self._start_watcher(self.engine)
-
-    def add_roots(self, added: Sequence[Path], removed: Sequence[Path]) -> None:
-        for root in removed:
-            if root in self.roots:
-                self.roots.remove(root)
-                if self.engine is not None:
-                    self.engine.remove_root(root)
-                if self._watcher is not None:
-                    self._watcher.remove_root(root)
-        for root in added:
-            if root not in self.roots:
-                self.roots.append(root)
-                if self.engine is not None:
-                    self.engine.add_root(root)
-                if self._watcher is not None:
-                    self._watcher.add_root(root)
+        """The connection is gone: stop the worker and save the index, on this thread."""
+        self.host.close_now()
 
 
 server = FindcodeServer()
@@ -198,14 +149,16 @@ server = FindcodeServer()
 def initialize(ls: FindcodeServer, params: types.InitializeParams) -> None:
     ls.loop = asyncio.get_running_loop()
     ls.initialized = True  # requests from now on wait for the engine, not fail
-    ls.roots = _roots(params)
     ls.init_settings, warnings = settings_from_options(_plain(params.initialization_options))
     ls.settings = ls.init_settings
     capabilities = params.capabilities
-    ls.progress.enabled = bool(capabilities.window and capabilities.window.work_done_progress)
+    ls.indexing_progress.enabled = bool(
+        capabilities.window and capabilities.window.work_done_progress
+    )
     ls.supports_configuration = bool(
         capabilities.workspace and capabilities.workspace.configuration
     )
+    ls.host.change_roots(_roots(params))
     _log_to_file(ls.settings)
     for warning in warnings:
         log.warning(warning)
@@ -218,12 +171,12 @@ def initialize(ls: FindcodeServer, params: types.InitializeParams) -> None:
 async def initialized(ls: FindcodeServer, params: types.InitializedParams) -> None:
     if ls.supports_configuration:
         ls.settings = await _pulled_settings(ls)
-    ls.start_engine()
+    ls.host.start(ls.settings)
 
 
 @server.feature(types.SHUTDOWN)
-def shutdown(ls: FindcodeServer, params: None) -> None:
-    ls.stop_engine()
+async def shutdown(ls: FindcodeServer, params: None) -> None:
+    await ls.host.stop()
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -235,14 +188,15 @@ async def did_change_configuration(
     else:
         section = params.settings.get("findcode") if isinstance(params.settings, dict) else None
         settings = _settings_over(ls, ls.init_settings, _plain(section))
-    await asyncio.to_thread(ls.apply_settings, settings)
+    ls.settings = settings
+    ls.host.change_settings(settings)
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
 def did_change_workspace_folders(
     ls: FindcodeServer, params: types.DidChangeWorkspaceFoldersParams
 ) -> None:
-    ls.add_roots(
+    ls.host.change_roots(
         _folder_paths(f.uri for f in params.event.added),
         _folder_paths(f.uri for f in params.event.removed),
     )
@@ -253,26 +207,24 @@ def did_change_workspace_folders(
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: FindcodeServer, params: types.DidSaveTextDocumentParams) -> None:
-    _changed(ls, params.text_document.uri, urgent=True)
+    _changed(ls, params.text_document.uri)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: FindcodeServer, params: types.DidOpenTextDocumentParams) -> None:
     # An unchanged file costs one stat; a file the index has not reached yet goes first.
-    _changed(ls, params.text_document.uri, urgent=True)
+    _changed(ls, params.text_document.uri)
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def did_change_watched_files(ls: FindcodeServer, params: types.DidChangeWatchedFilesParams) -> None:
-    if ls.engine is not None:
-        paths = [Path(p) for p in (to_fs_path(c.uri) for c in params.changes) if p]
-        ls.engine.notify_changed(paths)
+    ls.host.notify_changed([Path(p) for p in (to_fs_path(c.uri) for c in params.changes) if p])
 
 
-def _changed(ls: FindcodeServer, uri: str, *, urgent: bool) -> None:
+def _changed(ls: FindcodeServer, uri: str) -> None:
     path = to_fs_path(uri)
-    if path and ls.engine is not None:
-        ls.engine.notify_changed([Path(path)], urgent=urgent)
+    if path:
+        ls.host.notify_changed([Path(path)], urgent=True)
 
 
 # -- requests
@@ -285,7 +237,7 @@ async def search(ls: FindcodeServer, params: Any) -> protocol.SearchResponse:
 
 @server.feature(protocol.SIMILAR)
 async def similar(ls: FindcodeServer, params: Any) -> protocol.SearchResponse:
-    fields = _object(_plain(params), "findcode/similar")
+    fields = _object(_plain(params), "findcode/similar params")
     document = _object(fields.get("textDocument"), "textDocument")
     uri = _string(document.get("uri"), "textDocument.uri")
     path = to_fs_path(uri)
@@ -302,8 +254,9 @@ async def similar(ls: FindcodeServer, params: Any) -> protocol.SearchResponse:
         line, end_line = start + 1, max(start, end) + 1
     else:
         line, end_line = _line(_object(fields.get("position"), "position")) + 1, None
-    engine = await ls.ready_engine()
-    return await _answer(lambda: engine.similar(Path(path), line, end_line, limit=limit))
+    return _response(
+        await _with_engine(ls, lambda e: e.similar(Path(path), line, end_line, limit=limit))
+    )
 
 
 @server.feature(protocol.STATUS)
@@ -317,8 +270,7 @@ async def workspace_symbol(
 ) -> list[types.SymbolInformation]:
     if not params.query.strip():
         return []  # an empty query asks for everything, which is no search at all
-    engine = await ls.ready_engine()
-    outcome = await _outcome(lambda: engine.search(params.query, limit=WORKSPACE_SYMBOL_LIMIT))
+    outcome = await _with_engine(ls, lambda e: e.search(params.query, limit=WORKSPACE_SYMBOL_LIMIT))
     return [
         types.SymbolInformation(
             name=hit.name,
@@ -340,7 +292,7 @@ async def command_search(ls: FindcodeServer, *args: Any) -> protocol.SearchRespo
 
 @server.command(protocol.COMMAND_REINDEX)
 async def command_reindex(ls: FindcodeServer, *args: Any) -> None:
-    (await ls.ready_engine()).reindex()
+    await _with_engine(ls, lambda e: e.reindex())
     log.info("re-indexing every folder from scratch")
 
 
@@ -353,7 +305,9 @@ def command_status(ls: FindcodeServer, *args: Any) -> protocol.Status:
 
 
 async def _search(ls: FindcodeServer, params: Any) -> protocol.SearchResponse:
-    fields = _object(params, "findcode/search")
+    if params is None:
+        raise JsonRpcInvalidParams("findcode/search needs params with a `query` string")
+    fields = _object(params, "findcode/search params")
     query = fields.get("query")
     if not isinstance(query, str):
         raise JsonRpcInvalidParams("findcode/search needs a `query` string")
@@ -361,12 +315,24 @@ async def _search(ls: FindcodeServer, params: Any) -> protocol.SearchResponse:
     mode = fields.get("mode", defaults.mode)  # its value is checked with the filters'
     limit = _limit(fields.get("limit"), defaults.limit)
     filters = {name: _strings(fields.get(name), name) for name in ("paths", "languages", "kinds")}
-    engine = await ls.ready_engine()
-    return await _answer(lambda: engine.search(query, limit=limit, mode=mode, **filters))
+    return _response(
+        await _with_engine(ls, lambda e: e.search(query, limit=limit, mode=mode, **filters))
+    )
 
 
-async def _answer(run: Callable[[], SearchOutcome]) -> protocol.SearchResponse:
-    outcome = await _outcome(run)
+async def _with_engine(ls: FindcodeServer, work: Callable[[Engine], T]) -> T:
+    """Run `work` once the engine is ready, on the loop's executor (not pygls' pool, whose
+    threads read stdin); the engine stays open until it returns, even through a restart."""
+    try:
+        async with ls.host.engine() as engine:
+            return await asyncio.to_thread(work, engine)
+    except QueryError as error:
+        raise JsonRpcInvalidParams(str(error)) from None
+    except FindcodeError as error:
+        raise RequestFailed(str(error)) from None
+
+
+def _response(outcome: SearchOutcome) -> protocol.SearchResponse:
     return {
         "results": [_result(hit) for hit in outcome.hits],
         "index": {
@@ -376,16 +342,6 @@ async def _answer(run: Callable[[], SearchOutcome]) -> protocol.SearchResponse:
         },
         "tookMs": round(outcome.took_ms, 1),
     }
-
-
-async def _outcome(run: Callable[[], SearchOutcome]) -> SearchOutcome:
-    """Run a search on the loop's executor (not pygls' pool, whose threads read stdin)."""
-    try:
-        return await asyncio.to_thread(run)
-    except QueryError as error:
-        raise JsonRpcInvalidParams(str(error)) from None
-    except FindcodeError as error:
-        raise RequestFailed(str(error)) from None
 
 
 def _result(hit: Hit) -> protocol.SearchResult:
@@ -421,11 +377,15 @@ def _container(hit: Hit) -> str | None:
 
 
 def _status(ls: FindcodeServer) -> protocol.Status:
-    if ls.engine is not None:
-        return ls.engine.status()  # type: ignore[return-value]
+    engine = ls.host.running()
+    if engine is not None:
+        try:
+            return engine.status()  # type: ignore[return-value]
+        except FindcodeError as error:
+            raise RequestFailed(str(error)) from None
     return {
-        "state": "error" if ls.engine_error else "starting",
-        "roots": [str(root) for root in ls.roots],
+        "state": "error" if ls.host.error else "starting",
+        "roots": [str(root) for root in ls.host.roots],
         "files": 0,
         "symbols": 0,
         "vectors": 0,
@@ -433,7 +393,7 @@ def _status(ls: FindcodeServer) -> protocol.Status:
         "embedded": 0,
         "model": {"name": ls.settings.model or "", "path": "", "dims": 0, "quantization": ""},
         "indexPaths": [],
-        "lastError": ls.engine_error,
+        "lastError": ls.host.error,
     }
 
 
@@ -449,6 +409,8 @@ def _plain(value: Any) -> Any:
 
 
 def _object(value: Any, name: str) -> dict[str, Any]:
+    if value is None:
+        raise JsonRpcInvalidParams(f"{name} is missing")
     if not isinstance(value, dict):
         raise JsonRpcInvalidParams(f"{name} must be an object")
     return value
@@ -471,16 +433,30 @@ def _strings(value: Any, name: str) -> list[str] | None:
 def _limit(value: Any, default: int) -> int:
     if value is None:
         return min(default, protocol.MAX_LIMIT)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise JsonRpcInvalidParams(f"limit must be a positive integer, not {value!r}")
+    if not _whole(value, 1):
+        raise JsonRpcInvalidParams(
+            f"limit must be a whole number from 1 to {protocol.MAX_INTEGER}, not {value!r}"
+        )
     return min(value, protocol.MAX_LIMIT)
 
 
 def _line(position: dict[str, Any]) -> int:
     line = position.get("line")
-    if isinstance(line, bool) or not isinstance(line, int) or line < 0:
-        raise JsonRpcInvalidParams(f"a position's line must be a number >= 0, not {line!r}")
-    return line
+    if not _whole(line, 0):
+        raise JsonRpcInvalidParams(
+            f"a position's line must be a whole number from 0 to {protocol.MAX_INTEGER}, "
+            f"not {line!r}"
+        )
+    return cast(int, line)
+
+
+def _whole(value: Any, least: int) -> bool:
+    """An LSP integer: JSON has no bounds, but LSP's are 32 bits (and SQLite's 64)."""
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and least <= value <= protocol.MAX_INTEGER
+    )
 
 
 def _roots(params: types.InitializeParams) -> list[Path]:
@@ -552,15 +528,10 @@ class _ClientLog(logging.Handler):
         )
 
 
-def _engine_log(level: str, message: str) -> None:
-    number = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
-    logging.getLogger("findcode.engine").log(number, message)
-
-
 def _log_to_file(settings: Settings) -> None:
-    folder = index_base(settings.index_dir)
+    folder = log_folder(settings)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         handler = logging.FileHandler(folder / "server.log", encoding="utf-8")
     except OSError as error:
         log.warning("cannot write the log file in %s: %s", folder, error)
@@ -591,13 +562,21 @@ def configure_logging(level: str) -> None:
     logging.getLogger("pygls.protocol.json_rpc").addFilter(_AnsweredErrors())
 
 
-def run(*, tcp: tuple[str, int] | None = None, log_level: str = "info") -> None:
-    """Serve until the client says exit or goes away; the index is saved either way."""
+def run(*, listener: transport.Listener | None = None, log_level: str = "info") -> None:
+    """Serve until the client says exit or goes away; the index is saved either way.
+
+    Without a listener the client is the parent process on stdin/stdout; with one, the first
+    client that passes the transport's checks (token, one at a time).
+    """
     configure_logging(log_level)
     try:
-        if tcp is None:
+        if listener is None:
             server.start_io()
         else:
-            server.start_tcp(*tcp)
+            # Whoever runs a socket server reads its address, token file and refusals here.
+            stderr = logging.StreamHandler()
+            stderr.setFormatter(logging.Formatter("findcode: %(message)s"))
+            transport.log.addHandler(stderr)
+            transport.serve(server, listener)
     finally:
         server.stop_engine()

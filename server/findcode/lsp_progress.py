@@ -2,7 +2,8 @@
 
 The indexer reports from its own thread; everything here runs on the server's event loop.
 One progress token spans one indexing pass: created when work starts, reported while files
-are parsed and symbols embedded, ended when the index is idle. Editors show it in their
+are parsed and symbols embedded, ended when the index is idle or when the engine stops under it
+(a restart, shutdown), so no bar is left spinning. Editors show it in their
 status line (VS Code's status bar item, Neovim's LspProgress / fidget.nvim).
 """
 
@@ -15,7 +16,7 @@ import uuid
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from findcode.indexer import Progress
+from findcode.engine import Progress
 
 log = logging.getLogger("findcode.lsp")
 
@@ -69,7 +70,8 @@ class IndexingProgress:
             await self._server.work_done_progress.create_async(token)
         except Exception as error:  # the client refused: no bar, indexing goes on
             log.warning("the client refused a progress token: %s", error)
-            self._token = None
+            if token == self._token:
+                self._token = None
             return
         if token != self._token:
             return
@@ -83,6 +85,13 @@ class IndexingProgress:
         )
         if self._latest is not None and self._latest.phase == "idle":
             self._send(self._latest)  # the pass ended while the client was answering
+
+    def end(self) -> None:
+        """The engine stopped: end the pass it left open; a token still being created is
+        dropped when the client answers (its token is no longer the current one)."""
+        token, self._token, self._latest = self._token, None, None
+        if token is not None and self._created:
+            self._server.work_done_progress.end(token, types.WorkDoneProgressEnd(message="stopped"))
 
     def _send(self, progress: Progress) -> None:
         token = self._token

@@ -23,16 +23,12 @@ from pathlib import Path, PurePosixPath
 
 from findcode.config import Settings
 from findcode.symbols import Symbol, extract_symbols
-from findcode.workspace import SkipFile, read_source, walk
+from findcode.workspace import SkipFile, is_test_path, read_source, walk
 
 TARGET_KINDS = ("function", "method")
 MIN_QUERY_WORDS = 3
 MAX_QUERY_WORDS = 40
 
-_TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "spec", "specs", "testdata"})
-_TEST_FILE = re.compile(
-    r"(^test_.*\.py$|_test\.(py|go)$|^conftest\.py$|\.(test|spec)\.[cm]?[jt]sx?$|Tests?\.(java|kt|cs)$)"
-)
 # Docs that say nothing about what the function does, or say it is going away.
 _NOT_A_DESCRIPTION = re.compile(r"^(todo|fixme|xxx|hack|deprecated|nolint|noqa)\b", re.IGNORECASE)
 # Where a doc's prose ends: JSDoc/Javadoc tags, Sphinx and Google/NumPy field sections.
@@ -66,12 +62,6 @@ class MinedRepository:
     pairs: list[Pair]
     files: dict[str, str]
     candidates: int  # documented functions that could have been questions, before sampling
-
-
-def is_test_path(rel: str) -> bool:
-    """A test file by the usual conventions: tests describe code, they are not what is sought."""
-    parts = PurePosixPath(rel).parts
-    return bool(_TEST_FILE.search(parts[-1])) or any(p.lower() in _TEST_DIRS for p in parts[:-1])
 
 
 def query_from_doc(doc: str, name: str) -> str | None:
@@ -186,26 +176,29 @@ def _rewrite(rel: str, text: str, targets: Sequence[tuple[Symbol, str]]) -> tupl
     return new_text, _locate(rel, text, new_text, kept)
 
 
-def _python_docstrings(text: str) -> dict[tuple[str, int], tuple[ast.AST, list[ast.stmt]]]:
+def _python_docstrings(text: str) -> dict[tuple[str, int], tuple[ast.Expr, list[ast.stmt]]]:
     """(name, def line) -> (docstring expression, function body) for every documented def."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
         return {}  # Python 2 or broken: its functions stay as distractors only
-    found = {}
+    found: dict[tuple[str, int], tuple[ast.Expr, list[ast.stmt]]] = {}
     for node in ast.walk(tree):
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or not node.body:
             continue
         first = node.body[0]
-        is_string = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
-        if is_string and isinstance(first.value.value, str):
+        if (
+            isinstance(first, ast.Expr)
+            and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)
+        ):
             found[(node.name, node.lineno)] = (first, node.body)
     return found
 
 
 def _python_doc_span(
-    symbol: Symbol, docstrings: Mapping[tuple[str, int], tuple[ast.AST, list[ast.stmt]]]
-) -> range | None:
+    symbol: Symbol, docstrings: Mapping[tuple[str, int], tuple[ast.Expr, list[ast.stmt]]]
+) -> Sequence[int] | None:
     """The lines of a def's docstring, if removing them leaves a function with a body."""
     matches = [
         (line, entry)

@@ -21,6 +21,26 @@ COMMANDS = (COMMAND_SEARCH, COMMAND_REINDEX, COMMAND_STATUS)
 Mode = Literal["hybrid", "semantic", "lexical"]
 IndexState = Literal["starting", "indexing", "idle", "error"]
 MAX_LIMIT = 200
+# LSP's integer bound (its `uinteger` is 0..2^31-1): a line or limit past it is InvalidParams.
+MAX_INTEGER = 2**31 - 1
+
+# `findcode serve --tcp/--socket` (server/findcode/transport.py). A client proves it may connect
+# with initializationOptions.token in its first message, `initialize`; the server removes the
+# token before anything else reads the options. A connection the server will not serve gets one
+# of these JSON-RPC errors (id null when none could be read), then is closed. Neither editor
+# client connects to a socket today, so protocol.ts and protocol.lua have no copy of these.
+TOKEN_OPTION = "token"
+NOT_LSP = -32700  # JSON-RPC ParseError: no Content-Length framing, or a body that is not JSON
+REFUSED = -32600  # JSON-RPC InvalidRequest: not `initialize` first, a bad token, or busy
+MESSAGE_NOT_LSP = "findcode: not a Language Server message ({detail}); the server speaks LSP only"
+MESSAGE_NOT_INITIALIZE = "findcode: the first message must be the initialize request"
+MESSAGE_TIMEOUT = "findcode: no complete initialize request within {seconds:g} s"
+MESSAGE_BAD_TOKEN = (
+    "findcode: initializationOptions.token is missing or wrong; send the token from {where}"
+)
+MESSAGE_BUSY = (
+    "findcode: this server already has a client; start another `findcode serve` for this one"
+)
 
 
 class Position(TypedDict):

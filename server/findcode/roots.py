@@ -3,7 +3,9 @@
 Each root gets its own folder under the user cache directory (never inside the repository:
 indexing must not dirty a checkout), named after the root and a hash of its absolute path so
 two checkouts called `app` do not collide. Opening a root's index checks the hnswlib cache
-against the store and rebuilds it from the stored vectors when they disagree.
+against the store and rebuilds it from the stored vectors when they disagree, and takes the
+store's writer lease: a second process on the same root searches what the first has stored
+and leaves the indexing to it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,16 @@ from pathlib import Path
 
 import platformdirs
 
-from findcode.store import DB_NAME, Store
+from findcode.errors import IndexBusyError, IndexCorruptError
+from findcode.store import (
+    DB_NAME,
+    DB_NAMES,
+    LEASE_NAME,
+    Store,
+    WriterLease,
+    read_only_error,
+    tighten,
+)
 from findcode.vectors import HEADER_NAME, INDEX_NAME, VectorIndex
 
 
@@ -39,9 +50,41 @@ class RootIndex:
     store: Store
     vectors: VectorIndex
 
+    @property
+    def writer(self) -> bool:
+        """This process holds the store's writer lease. Without it another process is indexing
+        the root, and this one only searches what that one has stored so far."""
+        return self.store.writer
+
+    def sync_vectors(self, warn: Callable[[str], None]) -> None:
+        """Load the saved vector index, or rebuild it from the stored vectors if it differs."""
+        key = self.vectors.model_key
+        count = self.store.vector_symbol_count(key)
+        reason = self.vectors.load(self.store.generation, count)
+        if not reason:
+            return
+        ids, data = self.store.symbol_vectors(key)
+        self.vectors.rebuild(ids, data)
+        if self.writer:  # a reader's rebuild is its own: the saved file is the writer's
+            warn(
+                f"rebuilding the vector index of {self.root} from {count} stored vectors: {reason}"
+            )
+            self.vectors.save(self.store.generation)
+
+    def claim(self, warn: Callable[[str], None]) -> bool:
+        """Become the writer if the process that held the lease is gone (then reload what it
+        stored); False while it still holds it."""
+        if self.writer:
+            return True
+        if not self.store.take_lease():
+            return False
+        self.store.check_model(self.vectors.model_key, self.vectors.dims)
+        self.sync_vectors(warn)
+        return True
+
     def close(self, *, save: bool) -> None:
         """`save`: the vector index changed since it was last saved (else its file matches)."""
-        if save:
+        if save and self.writer:
             self.vectors.save(self.store.generation)
         self.store.close()
 
@@ -53,30 +96,87 @@ def open_root(
     dims: int,
     warn: Callable[[str], None],
 ) -> RootIndex:
-    """Open (or create) a root's index; IndexCorruptError when the store is unreadable."""
+    """Open (or create) a root's index and take its writer lease if no other process holds it.
+
+    IndexCorruptError when the store is unreadable, IndexAccessError when the folder cannot be
+    written.
+    """
     root = Path(root).resolve()
     directory = index_dir_for(root, index_dir)
     store = Store(directory)
-    store.check_model(embed_key, dims)
-    vectors = VectorIndex(directory, dims, embed_key)
-    count = store.vector_symbol_count(embed_key)
-    reason = vectors.load(store.generation, count)
-    if reason:
-        warn(f"rebuilding the vector index of {root} from {count} stored vectors: {reason}")
-        ids, data = store.symbol_vectors(embed_key)
-        vectors.rebuild(ids, data)
-        vectors.save(store.generation)
-    return RootIndex(root=root, directory=directory, store=store, vectors=vectors)
+    try:
+        for name in (INDEX_NAME, HEADER_NAME):
+            if (directory / name).is_dir():
+                raise IndexCorruptError(
+                    f"{directory / name} is a folder where findcode keeps its vector index; "
+                    "run `findcode reindex` to replace it"
+                )
+        if store.take_lease():
+            store.check_model(embed_key, dims)
+            for name in (INDEX_NAME, HEADER_NAME):
+                tighten(directory / name)
+        index = RootIndex(root, directory, store, VectorIndex(directory, dims, embed_key))
+        index.sync_vectors(warn)
+    except BaseException:
+        store.close()
+        raise
+    return index
 
 
-def drop_index(root: Path, index_dir: Path | None) -> Path:
-    """Delete a root's index folder (reindex); only the files findcode writes there."""
+def reset_index(root: Path, index_dir: Path | None, *, keep_vectors: bool) -> Path:
+    """Empty a root's index for a rebuild (reindex), without trusting it to open.
+
+    `keep_vectors`: a store that opens and passes its check keeps its vector cache, so the
+    rebuild embeds nothing it had; a damaged one is deleted whole, with anything else found at
+    the names of findcode's files (a folder in place of one, say). The lease file stays.
+    IndexBusyError while another process holds the lease.
+    """
     directory = index_dir_for(root, index_dir)
-    names = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", INDEX_NAME, HEADER_NAME)
-    for name in names:
-        (directory / name).unlink(missing_ok=True)
-    for leftover in directory.glob("*.tmp"):
-        leftover.unlink(missing_ok=True)
-    if directory.exists() and not any(directory.iterdir()):
-        shutil.rmtree(directory, ignore_errors=True)
+    if not directory.is_dir():
+        return directory
+    lock = directory / LEASE_NAME
+    if lock.is_dir():  # nobody can hold a lease there
+        _remove(directory, lock)
+    lease = WriterLease(directory)
+    if not lease.acquire():
+        pid = lease.holder()
+        raise IndexBusyError(
+            f"another findcode process{f' (pid {pid})' if pid else ''} is indexing {root}: "
+            "stop it (or let it finish), then run this again"
+        )
+    try:
+        kept = keep_vectors and _forget_files(directory)
+        names = (INDEX_NAME, HEADER_NAME) if kept else (*DB_NAMES, INDEX_NAME, HEADER_NAME)
+        for path in [directory / name for name in names] + list(directory.glob("*.tmp")):
+            _remove(directory, path)
+    finally:
+        lease.release()
     return directory
+
+
+def _forget_files(directory: Path) -> bool:
+    """Empty a healthy store of its files and symbols; False if it is missing or damaged."""
+    if not (directory / DB_NAME).is_file():
+        return False
+    try:
+        store = Store(directory, create=False)
+    except IndexCorruptError:
+        return False
+    try:
+        store.check()
+        store.forget_files()
+    except IndexCorruptError:
+        return False
+    finally:
+        store.close()
+    return True
+
+
+def _remove(directory: Path, path: Path) -> None:
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        raise read_only_error(directory, path) from None

@@ -15,15 +15,15 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import pathspec
 
 from findcode.config import SEARCH_MODES
 from findcode.errors import QueryError
-from findcode.mining import is_test_path
 from findcode.store import identifier_words
 from findcode.symbols import KINDS, LANGUAGES
+from findcode.workspace import compile_globs, is_test_path
 
 # Longer queries are pasted code or logs; the model reads a few hundred tokens and bm25 a few
 # dozen words, so the rest only costs time.
@@ -146,18 +146,22 @@ def check_filters(
 
 @lru_cache(maxsize=64)
 def path_spec(globs: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
-    """Gitignore-style globs relative to a root ("src/", "*.py", "!tests/")."""
-    try:
-        return pathspec.GitIgnoreSpec.from_lines(globs)
-    except (ValueError, TypeError) as error:
-        raise QueryError(f"bad path glob in {list(globs)!r}: {error}") from None
+    """Gitignore-style globs relative to a root ("src/", "*.py", "!tests/"); QueryError names
+    the first that cannot be compiled (`[z-a]`: pathspec raises re.error, not ValueError)."""
+    spec, bad = compile_globs(globs)
+    if bad:
+        raise QueryError(f"bad path glob {bad[0].pattern!r}: {bad[0].reason}")
+    return spec
+
+
+K = TypeVar("K", bound=Hashable)  # a candidate's key: (root, symbol id) in the engine
 
 
 def fuse(
-    dense: Sequence[Hashable], lexical: Sequence[Hashable], ranking: Ranking = DEFAULT_RANKING
-) -> list[tuple[Hashable, float]]:
+    dense: Sequence[K], lexical: Sequence[K], ranking: Ranking = DEFAULT_RANKING
+) -> list[tuple[K, float]]:
     """Reciprocal-rank fusion of two best-first candidate lists; ties keep dense order first."""
-    scores: dict[Hashable, float] = {}
+    scores: dict[K, float] = {}
     for weight, candidates in ((ranking.dense_weight, dense), (ranking.lexical_weight, lexical)):
         for rank, key in enumerate(candidates, start=1):
             scores[key] = scores.get(key, 0.0) + weight / (ranking.rrf_k + rank)
@@ -167,20 +171,27 @@ def fuse(
 class Candidate(Protocol):
     """What priors and de-duplication read from a ranked symbol (store.SymbolRow has it)."""
 
-    rel: str
-    kind: str
-    start_line: int
-    end_line: int
+    @property
+    def rel(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def start_line(self) -> int: ...
+    @property
+    def end_line(self) -> int: ...
 
 
 CONTAINERS = frozenset({"class", "interface"})
 
 
+C = TypeVar("C", bound="Candidate")
+
+
 def rerank(
-    ranked: Sequence[tuple[Hashable, float]],
-    rows: Mapping[Hashable, Candidate],
+    ranked: Sequence[tuple[K, float]],
+    rows: Mapping[K, C],
     ranking: Ranking = DEFAULT_RANKING,
-) -> list[tuple[Hashable, float]]:
+) -> list[tuple[K, float]]:
     """Apply the test-file prior, then drop a class and its own methods' repeats, best first.
 
     Keys without a row (deleted meanwhile) are dropped.
@@ -202,7 +213,7 @@ def rerank(
     scored.sort(key=lambda item: -item[1])
     if not ranking.dedup_classes:
         return scored
-    kept: list[tuple[Hashable, float]] = []
+    kept: list[tuple[K, float]] = []
     for key, score in scored:
         row = rows[key]
         if not any(_same_class(row, rows[other]) for other, _ in kept):

@@ -11,11 +11,20 @@ comes back with a branch switch finds its vector already here and is never embed
 
 The schema carries a version; opening an older database runs the migrations in order inside
 one transaction instead of throwing the user's index away.
+
+One process at a time writes an index: the one holding its writer lease (an flock the kernel
+drops when the holder dies, kill -9 included). Others only read it, so two processes never embed
+the same symbols. The holder marks the store while it holds the lease; a mark found by the next
+holder means the last one died, and the store is checked (`PRAGMA quick_check`) before use.
+
+The folder and files are created 0700/0600: they hold the code they index.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import re
 import sqlite3
 import threading
@@ -23,14 +32,23 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
-from findcode.errors import IndexCorruptError
+from findcode.errors import FindcodeError, IndexAccessError, IndexCorruptError
 from findcode.symbols import Symbol
 
 SCHEMA_VERSION = 4
 DB_NAME = "index.sqlite3"
+DB_NAMES = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm")
+LEASE_NAME = "writer.lock"
+# The index holds the code it indexes: its owner's alone.
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
+# meta key set while a process holds the writer lease and removed when it closes cleanly.
+_WRITER_KEY = "writer_pid"
+T = TypeVar("T")
 
 _SCHEMA_V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -73,6 +91,7 @@ CREATE TABLE vectors (
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
 _WORD_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _CORRUPT_HINT = "run `findcode reindex` to rebuild it from the source files"
+_MOVE_HINT = "or put the index elsewhere with --index-dir (the indexDir setting in an editor)"
 
 
 def identifier_words(text: str) -> list[str]:
@@ -150,16 +169,115 @@ class FileChange:
     added: list[tuple[int, str]]  # (new symbol id, body hash): add when a vector exists
 
 
+def make_private_dir(directory: Path) -> None:
+    """Create `directory` and the folders missing above it, each 0700; IndexAccessError when
+    it cannot be (a file in the way, /proc, no permission), naming the folder to change."""
+    directory = Path(directory)
+    missing: list[Path] = []
+    probe = directory
+    while not os.path.lexists(probe) and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    if not probe.is_dir():
+        raise IndexAccessError(
+            f"cannot create the index folder {directory}: {probe} is a file, not a folder; "
+            f"remove it {_MOVE_HINT}"
+        )
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=FOLDER_MODE)
+            folder.chmod(FOLDER_MODE)  # mkdir's mode passes through the umask
+        except FileExistsError:
+            continue  # another process made it meanwhile
+        except OSError as error:
+            raise IndexAccessError(
+                f"cannot create the index folder {directory} ({error.strerror} in {probe}): "
+                "give --index-dir a folder you can write (the indexDir setting in an editor)"
+            ) from None
+
+
+def read_only_error(directory: Path, path: Path) -> IndexAccessError:
+    return IndexAccessError(
+        f"the index folder {directory} is read-only ({path.name} cannot be written): make it "
+        f"writable again (chmod u+w, chattr -i, or a read-write mount) {_MOVE_HINT}"
+    )
+
+
+def tighten(path: Path) -> None:
+    """An index file made by an older findcode may be group- or world-readable."""
+    with contextlib.suppress(OSError):
+        info = path.stat()
+        if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+            path.chmod(FILE_MODE if path.is_file() else FOLDER_MODE)
+
+
+class WriterLease:
+    """The right to write one index folder, held by one process at a time.
+
+    An exclusive flock on `writer.lock`: the kernel drops it when the holder exits or is
+    killed, so a dead holder never blocks anyone. The holder's pid is in the file, for messages.
+    The file is never deleted: a lock on a deleted file would not exclude a newcomer's.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / LEASE_NAME
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> bool:
+        """Take the lease if no live process holds it; never waits."""
+        if self._fd is not None:
+            return True
+        if self.path.is_dir():
+            raise IndexCorruptError(
+                f"{self.path} is a folder where findcode keeps a lock file; {_CORRUPT_HINT}"
+            )
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        except OSError:
+            raise read_only_error(self.directory, self.path) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return True
+
+    def holder(self) -> int | None:
+        """The pid of the process holding the lease (as it wrote it), if known."""
+        try:
+            text = self.path.read_text().strip()
+        except OSError:
+            return None
+        return int(text) if text.isdigit() else None
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None
+
+
 class Store:
     """One root's database. A Store belongs to one thread: the indexer writes through its own,
-    every searching thread opens another (WAL lets them read while the indexer writes)."""
+    every searching thread opens another (WAL lets them read while the indexer writes).
+
+    Only a store that took the writer lease (`take_lease`) should be written; the others read.
+    """
 
     def __init__(self, directory: Path, *, create: bool = True) -> None:
         self.directory = Path(directory)
         self.path = self.directory / DB_NAME
         if not create and not self.path.exists():
             raise IndexCorruptError(f"no index at {self.path}; run `findcode index` first")
-        self.directory.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.directory)
+        self._check_files(create=create)
         try:
             # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -173,19 +291,91 @@ class Store:
         except sqlite3.DatabaseError as error:
             raise self._corrupt(error) from None
         self._lock = threading.RLock()
+        self._lease = WriterLease(self.directory)
         self._file_counts: tuple[tuple[int, str], tuple[int, int]] | None = None
 
-    def _corrupt(self, error: Exception) -> IndexCorruptError:
+    def _check_files(self, *, create: bool) -> None:
+        """Say what is wrong with the folder before SQLite says "unable to open database file"."""
+        if not os.access(self.directory, os.W_OK | os.X_OK):
+            raise read_only_error(self.directory, self.directory)
+        if create:
+            tighten(self.directory)
+        for path in (self.directory / name for name in DB_NAMES):
+            if path.is_dir():
+                raise IndexCorruptError(
+                    f"{path} is a folder where findcode keeps its database; {_CORRUPT_HINT}"
+                )
+            if path.exists() and not os.access(path, os.W_OK):
+                raise read_only_error(self.directory, path)
+            if create:
+                tighten(path)
+        if create and not self.path.exists():
+            # SQLite creates its -wal and -shm files with the database's own mode.
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE))
+
+    def _corrupt(self, error: Exception) -> FindcodeError:
+        if isinstance(error, sqlite3.OperationalError) and "readonly" in str(error):
+            return read_only_error(self.directory, self.path)
         return IndexCorruptError(
             f"the index at {self.path} is unreadable ({error}); {_CORRUPT_HINT}"
         )
 
     def close(self) -> None:
-        # Fold the write-ahead log back into the database and truncate it: a closed index
-        # should not keep megabytes of WAL beside it. A busy database skips it; the next does.
-        with contextlib.suppress(sqlite3.DatabaseError):
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if self._lease.held:
+            # A clean end: the next writer need not check the store.
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("DELETE FROM meta WHERE key = ?", (_WRITER_KEY,))
+            # Fold the write-ahead log back into the database and truncate it: a closed index
+            # should not keep megabytes of WAL beside it. A busy database skips it; the next
+            # does. Readers skip it: it would wait for the writer's transactions.
+            with contextlib.suppress(sqlite3.DatabaseError):
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._db.close()
+        self._lease.release()
+
+    # -- the writer lease
+
+    @property
+    def writer(self) -> bool:
+        """This store holds the writer lease."""
+        return self._lease.held
+
+    def take_lease(self) -> bool:
+        """Become the index's one writer; False while another live process is.
+
+        A mark left by the last holder means it died mid-work (kill -9, power cut): the
+        store is checked first, and IndexCorruptError says to reindex if it is damaged.
+        """
+        if not self._lease.acquire():
+            return False
+        try:
+            if self.meta(_WRITER_KEY) is not None:
+                self.check()
+            with self.transaction(bump=False):
+                self._meta_set(_WRITER_KEY, str(os.getpid()))
+        except BaseException:
+            self._lease.release()
+            raise
+        return True
+
+    def lease_holder(self) -> int | None:
+        """The pid of the process holding the writer lease, if known."""
+        return self._lease.holder()
+
+    def check(self) -> None:
+        """IndexCorruptError unless `PRAGMA quick_check` finds every page and record intact
+        (a second or so at 20k symbols: run after an unclean shutdown and by `status`)."""
+        with self._lock:
+            try:
+                rows = self._db.execute("PRAGMA quick_check").fetchall()
+            except sqlite3.DatabaseError as error:  # too damaged to list its problems
+                rows = [(str(error),)]
+        problems = [row[0] for row in rows if row[0] != "ok"]
+        if problems:
+            more = f", and {len(problems) - 1} more problems" if len(problems) > 1 else ""
+            raise IndexCorruptError(
+                f"the index at {self.path} is damaged ({problems[0]}{more}); {_CORRUPT_HINT}"
+            )
 
     # -- schema
 
@@ -262,7 +452,7 @@ class Store:
                     self._db.execute("ROLLBACK")
                 raise
 
-    def _read(self, fn: Callable[[], object]):  # type: ignore[no-untyped-def]
+    def _read(self, fn: Callable[[], T]) -> T:
         with self._lock:
             try:
                 return fn()
@@ -383,6 +573,7 @@ class Store:
                 symbol.body_hash,
             ),
         ).lastrowid
+        assert symbol_id is not None, "an INSERT sets lastrowid"
         _index_words(self._db, symbol_id, symbol.qualified_name, symbol.doc, symbol.code)
         return symbol_id
 
@@ -392,6 +583,14 @@ class Store:
             marks = ",".join("?" * len(chunk))
             self._db.execute(f"DELETE FROM symbols_fts WHERE rowid IN ({marks})", chunk)
             self._db.execute(f"DELETE FROM symbols WHERE id IN ({marks})", chunk)
+
+    def forget_files(self) -> None:
+        """Drop every file and symbol but keep the vector cache: a reindex parses everything
+        again and embeds only what no stored vector covers."""
+        with self.transaction():
+            self._db.execute("DELETE FROM symbols_fts")
+            self._db.execute("DELETE FROM symbols")
+            self._db.execute("DELETE FROM files")
 
     def remove_file(self, rel: str) -> list[int]:
         """Forget a file; returns the ids of its symbols."""

@@ -6,6 +6,8 @@ count it was built from. On open, anything that does not match (another generati
 crash, another model, a truncated, emptied, garbage or missing file) is answered by
 rebuilding from the stored vectors, with a warning: nothing is ever re-embedded for it.
 
+Both files are written 0600, like the store: vectors can be matched back to the code.
+
 This is the only module that imports hnswlib: its API moves between releases.
 Labels are symbol ids. A changed symbol's old id is marked deleted and its slot reused
 (`allow_replace_deleted`), so the index does not grow with every save.
@@ -26,6 +28,7 @@ import numpy as np
 INDEX_NAME = "vectors.hnsw"
 HEADER_NAME = "vectors.json"
 HEADER_VERSION = 1
+FILE_MODE = 0o600
 
 # M: links per node. More links give better recall and steadier latency on large indexes but
 # cost memory (~M*8 bytes a vector) and insert time; 16 is the usual sweet spot for 384 dims.
@@ -130,7 +133,7 @@ class VectorIndex:
 
     def save(self, generation: int) -> None:
         """Write the index and its header atomically: a reader sees the old pair or the new."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         index_path = self.directory / INDEX_NAME
         header_path = self.directory / HEADER_NAME
         tmp_index = index_path.with_suffix(".hnsw.tmp")
@@ -147,11 +150,16 @@ class VectorIndex:
                 "capacity": self._index.get_max_elements(),
                 "deleted": sorted(all_ids - self._labels),
             }
+        tmp_index.chmod(FILE_MODE)  # hnswlib creates it with the umask's mode
         _fsync(tmp_index)
         header["size"] = tmp_index.stat().st_size
         header["sha256"] = _digest(tmp_index)
-        tmp_header.write_text(json.dumps(header))
-        _fsync(tmp_header)
+        fd = os.open(tmp_header, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        os.fchmod(fd, FILE_MODE)  # a leftover from a crash keeps the mode it was made with
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(header))
+            handle.flush()
+            os.fsync(handle.fileno())
         # The header is renamed last, and names the size and generation of the index file: a
         # crash between the two renames leaves a header that does not match, hence a rebuild.
         os.replace(tmp_index, index_path)
@@ -159,7 +167,7 @@ class VectorIndex:
 
     # -- changes
 
-    def add(self, ids: Sequence[int], vectors: np.ndarray) -> None:
+    def add(self, ids: Sequence[int], vectors: np.ndarray | Sequence[np.ndarray]) -> None:
         """Add vectors under new labels; labels already present are left as they are."""
         vectors = np.asarray(vectors, dtype=np.float32)
         with self._lock:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import ObservedWatch
 
 from findcode.config import Settings
 from findcode.indexer import root_of
@@ -56,7 +57,7 @@ class Watcher:
         self._quiet_s = quiet_s
         self._max_wait_s = max_wait_s
         self._observer = Observer()
-        self._watches: dict[Path, object] = {}
+        self._watches: dict[Path, ObservedWatch] = {}
         self._lock = threading.Condition()
         self._paths: dict[Path, None] = {}
         self._first = self._last = 0.0

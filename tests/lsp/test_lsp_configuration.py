@@ -36,3 +36,22 @@ async def test_pulled_configuration_and_a_change_to_it(
     assert current.files == 3
     # Restarting on the same index re-embedded only the Go file's symbols.
     assert current.embedded == current.symbols - python_only.symbols
+
+
+async def test_options_that_would_empty_the_index_warn_and_fall_back(
+    bare_client: LanguageClient, workspace: Path, tmp_path: Path
+):
+    params = initialize_params(
+        [workspace],
+        tmp_path / "index",
+        languages=["cobol"],
+        exclude=["[z-a]", "*.md"],
+        threads=1_000_000,
+        maxFileBytes=10**15,
+    )
+    await bare_client.initialize_session(params)
+    ready = await wait_idle(bare_client, min_symbols=20)
+    assert ready.files == 5 and ready.lastError is None  # every language but no README.md
+    warnings = [m.message for m in bare_client.messages if m.type == types.MessageType.Warning]
+    for words in (("languages", "cobol"), ("exclude", "[z-a]"), ("threads",), ("maxFileBytes",)):
+        assert any(all(w in warning for w in words) for warning in warnings), (words, warnings)

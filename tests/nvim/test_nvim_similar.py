@@ -88,7 +88,8 @@ end)
 
     assert data["notes"] == [
         {
-            "msg": "findcode: findcode/search failed: limit must be a positive integer, not 0",
+            "msg": "findcode: findcode/search failed: limit must be a whole number "
+            "from 1 to 2147483647, not 0",
             "level": 4,
         }
     ]

@@ -1,12 +1,13 @@
 """`findcode` command line: one sub-command module each, registered here.
 
 Exit codes a script can rely on: 0 success, 1 a failure the message explains (bad index,
-missing model, nothing found is NOT a failure), 2 bad usage.
+missing model, nothing found is NOT a failure), 2 bad usage, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from findcode import __version__
@@ -26,9 +27,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Everything findcode creates (index folders and files, server.log, the built model) is its
+    # user's alone: the index holds the code it indexes.
+    os.umask(0o077)
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        if not sys.stdout.closed:  # `serve` over stdio ends with pygls closing it
+            sys.stdout.flush()  # inside the try: a closed pipe is found here, not at exit
+        return code
+    except BrokenPipeError:
+        # The reader stopped early (`findcode status | head -1`) and has what it wanted.
+        # Python would try stdout again at exit and print the error; it writes nowhere now.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except FindcodeError as error:
         print(f"findcode: {error}", file=sys.stderr)
         return 1

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from findcode.cli.arguments import int_between
 from findcode.config import SEARCH_MODES, Settings
 from findcode.errors import FindcodeError
 
@@ -34,9 +35,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("root", nargs="?", type=Path, default=Path("."), help="default: .")
     parser.add_argument("--model", help="a GGUF embedding model (default: the built-in model)")
     parser.add_argument(
-        "--max-queries", type=int, default=200, help="sample at most this many (default 200)"
+        "--max-queries",
+        type=int_between(1, 100_000),
+        default=200,
+        help="sample at most this many (default 200)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    parser.add_argument(
+        "--seed", type=int_between(0, 2**32 - 1), default=0, help="sampling seed (default 0)"
+    )
     parser.add_argument(
         "--mode", action="append", choices=SEARCH_MODES, help="only this mode (repeatable)"
     )
@@ -60,8 +66,6 @@ def run(args: argparse.Namespace) -> int:
     root: Path = args.root
     if not root.is_dir():
         raise FindcodeError(f"{root}: not a folder")
-    if args.max_queries < 1:
-        raise FindcodeError("--max-queries must be at least 1")
     settings = Settings(model=args.model)
     files = read_repository(root, settings)
     mined = mine(files, max_pairs=args.max_queries, seed=args.seed)

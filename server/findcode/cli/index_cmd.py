@@ -4,7 +4,10 @@ Every command works on one or more roots (default: the current directory) and th
 folder findcode keeps for each under the user cache directory (`--index-dir` moves it).
 Progress goes to stderr, results to stdout, so `--json` output pipes cleanly. Exit codes:
 0 done (a search that finds nothing is done too), 1 a failure the message explains (no index,
-corrupt index, missing model), 2 bad usage, 130 interrupted.
+corrupt or read-only index, missing model), 2 bad usage, 130 interrupted.
+
+A root that another findcode process is indexing (a running server, another `findcode index`)
+is not indexed twice: `index` and `search` use what that process has stored so far, and say so.
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -24,16 +29,19 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from findcode.cli.arguments import int_between
 from findcode.config import SEARCH_MODES, Settings
 from findcode.engine import Engine
-from findcode.errors import FindcodeError
+from findcode.errors import FindcodeError, IndexBusyError
 from findcode.indexer import Progress as IndexProgress
-from findcode.roots import drop_index, index_dir_for
-from findcode.search import clean_query
+from findcode.roots import index_dir_for, reset_index
+from findcode.search import clean_query, path_spec
 from findcode.store import DB_NAME, Store
 from findcode.symbols import KINDS
 
 _stderr = Console(stderr=True, highlight=False)
+# -k: enough for any reader; beyond it, ranking and snippets cost time for nothing.
+MAX_RESULTS = 1000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,7 +66,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument(
         "--root", action="append", type=Path, dest="roots", help="folder to search (default: .)"
     )
-    search.add_argument("-k", "--limit", type=_positive, default=10, help="results (default 10)")
+    search.add_argument(
+        "-k",
+        "--limit",
+        type=int_between(1, MAX_RESULTS),
+        default=10,
+        help=f"results (default 10, at most {MAX_RESULTS})",
+    )
     search.add_argument("--lang", action="append", dest="languages", help="only this language")
     search.add_argument("--path", action="append", dest="paths", help="only paths matching GLOB")
     search.add_argument("--kind", action="append", dest="kinds", choices=KINDS)
@@ -72,9 +86,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status.set_defaults(func=_status)
 
     reindex = subparsers.add_parser(
-        "reindex", parents=[common], help="drop the index and build it again (fixes corruption)"
+        "reindex",
+        parents=[common],
+        help="drop the index and build it again (fixes corruption); stored vectors are reused",
     )
     reindex.add_argument("roots", nargs="*", type=Path, metavar="ROOT", help="default: .")
+    reindex.add_argument(
+        "--drop-vectors",
+        action="store_true",
+        help="drop the stored vectors too, so every symbol is embedded again",
+    )
     reindex.add_argument("--json", action="store_true", help="print the summary as JSON")
     reindex.set_defaults(func=_reindex)
 
@@ -83,13 +104,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     gc.add_argument("roots", nargs="*", type=Path, metavar="ROOT", help="default: .")
     gc.set_defaults(func=_gc)
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be a positive number")
-    return value
 
 
 def _roots(args: argparse.Namespace) -> list[Path]:
@@ -123,6 +137,12 @@ def _run_indexing(
     except BaseException:
         engine.close()
         raise
+    for root, searchable, stored, pid in engine.indexed_elsewhere():
+        print(
+            f"findcode: {root}: indexing in progress in another process: {searchable} of "
+            f"{stored} symbols searchable{f' (pid {pid})' if pid else ''}",
+            file=sys.stderr,
+        )
     status = engine.status()
     summary: dict[str, object] = {
         "roots": [str(r) for r in roots],
@@ -165,13 +185,15 @@ def _reindex(args: argparse.Namespace) -> int:
     roots = _roots(args)
     settings = _settings(args)
     for root in roots:
-        # Without opening the store: reindex is how a corrupt index gets fixed.
-        drop_index(root, settings.index_dir)
+        # Without trusting the store to open: reindex is how a corrupt index gets fixed.
+        reset_index(root, settings.index_dir, keep_vectors=not args.drop_vectors)
     return _index(args)
 
 
 def _search(args: argparse.Namespace) -> int:
-    clean_query(args.query)  # an empty query fails before any indexing work
+    # An empty query or a bad --path glob fails before any indexing work.
+    clean_query(args.query)
+    path_spec(tuple(args.paths or ()))
     engine, _ = _run_indexing(_roots(args), _settings(args), quiet=args.json)
     try:
         outcome = engine.search(
@@ -208,16 +230,17 @@ def _search(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    reports = []
+    reports: list[dict[str, Any]] = []
     for root in _roots(args):
         directory = index_dir_for(root, settings.index_dir)
         if not (directory / DB_NAME).exists():
             raise FindcodeError(f"{root} has no index yet; run `findcode index {root}`")
         store = Store(directory, create=False)
         try:
+            store.check()  # a damaged page must not pass for a healthy index
             key = store.meta("embed_key") or ""
             counts = store.counts(key)
-            report = {
+            report: dict[str, Any] = {
                 "root": str(root),
                 "index": str(directory),
                 "model": key.split("/")[0],
@@ -251,6 +274,12 @@ def _gc(args: argparse.Namespace) -> int:
             raise FindcodeError(f"{root} has no index yet; run `findcode index {root}`")
         store = Store(directory, create=False)
         try:
+            if not store.take_lease():
+                pid = store.lease_holder()
+                raise IndexBusyError(
+                    f"another findcode process{f' (pid {pid})' if pid else ''} is indexing "
+                    f"{root}: run gc when it has finished"
+                )
             removed = store.gc(store.meta("embed_key"))
         finally:
             store.close()

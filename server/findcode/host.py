@@ -1,0 +1,297 @@
+"""The engine's lifecycle in the Language Server: start, stop, roots and settings, in order.
+
+An editor sends `initialized`, a folder change and a settings change within milliseconds, while
+the engine takes a second or more to load its model. Applied as they come, on threads of their
+own, they race: a folder added while the engine starts is lost, a failed start leaves the
+server "starting" for good, and a restart closes the index under a search in flight. So every
+change is an operation in one queue, and one task on the event loop applies them one after
+another, the way the indexer applies its `control` calls.
+
+Why a task on the event loop rather than a worker thread: the host's state (the engine, its
+readiness, the searches using it) is then touched by one thread only, without locks, and a
+search can simply await readiness. Only the blocking parts of an operation (loading the model,
+closing the index) run on the loop's executor. A search holds a lease on the engine while it
+runs; a restart takes the engine away from new searches at once (they wait for the new one)
+and closes the old one only when the last search on it has finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from findcode.config import Settings
+from findcode.engine import Engine, Progress
+from findcode.errors import FindcodeError
+from findcode.roots import index_base
+from findcode.watcher import Watcher
+
+log = logging.getLogger("findcode.lsp")
+
+# How long a request waits for the engine to load its model before it gives up. Building the
+# default model on first use takes longer than loading it; the request then asks to retry.
+START_WAIT_S = 120.0
+# Settings whose change needs a new engine: another model, other files, another index.
+ENGINE_SETTINGS = ("model", "index_dir", "exclude", "languages", "max_file_bytes", "threads")
+STOPPED = "findcode has shut down"
+
+
+class ProgressListener(Protocol):
+    """Where indexing progress goes (the client's progress bar); called on the event loop."""
+
+    def update(self, progress: Progress) -> None: ...
+
+    def end(self) -> None:
+        """The engine stopped: a pass it left unfinished ends here."""
+
+
+class EngineUnavailable(FindcodeError):
+    """No engine can answer: it failed to start, has shut down, or is still loading."""
+
+
+class EngineHost:
+    """Owns the engine, the watcher, the roots and the settings the engine runs with."""
+
+    def __init__(self, progress: ProgressListener, on_failure: Callable[[str], None]) -> None:
+        self._progress_listener = progress
+        self._on_failure = on_failure  # the engine could not start: tell the user
+        self.roots: list[Path] = []
+        self.settings = Settings()
+        self.error: str | None = None  # why there is no engine, when it failed or stopped
+        self._started = False  # a start was applied (and no stop since)
+        self._engine: Engine | None = None  # set from the start of a start, until its close
+        self._watcher: Watcher | None = None
+        self._generation = 0  # progress events of an engine that is gone are dropped
+        self._ops: collections.deque[tuple[Callable[[], Awaitable[None]], asyncio.Future[None]]]
+        self._ops = collections.deque()
+        self._drainer: asyncio.Task[None] | None = None
+        self._ready: asyncio.Future[None] | None = None  # settled: `_engine` runs, or `error`
+        self._leases = 0
+        self._unused: asyncio.Event | None = None  # set while no search holds the engine
+
+    # -- requests from the server's handlers (on the event loop)
+
+    def start(self, settings: Settings) -> None:
+        """Start the engine over the roots given so far (and any given before it runs)."""
+        self._submit(lambda: self._restart(settings))
+
+    def change_settings(self, settings: Settings) -> None:
+        self._submit(lambda: self._apply_settings(settings))
+
+    def change_roots(self, added: Sequence[Path], removed: Sequence[Path] = ()) -> None:
+        self._submit(lambda: self._apply_roots(added, removed))
+
+    async def stop(self) -> None:
+        """Stop the watcher and the indexer and save the index (shutdown)."""
+        await self._submit(self._stop)
+
+    def close_now(self) -> None:
+        """The event loop is gone (a vanished client): close whatever runs, on this thread."""
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+        self.error = STOPPED
+
+    @contextlib.asynccontextmanager
+    async def engine(self) -> AsyncIterator[Engine]:
+        """The running engine, once it is ready; it stays open until the block ends.
+
+        Waits (without polling) through a start or a restart; EngineUnavailable when it failed.
+        """
+        ready = self._readiness()
+        while not ready.done():
+            _, waiting = await asyncio.wait({ready}, timeout=START_WAIT_S)
+            if waiting:
+                raise EngineUnavailable("findcode is still loading its model; try again soon")
+            ready = self._readiness()  # a restart may have begun since this one settled
+        engine = self._engine
+        if engine is None:
+            raise EngineUnavailable(self.error or "findcode is not running")
+        self._leases += 1
+        self._idle_event().clear()
+        try:
+            yield engine
+        finally:
+            self._leases -= 1
+            if not self._leases:
+                self._idle_event().set()
+
+    def running(self) -> Engine | None:
+        """The engine if it is ready now, else None (status, notifications about files)."""
+        ready = self._ready
+        return self._engine if ready is not None and ready.done() else None
+
+    def notify_changed(self, paths: Iterable[Path], *, urgent: bool = False) -> None:
+        """Files changed; while no engine runs, its start's walk will find them instead."""
+        engine = self.running()
+        if engine is not None:
+            engine.notify_changed(list(paths), urgent=urgent)
+
+    # -- the queue
+
+    def _submit(self, op: Callable[[], Awaitable[None]]) -> asyncio.Future[None]:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self._ops.append((op, done))
+        if self._drainer is None or self._drainer.done():
+            self._drainer = loop.create_task(self._drain(), name="findcode-host")
+        return done
+
+    async def _drain(self) -> None:
+        while self._ops:
+            op, done = self._ops.popleft()
+            try:
+                await op()
+            except Exception:  # a bug in one operation must not stop the ones after it
+                log.exception("findcode could not apply a change to its engine")
+            finally:
+                if not done.done():
+                    done.set_result(None)
+
+    def _readiness(self) -> asyncio.Future[None]:
+        if self._ready is None:
+            self._ready = asyncio.get_running_loop().create_future()
+        return self._ready
+
+    def _idle_event(self) -> asyncio.Event:
+        if self._unused is None:
+            self._unused = asyncio.Event()
+            self._unused.set()
+        return self._unused
+
+    def _unready(self) -> None:
+        """New searches wait from now on, for the engine the running operation makes."""
+        if self._readiness().done():
+            self._ready = asyncio.get_running_loop().create_future()
+
+    def _settle(self) -> None:
+        ready = self._readiness()
+        if not ready.done():
+            ready.set_result(None)
+
+    # -- the operations, one at a time
+
+    async def _restart(self, settings: Settings) -> None:
+        self.settings, self._started = settings, True
+        self._unready()
+        try:
+            await self._close()
+            await self._open()
+        finally:
+            self._settle()
+
+    async def _apply_settings(self, settings: Settings) -> None:
+        old, self.settings = self.settings, settings
+        if not self._started:
+            return  # the start, still to come, uses these settings
+        if any(getattr(old, name) != getattr(settings, name) for name in ENGINE_SETTINGS):
+            log.info("settings changed: restarting the engine")
+            await self._restart(settings)
+        elif old.watch != settings.watch and self._engine is not None:
+            if self._watcher is not None:
+                await asyncio.to_thread(self._watcher.stop)
+                self._watcher = None
+            if settings.watch:
+                self._watcher = await asyncio.to_thread(self._watch, self._engine)
+
+    async def _apply_roots(self, added: Sequence[Path], removed: Sequence[Path]) -> None:
+        engine, watcher = self.running(), self._watcher
+        for root in removed:
+            if root in self.roots:
+                self.roots.remove(root)
+                if engine is not None:
+                    engine.remove_root(root)
+                if watcher is not None:
+                    watcher.remove_root(root)
+        for root in added:
+            if root not in self.roots:
+                self.roots.append(root)
+                if engine is not None:
+                    engine.add_root(root)  # opened and walked on the indexer's thread
+                if watcher is not None:
+                    await asyncio.to_thread(watcher.add_root, root)  # inotify walks the tree
+
+    async def _stop(self) -> None:
+        self._unready()
+        try:
+            await self._close()
+        finally:
+            self.error, self._started = STOPPED, False
+            self._settle()
+
+    async def _open(self) -> None:
+        self._generation += 1
+        generation, loop = self._generation, asyncio.get_running_loop()
+
+        def report(progress: Progress) -> None:  # on the indexer's thread
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self._progress, generation, progress)
+
+        engine = self._engine = Engine(
+            self.roots, self.settings, on_progress=report, on_log=_engine_log
+        )
+        self.error = None
+        try:
+            await asyncio.to_thread(engine.start)
+            log.info("indexing %s", ", ".join(map(str, self.roots)) or "no folder")
+            if self.settings.watch:
+                self._watcher = await asyncio.to_thread(self._watch, engine)
+        except FindcodeError as error:
+            self.error = str(error)
+        except OSError as error:  # a folder that cannot be made or read, named in the error
+            self.error = f"findcode cannot open its index: {error}"
+        except Exception as error:
+            log.exception("findcode failed to start")
+            self.error = f"findcode failed to start: {error!r}"
+        finally:
+            if self.error is not None:
+                self._engine = None
+                log.error("findcode cannot start: %s", self.error)
+                self._on_failure(self.error)
+                await asyncio.to_thread(engine.close)  # the model, if it was loaded
+
+    async def _close(self) -> None:
+        engine, watcher = self._engine, self._watcher
+        self._engine = self._watcher = None
+        self._generation += 1
+        try:
+            await self._idle_event().wait()  # the searches on the old engine finish first
+            if watcher is not None:
+                await asyncio.to_thread(watcher.stop)
+            if engine is not None:
+                await asyncio.to_thread(engine.close)
+        finally:
+            self._progress_listener.end()
+
+    def _watch(self, engine: Engine) -> Watcher | None:
+        # The index folders (and server.log) all live under one base, which may be in a root.
+        ignore = [index_base(self.settings.index_dir)]
+        watcher = Watcher(self.settings, lambda paths: engine.notify_changed(paths), ignore=ignore)
+        try:
+            watcher.start(self.roots)
+        except OSError as error:  # inotify limits, a vanished folder: saves still work
+            log.warning("cannot watch the workspace for outside changes: %s", error)
+            return None
+        return watcher
+
+    def _progress(self, generation: int, progress: Progress) -> None:
+        if generation == self._generation:
+            self._progress_listener.update(progress)
+
+
+def log_folder(settings: Settings) -> Path:
+    """Where server.log goes: beside the indexes."""
+    return index_base(settings.index_dir)
+
+
+def _engine_log(level: str, message: str) -> None:
+    number = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    logging.getLogger("findcode.engine").log(number, message)

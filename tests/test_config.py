@@ -1,0 +1,141 @@
+"""Settings parsing: every bad option is one warning and its default (or its valid part).
+
+Fast unit tests of config.py; tests/lsp checks that the warnings reach the client.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from findcode.config import (
+    MAX_FILE_BYTES_LIMIT,
+    MAX_THREADS,
+    OPTION_NAMES,
+    SearchDefaults,
+    Settings,
+    settings_from_options,
+)
+
+
+def test_no_options_are_the_defaults():
+    assert settings_from_options(None) == (Settings(), [])
+    assert settings_from_options({}) == (Settings(), [])
+
+
+def test_every_option_parsed_from_camel_case():
+    settings, warnings = settings_from_options(
+        {
+            "model": "/models/x.gguf",
+            "indexDir": "/tmp/idx",
+            "exclude": ["*.md", "docs/"],
+            "languages": ["python", "go", "text"],
+            "maxFileBytes": 2_000_000,
+            "watch": False,
+            "threads": 1,
+            "searchDefaults": {"limit": 5, "mode": "lexical"},
+        }
+    )
+    assert warnings == []
+    assert settings == Settings(
+        model="/models/x.gguf",
+        index_dir=Path("/tmp/idx"),
+        exclude=("*.md", "docs/"),
+        languages=("python", "go", "text"),
+        max_file_bytes=2_000_000,
+        watch=False,
+        threads=1,
+        search_defaults=SearchDefaults(limit=5, mode="lexical"),
+    )
+    assert set(OPTION_NAMES) == {
+        "model",
+        "indexDir",
+        "exclude",
+        "languages",
+        "maxFileBytes",
+        "watch",
+        "threads",
+        "searchDefaults",
+    }
+
+
+def test_options_apply_over_a_base():
+    base = Settings(languages=("python",), watch=False)
+    settings, warnings = settings_from_options({"threads": 1}, base)
+    assert warnings == []
+    assert settings == base.replace(threads=1)
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"maxFileBytes": "big"}, ["maxFileBytes", "positive integer"]),
+        ({"maxFileBytes": 0}, ["maxFileBytes"]),
+        ({"maxFileBytes": True}, ["maxFileBytes"]),
+        ({"maxFileBytes": 10**15}, ["maxFileBytes", str(MAX_FILE_BYTES_LIMIT)]),
+        ({"threads": 1_000_000}, ["threads", f"at most {MAX_THREADS}"]),
+        ({"threads": -1}, ["threads"]),
+        ({"watch": "yes"}, ["watch", "true or false"]),
+        ({"exclude": "*.md"}, ["exclude", "list of strings"]),
+        ({"languages": [1]}, ["languages", "list of strings"]),
+        ({"languages": ["cobol"]}, ["languages", "cobol", "python", "nothing would be indexed"]),
+        ({"searchDefaults": {"mode": "fuzzy"}}, ["searchDefaults", "mode"]),
+        ({"searchDefaults": 3}, ["searchDefaults"]),
+        ({"model": 3}, ["model", "string"]),
+        ({"colour": "blue"}, ["colour", "unknown"]),
+    ],
+)
+def test_a_bad_option_warns_and_keeps_the_default(options, words):
+    settings, warnings = settings_from_options(options)
+    assert settings == Settings()
+    assert len(warnings) == 1
+    assert all(word in warnings[0] for word in words), warnings[0]
+
+
+def test_unknown_languages_are_dropped_and_the_known_kept():
+    settings, warnings = settings_from_options({"languages": ["python", "cobol", "fortran"]})
+    assert settings.languages == ("python",)
+    assert len(warnings) == 1
+    assert "'cobol', 'fortran'" in warnings[0] and "ignored" in warnings[0]
+
+
+def test_a_glob_that_cannot_compile_is_dropped_and_the_rest_kept():
+    settings, warnings = settings_from_options({"exclude": ["*.md", "[z-a]", "docs/"]})
+    assert settings.exclude == ("*.md", "docs/")
+    assert len(warnings) == 1
+    assert "'[z-a]'" in warnings[0] and "ignored" in warnings[0]
+
+
+def test_the_limits_themselves_are_accepted():
+    settings, warnings = settings_from_options(
+        {"threads": MAX_THREADS, "maxFileBytes": MAX_FILE_BYTES_LIMIT}
+    )
+    assert warnings == []
+    assert (settings.threads, settings.max_file_bytes) == (MAX_THREADS, MAX_FILE_BYTES_LIMIT)
+
+
+def test_null_means_the_default_where_a_default_is_none():
+    settings, warnings = settings_from_options(
+        {"model": None, "indexDir": "", "languages": None, "threads": None},
+        Settings(model="m.gguf", threads=1, languages=("go",)),
+    )
+    assert warnings == []
+    assert (settings.model, settings.index_dir, settings.languages, settings.threads) == (
+        None,
+        None,
+        None,
+        None,
+    )
+
+
+def test_good_options_survive_bad_neighbours():
+    settings, warnings = settings_from_options({"watch": False, "threads": "many", "x": 1})
+    assert settings == Settings(watch=False)
+    assert len(warnings) == 2
+
+
+@pytest.mark.parametrize("options", [[], "languages", 3])
+def test_options_that_are_not_an_object(options):
+    settings, warnings = settings_from_options(options)  # type: ignore[arg-type]
+    assert settings == Settings()
+    assert warnings == ["findcode options must be an object; using the defaults"]
