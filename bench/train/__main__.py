@@ -1,0 +1,86 @@
+"""The training recipe as one command, and each of its steps alone.
+
+    python -m bench.train [--run NAME]        mine what is missing, train (resuming), export
+    python -m bench.train mine [--source S ...] [--force]
+    python -m bench.train measure [--steps N] [training options]
+    python -m bench.train train [--run NAME] [--stop-after STEP] [training options]
+    python -m bench.train export [--run NAME]
+
+Training options (--rows, --batch-size, ...) default to the recipe's TrainConfig; a run keeps
+the options it started with, and a later start with the same ones resumes it. Threads default
+to 2: this machine's cores are shared, so run it under `nice`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import fields
+
+from bench.train import RUN_DIR
+from bench.train.export import export
+from bench.train.mine import load_records, mine_all
+from bench.train.sources import SOURCES, by_name
+from bench.train.train import TrainConfig, measure, train
+
+STEPS = ("all", "mine", "measure", "train", "export")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.train", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("step", nargs="?", default="all", choices=STEPS)
+    parser.add_argument("--run", default="main", help=f"run name: a folder under {RUN_DIR}")
+    parser.add_argument("--threads", type=int, default=2, help="torch and llama.cpp threads")
+    parser.add_argument("--source", action="append", help="mine: only this source (repeatable)")
+    parser.add_argument("--force", action="store_true", help="mine: again, even if mined")
+    parser.add_argument("--steps", type=int, default=5, help="measure: steps to time")
+    parser.add_argument(
+        "--stop-after", type=int, help="train: save and stop at this step (as a kill would)"
+    )
+    defaults = TrainConfig()
+    for field in fields(TrainConfig):
+        flag = "--" + field.name.replace("_", "-")
+        value = getattr(defaults, field.name)
+        parser.add_argument(flag, type=type(value), default=value, help=f"default {value}")
+    return parser.parse_args(argv)
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    if args.step in ("all", "mine"):
+        stats = mine_all(by_name(args.source), force=args.force)
+        log(f"mine: {json.dumps(stats)}")
+        if args.step == "mine":
+            return 0
+    records = load_records(SOURCES)
+    if args.step == "measure":
+        seconds = measure(records, config, steps=args.steps, threads=args.threads)
+        steps = config.epochs * (config.rows // config.batch_size)
+        log(
+            f"measure: {seconds:.2f} s/step at batch {config.batch_size}, "
+            f"{config.max_seq_length} tokens, {config.frozen_layers} frozen layers: "
+            f"{steps} steps = {steps * seconds / 3600:.2f} h (plus evaluations)"
+        )
+        return 0
+    if args.step in ("all", "train"):
+        final = train(
+            records, config, run=args.run, threads=args.threads, stop_after=args.stop_after, log=log
+        )
+        if final is None:
+            return 0
+        log(f"train: final model in {final}")
+    if args.step in ("all", "export"):
+        log(f"export: {export(args.run, records, threads=args.threads, log=log)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
