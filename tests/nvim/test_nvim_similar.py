@@ -1,6 +1,7 @@
 """:FindCodeSimilar through headless Neovim and the real server: on the symbol at the cursor (the
 symbol itself left out) and on a visual selection. Also the request a selection makes: its range
-ends at the end of the last selected line, counted in UTF-16 as LSP positions are."""
+ends at the end of the last selected line, counted in UTF-16 as LSP positions are. The list's title
+says what the results are like, and a "still indexing" note goes into the title."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ T.run(function()
   vim.api.nvim_win_set_cursor(0, {{ {acquire + 2}, 8 }}) -- inside acquire's body
   vim.cmd('FindCodeSimilar')
   T.wait(30000, function() return #calls > 0 end, 'similar to acquire')
+  local cursor_prompt = calls[1].prompt
   local at_cursor = {{}}
   for _, item in ipairs(calls[1].items) do
     table.insert(at_cursor, item.user_data.qualifiedName)
@@ -57,14 +59,18 @@ T.run(function()
   local alive = T.request('findcode/status').state
   return {{
     at_cursor = at_cursor, on_selection = on_selection, prompt = calls[2].prompt, sent = sent,
+    cursor_prompt = cursor_prompt, formatted = calls[1].formatted,
     alive = alive,
   }}
 end)
 """,
         cwd=workspace,
         files=[http_client],
+        setup="require('findcode').setup({ notify_ready = false })",
     )
     r = result(data)
+    assert r["cursor_prompt"] == f"FindCodeSimilar: http_client.py:{acquire + 2}"
+    assert not any("(" in line for line in r["formatted"])  # no score
     assert "ConnectionPool.acquire" not in r["at_cursor"]
     assert r["at_cursor"][0] in {
         "ConnectionPool.release",
@@ -75,7 +81,7 @@ end)
     assert len(r["at_cursor"]) > 3
     assert r["on_selection"][0] == "levenshtein_distance"
     assert len(r["on_selection"]) == 3  # setup's limit
-    assert r["prompt"] == "FindCodeSimilar"
+    assert r["prompt"] == "FindCodeSimilar: notes.txt:1-2"
     similar = [s["params"] for s in r["sent"] if s["method"] == "findcode/similar"]
     assert similar[0]["position"] == {"line": acquire + 1, "character": 8}
     assert similar[0]["textDocument"]["uri"] == http_client.resolve().as_uri()
@@ -109,6 +115,10 @@ T.run(function()
     reversed = commands.similar_params(0, { 2, 1 }).range,
     utf8 = commands.similar_params(0, { 2, 2 }, 'utf-8').range,
     cursor = commands.similar_params(0, nil).position,
+    titles = {
+      commands.title('FindCode: q', { state = 'idle', indexed = 6, total = 6 }),
+      commands.title('FindCode: q', { state = 'indexing', indexed = 2, total = 6 }),
+    },
   }
 end)
 """,
@@ -121,3 +131,7 @@ end)
     assert r["utf8"]["end"] == {"line": 1, "character": 10}
     assert r["utf8"]["start"] == {"line": 1, "character": 0}
     assert r["cursor"] == {"line": 0, "character": 0}
+    assert r["titles"] == [
+        "FindCode: q",
+        "FindCode: q (still indexing 2/6 files: results may be incomplete)",
+    ]

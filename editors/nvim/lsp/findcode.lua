@@ -11,7 +11,7 @@
 --- `languages`, `maxFileBytes`, `watch`, `threads`, `searchDefaults = { limit, mode }`.
 ---
 --- The commands (`:FindCode`, `:FindCode!`, `:FindCodeSimilar`, `:FindCodeStatus`,
---- `:FindCodeReindex`) come with `require('findcode').setup()`; see `:help findcode`.
+--- `:FindCodeReindex`) come with the plugin (plugin/findcode.lua); see `:help findcode`.
 --- Indexing progress is LSP work-done progress: it shows wherever `LspProgress` is shown
 --- (fidget.nvim, the statusline's `vim.lsp.status()`).
 
@@ -36,16 +36,14 @@ return {
   },
   root_markers = { '.git', 'pyproject.toml', 'package.json', 'go.mod', 'Cargo.toml' },
   workspace_required = true,
-  init_options = {},
-  -- Neovim's own message for this is a warning about its log file; say which server it was.
+  -- An empty Lua table is sent as a JSON array, which the server refuses with a warning.
+  init_options = vim.empty_dict(),
+  -- Neovim's own message for this is a warning about its log file; say which server it was,
+  -- and why (its last stderr lines).
+  before_init = function()
+    require('findcode.server').mark_log()
+  end,
   on_exit = function(code, signal)
-    if code ~= 0 or (signal ~= 0 and signal ~= 15) then
-      vim.schedule(function()
-        vim.notify(
-          string.format('findcode: the server exited (code %d, signal %d); see :LspLog', code, signal),
-          vim.log.levels.ERROR
-        )
-      end)
-    end
+    require('findcode.server').on_exit(code, signal)
   end,
 }

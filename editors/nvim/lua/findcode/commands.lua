@@ -4,6 +4,7 @@
 --- never a Lua traceback.
 local protocol = require('findcode.protocol')
 local pickers = require('findcode.pickers')
+local live = require('findcode.live')
 
 local M = {}
 
@@ -19,16 +20,17 @@ end
 
 --- Why no client is running, in words a user can act on.
 local function why_not_running()
-  local ok, config = pcall(function()
-    return vim.lsp.config.findcode
-  end)
-  local cmd = ok and config and config.cmd
-  if type(cmd) == 'table' and cmd[1] and vim.fn.executable(cmd[1]) == 0 then
+  local cmd = require('findcode.server').cmd()
+  if cmd and vim.fn.executable(cmd[1]) == 0 then
     return string.format(
       'the findcode server is not running: `%s` is not an executable (pip install findcode, '
         .. "or set cmd with vim.lsp.config('findcode', { cmd = ... }))",
       cmd[1]
     )
+  end
+  if not vim.lsp.is_enabled('findcode') then
+    -- The commands exist before setup() (plugin/findcode.lua); the server starts after it.
+    return "the findcode server is not enabled: call require('findcode').setup() or vim.lsp.enable('findcode')"
   end
   return 'the findcode server is not running (open a file of the workspace; see :checkhealth findcode)'
 end
@@ -41,6 +43,17 @@ function M.client()
     notify(why_not_running(), levels.ERROR)
   end
   return c
+end
+
+--- The client is there but its server is gone: where to look.
+local function stopped()
+  notify(
+    string.format(
+      'the findcode server has stopped (log: %s; run :checkhealth findcode)',
+      vim.fn.fnamemodify(vim.lsp.log.get_filename(), ':~')
+    ),
+    levels.ERROR
+  )
 end
 
 --- Sends `method` and calls `on_result(result, client)` with a non-error answer (a null result
@@ -66,20 +79,28 @@ local function request(method, params, on_result, allow_null)
   end
   local ok, sent = pcall(c.request, c, method, params, handler)
   if not ok or not sent then
-    notify('the findcode server has stopped (see :LspLog and :checkhealth findcode)', levels.ERROR)
+    stopped()
   end
+end
+
+--- "still indexing 3/6 files: results may be incomplete", or nil when the index is idle.
+local function indexing_note(index)
+  if type(index) == 'table' and index.state ~= 'idle' and index.total then
+    return string.format('still indexing %d/%d files: results may be incomplete', index.indexed or 0, index.total)
+  end
+end
+
+--- `title` with the indexing note when the index is still being built: the note goes where the
+--- results are (a picker's title, the quickfix title), not in a message the list would hide.
+function M.title(title, index)
+  local note = indexing_note(index)
+  return note and string.format('%s (%s)', title, note) or title
 end
 
 --- Shows a search response: the quickfix list or a picker; says so when there is nothing.
 local function show(response, title, to_quickfix)
   local items = pickers.items(response.results)
-  local index = response.index
-  if type(index) == 'table' and index.state ~= 'idle' and index.total then
-    notify(
-      string.format('still indexing (%d/%d files): results may be incomplete', index.indexed or 0, index.total),
-      levels.WARN
-    )
-  end
+  title = M.title(title, response.index)
   if to_quickfix then
     pickers.quickfix(items, title)
   end
@@ -97,10 +118,66 @@ function M.search_params(query)
   return { query = query, limit = M.options.limit }
 end
 
+--- Starts findcode/search for `query`; `done(err, response)` gets the answer. Returns a
+--- function that cancels the request (nil when none was sent: then done has been called).
+local function send_search(query, done)
+  local c = M.client()
+  if not c then
+    done(nil, nil)
+    return nil
+  end
+  local ok, sent, id = pcall(c.request, c, protocol.SEARCH, M.search_params(query), function(err, result)
+    if err and err.code ~= protocol.REQUEST_CANCELLED then
+      notify(string.format('%s failed: %s', protocol.SEARCH, err.message or vim.inspect(err)), levels.ERROR)
+    end
+    done(err, result)
+  end)
+  if not ok or not sent then
+    stopped()
+    done(nil, nil)
+    return nil
+  end
+  return function()
+    pcall(c.cancel_request, c, id)
+  end
+end
+
+--- A live picker on `query`: it asks again as its prompt changes. A "still indexing" answer
+--- is said when the picker closes, since a live picker's title is set once. True when the
+--- picker opened, or when there is no server (said already: no picker to fall back to).
+local function search_live(query)
+  if not M.client() then
+    return true
+  end
+  local loop = live.new(send_search)
+  local indexing
+  local function ask(prompt, on_items)
+    loop.ask(prompt, function(err, response)
+      if err or type(response) ~= 'table' then
+        on_items({})
+        return
+      end
+      indexing = indexing_note(response.index)
+      on_items(pickers.items(response.results))
+    end)
+  end
+  local function on_close()
+    loop.close()
+    if indexing then
+      notify(indexing, levels.WARN)
+    end
+  end
+  return pickers.pick_live(query, 'FindCode', M.options.picker, ask, on_close)
+end
+
 --- :FindCode {query}: a picker; with `to_quickfix` (:FindCode!) the quickfix list. Without a
---- query, asks for one.
+--- query, asks for one, except in a live picker, which has a prompt of its own.
 function M.search(query, to_quickfix)
-  if not query or vim.trim(query) == '' then
+  query = vim.trim(query or '')
+  if not to_quickfix and pickers.is_live(M.options.picker) and search_live(query) then
+    return
+  end
+  if query == '' then
     vim.ui.input({ prompt = 'FindCode: ' }, function(q)
       if q and vim.trim(q) ~= '' then
         M.search(q, to_quickfix)
@@ -148,8 +225,12 @@ function M.similar(range)
     notify('the buffer has unsaved changes: findcode reads the file as saved', levels.WARN)
   end
   local params = M.similar_params(bufnr, range, c.offset_encoding)
+  -- The title says what the results are like: the code at the cursor, or the selected lines.
+  local name = vim.fn.fnamemodify(vim.api.nvim_buf_get_name(bufnr), ':t')
+  local like = range and string.format('%s:%d-%d', name, math.min(range[1], range[2]), math.max(range[1], range[2]))
+    or string.format('%s:%d', name, vim.api.nvim_win_get_cursor(0)[1])
   request(protocol.SIMILAR, params, function(response)
-    show(response, 'FindCodeSimilar', false)
+    show(response, 'FindCodeSimilar: ' .. like, false)
   end)
 end
 
@@ -177,19 +258,6 @@ function M.reindex()
   request('workspace/executeCommand', { command = protocol.COMMAND_REINDEX, arguments = {} }, function()
     notify('reindexing the workspace')
   end, true)
-end
-
---- Creates the user commands.
-function M.create()
-  local create = vim.api.nvim_create_user_command
-  create('FindCode', function(a)
-    M.search(a.args, a.bang)
-  end, { nargs = '?', bang = true, desc = 'findcode: semantic search (! for the quickfix list)' })
-  create('FindCodeSimilar', function(a)
-    M.similar(a.range > 0 and { a.line1, a.line2 } or nil)
-  end, { range = true, desc = 'findcode: code like the symbol at the cursor or the selection' })
-  create('FindCodeStatus', M.status, { desc = 'findcode: index status' })
-  create('FindCodeReindex', M.reindex, { desc = 'findcode: drop the index and rebuild it' })
 end
 
 return M

@@ -13,29 +13,45 @@ function M.check()
     return
   end
 
-  local ok, config = pcall(function()
-    return vim.lsp.config.findcode
-  end)
-  local cmd = ok and config and config.cmd
-  if type(cmd) == 'table' and cmd[1] then
+  local server = require('findcode.server')
+  local cmd = server.cmd()
+  if cmd then
     local path = vim.fn.exepath(cmd[1])
-    if path ~= '' then
-      health.ok(string.format('server command: %s (%s)', table.concat(cmd, ' '), path))
-    else
+    if path == '' then
       health.error(
         string.format('server command `%s` is not an executable', cmd[1]),
         { 'pip install findcode', "or vim.lsp.config('findcode', { cmd = { ... } })" }
       )
+    else
+      -- Runs it: an interpreter on PATH without the findcode package is found but useless.
+      local works, said = server.check_version(cmd)
+      if works then
+        health.ok(string.format('server command: %s (%s, %s)', table.concat(cmd, ' '), path, said))
+      else
+        local python = vim.fs.basename(path):match('^python') ~= nil
+        health.error('the server command does not run: ' .. said, {
+          python and string.format('install findcode for that interpreter: %s -m pip install findcode', path)
+            or 'reinstall findcode: pip install findcode',
+          "or vim.lsp.config('findcode', { cmd = { ... } })",
+        })
+      end
     end
-  elseif type(cmd) == 'function' then
-    health.info('server command: a function (not checked)')
   else
-    health.error('no findcode config: is editors/nvim on the runtimepath?')
+    local ok, config = pcall(function()
+      return vim.lsp.config.findcode
+    end)
+    if ok and config and type(config.cmd) == 'function' then
+      health.info('server command: a function (not checked)')
+    else
+      health.error('no findcode config: is editors/nvim on the runtimepath?')
+    end
   end
 
   local client = vim.lsp.get_clients({ name = 'findcode' })[1]
   if not client then
-    health.warn('no findcode server is running', { 'open a file of the workspace; :LspLog for errors' })
+    health.warn('no findcode server is running', {
+      'open a file of the workspace; errors are in ' .. vim.lsp.log.get_filename(),
+    })
   else
     local res = client:request_sync(require('findcode.protocol').STATUS, {}, 2000)
     local s = res and res.result

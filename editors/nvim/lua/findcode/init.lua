@@ -1,5 +1,6 @@
---- findcode for Neovim: `require('findcode').setup(opts)` creates the :FindCode commands
---- (commands.lua) and enables the `findcode` language server config (lsp/findcode.lua).
+--- findcode for Neovim: `require('findcode').setup(opts)` sets the :FindCode commands' options
+--- (the commands themselves come from plugin/findcode.lua) and enables the `findcode` language
+--- server config (lsp/findcode.lua).
 local M = {}
 
 ---@class findcode.Options
@@ -7,6 +8,7 @@ local M = {}
 ---@field picker? 'auto'|'telescope'|'fzf-lua'|'select' where :FindCode shows results ('auto')
 ---@field limit? integer results a request (default: the server's searchDefaults.limit)
 ---@field enable? boolean call vim.lsp.enable('findcode') (default true)
+---@field notify_ready? boolean a message when the first index is built (default true)
 
 ---@param opts? findcode.Options
 function M.setup(opts)
@@ -14,10 +16,14 @@ function M.setup(opts)
   local commands = require('findcode.commands')
   commands.options.picker = opts.picker or 'auto'
   commands.options.limit = opts.limit
-  if opts.init_options then
+  if opts.init_options and next(opts.init_options) ~= nil then
     vim.lsp.config('findcode', { init_options = opts.init_options })
   end
-  commands.create()
+  require('findcode.progress').notify_ready(opts.notify_ready ~= false)
+  -- A runtimepath entry added after startup has not had its plugin/ sourced.
+  if not vim.g.loaded_findcode then
+    vim.cmd.runtime('plugin/findcode.lua')
+  end
   if opts.enable ~= false then
     vim.lsp.enable('findcode')
   end

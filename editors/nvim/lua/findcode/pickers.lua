@@ -1,7 +1,12 @@
 --- Where results go: the quickfix list, or a picker. The picker is Telescope when it is
 --- installed, else fzf-lua, else vim.ui.select (which dressing.nvim, snacks.nvim or mini.pick may
 --- replace). Each picker gets the same items, in the server's rank order: quickfix-style tables
---- { filename, lnum, col, text, user_data = the findcode result }.
+--- { filename, lnum, col, text, user_data = the findcode result }. Telescope and fzf-lua search
+--- live: they ask the server again as the prompt changes (live.lua), the way live_grep does.
+---
+--- No score is shown: search and similar answer on different scales (fused ranks, cosine
+--- similarity), and a number rescaled here would look calibrated when it is not. The rank order
+--- says which result the server thinks best.
 local M = {}
 
 --- One quickfix-style item a result. The server's ranges are LSP positions (0-based, UTF-16);
@@ -17,7 +22,7 @@ function M.items(results)
       filename = vim.uri_to_fname(r.uri),
       lnum = start.line + 1,
       col = start.character + 1,
-      text = string.format('%s %s (%.2f)', r.kind or '?', r.qualifiedName or r.name or '?', r.score or 0),
+      text = string.format('%s %s', r.kind or '?', r.qualifiedName or r.name or '?'),
       user_data = r,
     })
   end
@@ -67,21 +72,79 @@ function M.telescope(items, title)
     :find()
 end
 
+--- A live Telescope picker, like its live_grep and dynamic workspace symbols: a dynamic finder
+--- whose fn runs in Telescope's async context and waits on a plenary channel for `ask`'s
+--- answer; the sorter keeps the server's order. `on_close` runs when the prompt goes away.
+---@param query string the prompt's first text
+---@param ask fun(prompt: string, on_items: fun(items: table[]))
+function M.telescope_live(query, title, ask, on_close)
+  local pickers = require('telescope.pickers')
+  local finders = require('telescope.finders')
+  local make_entry = require('telescope.make_entry')
+  local sorters = require('telescope.sorters')
+  local conf = require('telescope.config').values
+  local channel = require('plenary.async.control').channel
+  local opts = {}
+  pickers
+    .new(opts, {
+      prompt_title = title,
+      default_text = query,
+      finder = finders.new_dynamic({
+        fn = function(prompt)
+          local tx, rx = channel.oneshot()
+          ask(prompt, tx)
+          return rx()
+        end,
+        entry_maker = make_entry.gen_from_quickfix(opts),
+      }),
+      previewer = conf.qflist_previewer(opts),
+      sorter = sorters.highlighter_only(opts),
+      attach_mappings = function(prompt_bufnr)
+        vim.api.nvim_create_autocmd('BufUnload', { buffer = prompt_bufnr, once = true, callback = on_close })
+        return true
+      end,
+    })
+    :find()
+end
+
+--- "file:line:col: text", the line fzf-lua's file actions and builtin previewer read.
+local function fzf_line(item)
+  return string.format('%s:%d:%d: %s', vim.fn.fnamemodify(item.filename, ':.'), item.lnum, item.col, item.text)
+end
+
 --- fzf-lua (documented API: fzf_exec with "file:line:col: text" lines, which its file actions
 --- and builtin previewer understand).
 function M.fzf_lua(items, title)
   local fzf = require('fzf-lua')
-  local lines = {}
-  for _, item in ipairs(items) do
-    table.insert(
-      lines,
-      string.format('%s:%d:%d: %s', vim.fn.fnamemodify(item.filename, ':.'), item.lnum, item.col, item.text)
-    )
-  end
-  fzf.fzf_exec(lines, {
+  fzf.fzf_exec(vim.tbl_map(fzf_line, items), {
     prompt = title .. '> ',
     previewer = 'builtin',
     actions = { ['default'] = fzf.actions.file_edit_or_qf },
+  })
+end
+
+--- A live fzf-lua picker (fzf_live, as its live_grep): fzf reloads on every change and runs
+--- this function with the query (a string, or { query } in newer fzf-lua); it answers with a
+--- function that feeds the lines once `ask` has them.
+function M.fzf_lua_live(query, title, ask, on_close)
+  local fzf = require('fzf-lua')
+  fzf.fzf_live(function(args)
+    local prompt = type(args) == 'table' and args[1] or args
+    return function(fzf_cb)
+      ask(prompt or '', function(items)
+        for _, item in ipairs(items) do
+          fzf_cb(fzf_line(item))
+        end
+        fzf_cb()
+      end)
+    end
+  end, {
+    prompt = title .. '> ',
+    query = query,
+    exec_empty_query = false,
+    previewer = 'builtin',
+    actions = { ['default'] = fzf.actions.file_edit_or_qf },
+    winopts = { on_close = on_close },
   })
 end
 
@@ -107,6 +170,25 @@ function M.resolve(choice)
 end
 
 local by_name = { telescope = M.telescope, ['fzf-lua'] = M.fzf_lua, select = M.select }
+local live_by_name = { telescope = M.telescope_live, ['fzf-lua'] = M.fzf_lua_live }
+
+--- Whether the chosen picker searches live (it asks the server again as its prompt changes).
+function M.is_live(choice)
+  return live_by_name[M.resolve(choice)] ~= nil
+end
+
+--- Opens the chosen live picker on `query`; false (and a warning) when it failed.
+function M.pick_live(query, title, choice, ask, on_close)
+  local name = M.resolve(choice)
+  local ok, err = pcall(live_by_name[name], query, title, ask, on_close)
+  if not ok then
+    vim.notify(
+      string.format('findcode: the %s picker failed (%s), using vim.ui.select', name, err),
+      vim.log.levels.WARN
+    )
+  end
+  return ok
+end
 
 --- Shows `items` in the chosen picker; falls back to vim.ui.select when that picker fails.
 function M.pick(items, title, choice)
