@@ -72,8 +72,15 @@ T.run(function()
   S.fzf.type('retry', function(lines) fzf_live.retry = lines end)
   S.fzf.opts.winopts.on_close()
 
+  -- no server: :FindCode says so once and opens no live picker to type into
+  S.install({ 'telescope', 'plenary' })
+  local before = #calls
+  vim.cmd('FindCode anything')
+  local opened_without_server = #calls - before
+
   return { chosen = chosen, live = live, calls = calls, broken_live = broken_live,
-    asked = asked, closed = closed, telescope_live = telescope_live, fzf_live = fzf_live }
+    opened_without_server = opened_without_server, asked = asked, closed = closed,
+    telescope_live = telescope_live, fzf_live = fzf_live }
 end)
 """
 
@@ -139,3 +146,9 @@ def test_picker_dispatch_order_with_stand_ins(tmp_path: Path) -> None:
     assert r["fzf_live"]["retry"] == fzf["lines"]
     assert r["asked"] == ["retry", "nothing", "retry"]
     assert r["closed"] == 2
+    assert r["opened_without_server"] == 0
+    errors = [n["msg"] for n in data["notes"] if n["level"] == 4]
+    assert errors == [
+        "findcode: the findcode server is not enabled: call require('findcode').setup() "
+        "or vim.lsp.enable('findcode')"
+    ]
