@@ -1,11 +1,13 @@
 /**
  * The findcode Language Server's lifecycle: choose the command, start the client with the
- * settings as initializationOptions, restart on setting changes (coalesced) and on crashes
- * (bounded), and keep the status item in step with the server.
+ * settings as initializationOptions, answer the server's settings pulls and tell it of changes,
+ * restart when asked (coalesced) and on crashes (bounded), and keep the status item in step
+ * with the server.
  */
 import * as vscode from "vscode";
 import {
   CloseAction,
+  DidChangeConfigurationNotification,
   ErrorAction,
   LanguageClient,
   LanguageClientOptions,
@@ -13,13 +15,20 @@ import {
   State,
 } from "vscode-languageclient/node";
 import { apiFor, FindcodeApi } from "./api";
+import { answerConfiguration } from "./configuration";
 import { candidates, chooseLaunch, Launch } from "./launch";
 import { errorText, notifyServerProblem } from "./notify";
 import { ProgressTracker } from "./progress";
 import { selectedInterpreter } from "./python";
 import { Coalescer, RestartBudget } from "./restart";
-import { currentPathVariables, FindcodeSettings, readSettings, toInitializationOptions } from "./settings";
+import { CONFIGURATION_SECTION, ChangedSettings, InitializationOptions } from "./protocol";
+import { currentPathVariables, readSettings, toInitializationOptions } from "./settings";
 import { StatusItem } from "./statusItem";
+
+/** The settings as the server reads them: at initialize, when it pulls them, after a change. */
+function serverSettings(): InitializationOptions {
+  return toInitializationOptions(readSettings(), currentPathVariables());
+}
 
 // While indexing without progress notifications (e.g. the server's own watcher), poll this often.
 const STATUS_POLL_MS = 3_000;
@@ -50,6 +59,20 @@ export class ServerManager implements vscode.Disposable {
   async dispose(): Promise<void> {
     clearTimeout(this.pollTimer);
     await this.stopClient();
+  }
+
+  /** Tells a running server its settings changed; it pulls them and applies them itself. */
+  async pushSettings(): Promise<void> {
+    const client = this.client;
+    if (client?.state !== State.Running) {
+      return; // a server still starting pulls the settings once it is initialized
+    }
+    const settings: ChangedSettings = { [CONFIGURATION_SECTION]: serverSettings() };
+    try {
+      await client.sendNotification(DidChangeConfigurationNotification.type, { settings });
+    } catch (error) {
+      this.log.warn(`Sending the changed settings: ${errorText(error)}`);
+    }
   }
 
   /** Asks the server for its status and shows it, polling while it still has work queued. */
@@ -98,7 +121,7 @@ export class ServerManager implements vscode.Disposable {
     }
     const { launch } = choice;
     this.log.info(`Starting ${[launch.command, ...launch.args].join(" ")} (from ${launch.source})`);
-    const client = this.createClient(launch, settings);
+    const client = this.createClient(launch);
     this.client = client;
     this.quiet = true;
     let failure: string | undefined;
@@ -131,13 +154,13 @@ export class ServerManager implements vscode.Disposable {
     await this.refreshStatus();
   }
 
-  private createClient(launch: Launch, settings: FindcodeSettings): LanguageClient {
+  private createClient(launch: Launch): LanguageClient {
     const options: LanguageClientOptions = {
       // Every file the editor saves matters: the server re-indexes it ahead of other work.
       documentSelector: [{ scheme: "file" }],
       outputChannel: this.log,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions: toInitializationOptions(settings, currentPathVariables()),
+      initializationOptions: serverSettings(),
       initializationFailedHandler: () => false,
       errorHandler: {
         error: (_error, _message, count) => ({
@@ -148,11 +171,8 @@ export class ServerManager implements vscode.Disposable {
         closed: () => this.onClosed(client),
       },
       middleware: {
-        // The settings reach the server as initializationOptions, with ${workspaceFolder}
-        // and friends expanded, and a change restarts the server. Answering the server's
-        // workspace/configuration pull with VS Code's raw section would undo the expansion.
         workspace: {
-          configuration: (params) => params.items.map(() => null),
+          configuration: (params, token, next) => answerConfiguration(params, token, next, serverSettings),
         },
         handleWorkDoneProgress: (token, params, next) => {
           const phase = this.progress.update(token, params);
