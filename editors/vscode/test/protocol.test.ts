@@ -71,8 +71,8 @@ before(async () => {
   vscode.workspace.workspaceFolders = [{ name: "workspace", uri: Uri.file(workspace), index: 0 }];
   recorded.configuration = { interpreter: PYTHON, indexDir: "${workspaceFolder}/../index", resultLimit: 5 };
   const settings = readSettings();
-  const choice = await chooseLaunch(candidates(settings.serverCommand, settings.interpreter, undefined));
-  assert.ok(choice.launch, `cannot start the server: ${choice.problems.join("; ")}`);
+  const choice = await chooseLaunch(candidates(settings.serverCommand, settings.interpreter, { selected: undefined, workspace: [], defaultPath: undefined }));
+  assert.ok(choice.launch, `cannot start the server: ${choice.problems.map((problem) => problem.text).join("; ")}`);
   server = spawn(choice.launch.command, choice.launch.args, { cwd: workspace, stdio: ["pipe", "pipe", "pipe"] });
   server.stderr?.on("data", (chunk: Buffer) => serverLog.push(chunk.toString()));
   const child = server;

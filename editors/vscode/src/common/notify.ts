@@ -3,30 +3,43 @@
  * the client's generic "connection closed" and a stack trace.
  */
 import * as vscode from "vscode";
+import { chooseServer } from "./chooseServer";
 import { hasPythonExtension } from "./python";
 
+/** "launch": nothing can start the server (its buttons find one); "run": it started and failed. */
+export type Cause = "launch" | "run";
+
+const CHOOSE = "Choose Python or findcode…";
+const SELECT_INTERPRETER = "Select Interpreter";
 const SHOW_LOG = "Show Log";
 const OPEN_SETTINGS = "Open Settings";
-const SELECT_INTERPRETER = "Select Interpreter";
 const RESTART = "Restart Server";
 
 export async function notifyServerProblem(
   message: string,
-  log: vscode.OutputChannel,
+  cause: Cause,
+  log: Pick<vscode.OutputChannel, "show">,
   restart: () => Promise<void>,
 ): Promise<void> {
-  const actions = [SHOW_LOG, OPEN_SETTINGS, ...(hasPythonExtension() ? [SELECT_INTERPRETER] : []), RESTART];
+  const actions =
+    cause === "launch"
+      ? [CHOOSE, ...(hasPythonExtension() ? [SELECT_INTERPRETER] : []), SHOW_LOG]
+      : [SHOW_LOG, OPEN_SETTINGS, RESTART];
   const choice = await vscode.window.showErrorMessage(`findcode: ${message}`, ...actions);
   switch (choice) {
+    case CHOOSE:
+      // The new setting restarts the server.
+      await chooseServer();
+      break;
+    case SELECT_INTERPRETER:
+      // Picking an interpreter fires ms-python's change event, which restarts the server.
+      await vscode.commands.executeCommand("python.setInterpreter");
+      break;
     case SHOW_LOG:
       log.show(true);
       break;
     case OPEN_SETTINGS:
       await vscode.commands.executeCommand("workbench.action.openSettings", "findcode.");
-      break;
-    case SELECT_INTERPRETER:
-      // Picking an interpreter fires ms-python's change event, which restarts the server.
-      await vscode.commands.executeCommand("python.setInterpreter");
       break;
     case RESTART:
       await restart();

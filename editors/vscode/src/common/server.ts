@@ -16,18 +16,31 @@ import {
 } from "vscode-languageclient/node";
 import { apiFor, FindcodeApi } from "./api";
 import { answerConfiguration } from "./configuration";
-import { candidates, chooseLaunch, Launch } from "./launch";
-import { errorText, notifyServerProblem } from "./notify";
+import { candidates, chooseLaunch, Launch, nothingWorks, workspaceEnvironments } from "./launch";
+import { Cause, errorText, notifyServerProblem } from "./notify";
 import { ProgressTracker } from "./progress";
-import { selectedInterpreter } from "./python";
+import { defaultInterpreterPath, selectedInterpreter } from "./python";
 import { Coalescer, RestartBudget } from "./restart";
 import { CONFIGURATION_SECTION, ChangedSettings, InitializationOptions } from "./protocol";
-import { currentPathVariables, readSettings, toInitializationOptions } from "./settings";
+import { currentPathVariables, expandPath, readSettings, toInitializationOptions } from "./settings";
 import { StatusItem } from "./statusItem";
 
 /** The settings as the server reads them: at initialize, when it pulls them, after a change. */
 function serverSettings(): InitializationOptions {
   return toInitializationOptions(readSettings(), currentPathVariables());
+}
+
+/** Where the server may be, in the order VS Code's Python tooling looks for an interpreter. */
+async function launchCandidates(): Promise<Launch[]> {
+  const settings = readSettings();
+  const vars = currentPathVariables();
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  const configured = defaultInterpreterPath();
+  return candidates(settings.serverCommand, expandPath(settings.interpreter, vars), {
+    selected: await selectedInterpreter(folders[0]?.uri),
+    workspace: workspaceEnvironments(folders.map((folder) => folder.uri.fsPath)),
+    defaultPath: configured === undefined ? undefined : expandPath(configured, vars),
+  });
 }
 
 // While indexing without progress notifications (e.g. the server's own watcher), poll this often.
@@ -109,14 +122,10 @@ export class ServerManager implements vscode.Disposable {
     // A deliberate restart (command, settings, interpreter) earns a fresh crash allowance.
     this.budget.reset();
     this.status.show({ kind: "starting" });
-    const settings = readSettings();
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    const choice = await chooseLaunch(
-      candidates(settings.serverCommand, settings.interpreter, await selectedInterpreter(folder)),
-    );
-    choice.problems.forEach((problem) => { this.log.warn(problem); });
+    const choice = await chooseLaunch(await launchCandidates());
+    choice.problems.forEach((problem) => { this.log.warn(problem.text); });
     if (choice.launch === undefined) {
-      this.fail(choice.problems.at(-1) ?? "No way to start the findcode server was found.");
+      this.fail(nothingWorks(choice.problems), "launch");
       return;
     }
     const { launch } = choice;
@@ -143,6 +152,7 @@ export class ServerManager implements vscode.Disposable {
       void client.dispose().catch(() => undefined);
       this.fail(
         `The server (${launch.command}, from ${launch.source}) failed to start: ${failure}. The log has the server's own output.`,
+        "run",
       );
       return;
     }
@@ -212,14 +222,15 @@ export class ServerManager implements vscode.Disposable {
     }
     this.fail(
       "The server stopped unexpectedly 3 times within 3 minutes and was left stopped. The log shows why; fix that, then run findcode: Restart Server.",
+      "run",
     );
     return { action: CloseAction.DoNotRestart, handled: true };
   }
 
-  private fail(message: string): void {
+  private fail(message: string, cause: Cause): void {
     this.log.error(message);
     this.status.show({ kind: "failed", message });
-    void notifyServerProblem(message, this.log, () => this.restart());
+    void notifyServerProblem(message, cause, this.log, () => this.restart());
   }
 
   private async stopClient(): Promise<void> {
