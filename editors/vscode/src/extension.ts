@@ -20,7 +20,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   server = new ServerManager(log, status);
   const manager = server;
   // Settings are often edited a key at a time; wait for a pause, then act once.
-  const restartSoon = debounce(() => void manager.restart(), 500);
+  const restartSoon = debounce(() => void manager.restartForChange(), 500);
   const pushSoon = debounce(() => void manager.pushSettings(), 500);
   context.subscriptions.push(
     log,

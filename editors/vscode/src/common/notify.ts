@@ -47,6 +47,43 @@ export async function notifyServerProblem(
   }
 }
 
+/**
+ * One notification per cause. A problem found again (by an automatic restart, or a crash that
+ * ends the same way) is not shown again; a command that needs the server shows the same
+ * notification again, in the same words, which VS Code puts in place of the earlier one.
+ */
+export class ProblemNotice {
+  private current: { message: string; cause: Cause } | undefined;
+
+  constructor(private readonly present: (message: string, cause: Cause) => Promise<void>) {}
+
+  get active(): boolean {
+    return this.current !== undefined;
+  }
+
+  report(message: string, cause: Cause): void {
+    if (this.current?.message === message) {
+      return;
+    }
+    this.current = { message, cause };
+    void this.present(message, cause);
+  }
+
+  /** Shows the current problem again; false when there is none. */
+  remind(): boolean {
+    if (this.current === undefined) {
+      return false;
+    }
+    void this.present(this.current.message, this.current.cause);
+    return true;
+  }
+
+  /** The server runs, or a person asked for a fresh start: the next problem is news. */
+  clear(): void {
+    this.current = undefined;
+  }
+}
+
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

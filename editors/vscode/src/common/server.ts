@@ -17,7 +17,7 @@ import {
 import { apiFor, FindcodeApi } from "./api";
 import { answerConfiguration } from "./configuration";
 import { candidates, chooseLaunch, Launch, nothingWorks, workspaceEnvironments } from "./launch";
-import { Cause, errorText, notifyServerProblem } from "./notify";
+import { Cause, errorText, notifyServerProblem, ProblemNotice } from "./notify";
 import { ProgressTracker } from "./progress";
 import { defaultInterpreterPath, selectedInterpreter } from "./python";
 import { Coalescer, RestartBudget } from "./restart";
@@ -51,6 +51,9 @@ export class ServerManager implements vscode.Disposable {
   private readonly budget = new RestartBudget();
   private readonly progress = new ProgressTracker();
   private readonly restarts = new Coalescer(() => this.cycle());
+  private readonly problem = new ProblemNotice((message, cause) =>
+    notifyServerProblem(message, cause, this.log, () => this.restart()),
+  );
   private pollTimer: ReturnType<typeof setTimeout> | undefined;
   // The client's crash handler must not restart a server we are stopping or still starting.
   private quiet = false;
@@ -65,8 +68,30 @@ export class ServerManager implements vscode.Disposable {
     return this.client?.state === State.Running ? apiFor(this.client) : undefined;
   }
 
+  /** A restart a person asked for: a problem that recurs is reported again, as its answer. */
   restart(): Promise<void> {
+    this.problem.clear();
     return this.restarts.run();
+  }
+
+  /** A restart for changed settings or interpreter: a problem that recurs is not news. */
+  restartForChange(): Promise<void> {
+    return this.restarts.run();
+  }
+
+  /**
+   * For a command that needs the server while it is not running: the notification about why,
+   * again, or while it starts, a passing word in the status bar rather than another toast.
+   */
+  explainNotRunning(): void {
+    if (!this.problem.remind()) {
+      vscode.window.setStatusBarMessage("$(loading~spin) findcode: the server is starting", 5_000);
+    }
+  }
+
+  /** Whether the server is down for a reason the user was told about. */
+  get failed(): boolean {
+    return this.problem.active;
   }
 
   async dispose(): Promise<void> {
@@ -156,6 +181,7 @@ export class ServerManager implements vscode.Disposable {
       );
       return;
     }
+    this.problem.clear();
     client.onDidChangeState((event) => {
       if (event.newState === State.Running) {
         void this.refreshStatus();
@@ -230,7 +256,7 @@ export class ServerManager implements vscode.Disposable {
   private fail(message: string, cause: Cause): void {
     this.log.error(message);
     this.status.show({ kind: "failed", message });
-    void notifyServerProblem(message, cause, this.log, () => this.restart());
+    this.problem.report(message, cause);
   }
 
   private async stopClient(): Promise<void> {
