@@ -147,7 +147,7 @@ describe("choosing the server by hand", () => {
     };
     recorded.openDialog = ["/w/.venv/bin/python"];
     await notifyServerProblem("No Python with findcode was found.", "launch", vscode.window.createOutputChannel(), () => Promise.resolve());
-    assert.deepEqual(buttons, ["Choose Python or findcode…", "Show Log"]);
+    assert.deepEqual(buttons, ["Choose Python or findcode…", "Restart Server", "Show Log"]);
     const workspace = vscode.ConfigurationTarget.Workspace;
     assert.deepEqual(recorded.updates, [
       { key: "serverCommand", value: undefined, target: workspace },

@@ -21,9 +21,10 @@ export async function notifyServerProblem(
   log: Pick<vscode.OutputChannel, "show">,
   restart: () => Promise<void>,
 ): Promise<void> {
+  // With no server found: find one, or restart after the pip install that the message gives.
   const actions =
     cause === "launch"
-      ? [CHOOSE, ...(hasPythonExtension() ? [SELECT_INTERPRETER] : []), SHOW_LOG]
+      ? [CHOOSE, ...(hasPythonExtension() ? [SELECT_INTERPRETER] : []), RESTART, SHOW_LOG]
       : [SHOW_LOG, OPEN_SETTINGS, RESTART];
   const choice = await vscode.window.showErrorMessage(`findcode: ${message}`, ...actions);
   switch (choice) {
