@@ -19,9 +19,9 @@ import { answerConfiguration } from "./configuration";
 import { candidates, chooseLaunch, Launch, nothingWorks, workspaceEnvironments } from "./launch";
 import { Cause, errorText, notifyServerProblem, ProblemNotice } from "./notify";
 import { ProgressTracker } from "./progress";
+import { CONFIGURATION_SECTION, ChangedSettings, InitializationOptions } from "./protocol";
 import { defaultInterpreterPath, selectedInterpreter } from "./python";
 import { Coalescer, RestartBudget } from "./restart";
-import { CONFIGURATION_SECTION, ChangedSettings, InitializationOptions } from "./protocol";
 import { currentPathVariables, expandPath, readSettings, toInitializationOptions } from "./settings";
 import { StatusItem } from "./statusItem";
 
