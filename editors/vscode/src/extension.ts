@@ -1,14 +1,15 @@
 /**
  * Activation only: create the log, the status item and the server manager, register the
- * commands, and restart the server when its settings or the selected Python change.
+ * commands, pass changed settings on to the server, and restart it when the settings that
+ * choose its process or the selected Python change.
  * Everything else lives in src/common/, one concern a file.
  */
 import * as vscode from "vscode";
 import { registerCommands } from "./common/commands";
+import { settingsChange } from "./common/configuration";
 import { onInterpreterChange } from "./common/python";
 import { debounce } from "./common/restart";
 import { ServerManager } from "./common/server";
-import { affectsServer } from "./common/settings";
 import { StatusItem } from "./common/statusItem";
 
 let server: ServerManager | undefined;
@@ -18,18 +19,22 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const status = new StatusItem();
   server = new ServerManager(log, status);
   const manager = server;
-  // Settings are often edited a key at a time; wait for a pause, then restart once.
-  const restartSoon = debounce(() => void manager.restart(), 500);
+  // Settings are often edited a key at a time; wait for a pause, then act once.
+  const restartSoon = debounce(() => void manager.restartForChange(), 500);
+  const pushSoon = debounce(() => void manager.pushSettings(), 500);
   context.subscriptions.push(
     log,
     status,
     ...registerCommands(manager, log),
     vscode.workspace.onDidChangeConfiguration((event) => {
-      if (affectsServer(event)) {
+      const change = settingsChange(event);
+      if (change === "restart") {
         restartSoon();
+      } else if (change === "notify") {
+        pushSoon();
       }
     }),
-    { dispose: () => { restartSoon.cancel(); } },
+    { dispose: () => { restartSoon.cancel(); pushSoon.cancel(); } },
     await onInterpreterChange(restartSoon),
   );
   // Not awaited: commands work (and say the server is starting) while the server starts.

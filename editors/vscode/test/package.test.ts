@@ -104,6 +104,10 @@ describe("the .vsix", () => {
     );
   });
 
+  // A `machine` setting is read from User settings only (Remote settings in a remote window) and
+  // is missing from the workspace tabs. The ones that name the server machine's paths or cores
+  // (interpreter, serverCommand, model, indexDir, threads) are `machine-overridable`: still
+  // per machine, and a workspace can set them too.
   it("contributes every setting with a scope and the documented default", () => {
     const props = manifest.contributes.configuration.properties;
     const summary = Object.fromEntries(Object.entries(props).map(([key, p]) => [key, [p.type, p.scope, p.default]]));
@@ -116,7 +120,7 @@ describe("the .vsix", () => {
       "findcode.languages": ["array", "window", []],
       "findcode.watch": ["boolean", "window", true],
       "findcode.maxFileBytes": ["integer", "window", 1000000],
-      "findcode.threads": ["integer", "machine", 0],
+      "findcode.threads": ["integer", "machine-overridable", 0],
       "findcode.resultLimit": ["integer", "window", 20],
       "findcode.searchMode": ["string", "window", "hybrid"],
       "findcode.trace.server": ["string", "window", "off"],

@@ -9,12 +9,21 @@ import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createMessageConnection, MessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node";
+import {
+  CancellationToken,
+  createMessageConnection,
+  MessageConnection,
+  ResponseError,
+  StreamMessageReader,
+  StreamMessageWriter,
+} from "vscode-jsonrpc/node";
+import type { ConfigurationParams } from "vscode-languageclient/node";
 import { recorded, reset, Uri, vscode } from "./support/vscodeMock";
+import { answerConfiguration } from "../src/common/configuration";
 import { formatResult, Root } from "../src/common/format";
 import { candidates, chooseLaunch } from "../src/common/launch";
 import { ProgressTracker, ProgressValue } from "../src/common/progress";
-import { COMMAND_REINDEX, SEARCH, SearchResponse, SIMILAR, Status, STATUS } from "../src/common/protocol";
+import { ChangedSettings, COMMAND_REINDEX, SEARCH, SearchResponse, SIMILAR, Status, STATUS } from "../src/common/protocol";
 import { searchParams, similarParams, statusParams } from "../src/common/requests";
 import { currentPathVariables, readSettings, toInitializationOptions } from "../src/common/settings";
 import { statusView } from "../src/common/statusModel";
@@ -40,6 +49,8 @@ function lineOf(rel: string, text: string): number {
   assert.notEqual(line, -1, `${text} not in ${rel}`);
   return line;
 }
+
+const serverSection = () => toInitializationOptions(readSettings(), currentPathVariables());
 
 let exited: Promise<never>;
 
@@ -71,8 +82,8 @@ before(async () => {
   vscode.workspace.workspaceFolders = [{ name: "workspace", uri: Uri.file(workspace), index: 0 }];
   recorded.configuration = { interpreter: PYTHON, indexDir: "${workspaceFolder}/../index", resultLimit: 5 };
   const settings = readSettings();
-  const choice = await chooseLaunch(candidates(settings.serverCommand, settings.interpreter, undefined));
-  assert.ok(choice.launch, `cannot start the server: ${choice.problems.join("; ")}`);
+  const choice = await chooseLaunch(candidates(settings.serverCommand, settings.interpreter, { selected: undefined, workspace: [], defaultPath: undefined }));
+  assert.ok(choice.launch, `cannot start the server: ${choice.problems.map((problem) => problem.text).join("; ")}`);
   server = spawn(choice.launch.command, choice.launch.args, { cwd: workspace, stdio: ["pipe", "pipe", "pipe"] });
   server.stderr?.on("data", (chunk: Buffer) => serverLog.push(chunk.toString()));
   const child = server;
@@ -88,7 +99,10 @@ before(async () => {
     createdTokens.push(String(params.token));
     return null;
   });
-  connection.onRequest("workspace/configuration", (params: { items: unknown[] }) => params.items.map(() => null));
+  // The extension's own answer; no other section is asked for here.
+  connection.onRequest("workspace/configuration", (params: ConfigurationParams, token: CancellationToken) =>
+    answerConfiguration(params, token, () => params.items.map(() => null), serverSection),
+  );
   connection.onRequest(() => null);
   connection.onNotification("$/progress", (params: { token: string | number; value: ProgressValue }) => {
     progressEvents.push({ token: String(params.token), value: params.value });
@@ -229,5 +243,23 @@ describe("findcode serve, driven like the extension drives it", { timeout: 300_0
     const after = await waitIdle(before.symbols);
     assert.equal(after.symbols, before.symbols);
     assert.equal(after.files, before.files);
+  });
+
+  it("applies changed settings in the same process: it pulls the section the extension answers", async () => {
+    const pid = server?.pid;
+    recorded.configuration = { ...recorded.configuration, indexDir: "${workspaceFolder}/../index-moved" };
+    const settings: ChangedSettings = { findcode: serverSection() };
+    await connection.sendNotification("workspace/didChangeConfiguration", { settings });
+    // While its engine restarts the server reports no index paths; wait for the new ones.
+    const inMoved = (s: Status) => s.indexPaths.length > 0 && s.indexPaths.every((p) => fs.realpathSync(p).startsWith(path.join(tmp, "index-moved")));
+    const deadline = Date.now() + 60_000;
+    let moved = await status();
+    while (Date.now() < deadline && !inMoved(moved)) {
+      await sleep(200);
+      moved = await status();
+    }
+    assert.ok(inMoved(moved), JSON.stringify(moved.indexPaths));
+    assert.equal(server?.pid, pid);
+    assert.equal(server?.exitCode, null);
   });
 });

@@ -49,6 +49,9 @@ class FakeServer implements FindcodeApi {
 function context(server: FindcodeApi | undefined): PickContext {
   return {
     api: () => server,
+    notRunning: () => {
+      recorded.log.push("notRunning");
+    },
     settings: () => ({ ...DEFAULTS, resultLimit: 7, searchMode: "semantic" }),
     roots: () => [{ name: "w", uri: "file:///w" }],
   };

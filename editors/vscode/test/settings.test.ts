@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it, beforeEach } from "node:test";
 import { recorded, reset, Uri, vscode } from "./support/vscodeMock";
-import { affectsServer, expandPath, readSettings, toInitializationOptions } from "../src/common/settings";
+import { expandPath, readSettings, toInitializationOptions } from "../src/common/settings";
 
 const vars = { home: "/home/ada", workspaceFolder: "/w/proj" };
 
@@ -74,15 +74,6 @@ describe("settings", () => {
     assert.equal(expandPath("~", vars), "/home/ada");
     assert.equal(expandPath("a~/b", vars), "a~/b");
     assert.equal(expandPath("${workspaceFolder}/i", { home: "/h", workspaceFolder: undefined }), "${workspaceFolder}/i");
-  });
-
-  it("restarts for server settings only, not for per-request ones", () => {
-    const event = (...keys: string[]) => ({ affectsConfiguration: (section: string) => keys.includes(section) });
-    assert.equal(affectsServer(event("findcode.model")), true);
-    assert.equal(affectsServer(event("findcode.interpreter")), true);
-    assert.equal(affectsServer(event("findcode.exclude")), true);
-    assert.equal(affectsServer(event("findcode.resultLimit", "findcode.searchMode")), false);
-    assert.equal(affectsServer(event("python.defaultInterpreterPath")), false);
   });
 
   it("uses the first workspace folder for ${workspaceFolder}", async () => {

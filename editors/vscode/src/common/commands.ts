@@ -43,22 +43,27 @@ function selectedPhrase(): string {
 }
 
 export function registerCommands(server: ServerManager, log: vscode.LogOutputChannel): vscode.Disposable[] {
-  const context: PickContext = { api: () => server.api, settings: readSettings, roots: workspaceRoots };
+  const context: PickContext = {
+    api: () => server.api,
+    notRunning: () => { server.explainNotRunning(); },
+    settings: readSettings,
+    roots: workspaceRoots,
+  };
   let lastQuery = "";
   const running = (): NonNullable<typeof server.api> | undefined => {
     const api = server.api;
     if (api === undefined) {
-      void vscode.window
-        .showWarningMessage("findcode: the server is not running.", "Show Log", "Restart Server")
-        .then((choice) => {
-          if (choice === "Show Log") log.show(true);
-          if (choice === "Restart Server") void server.restart();
-        });
+      server.explainNotRunning();
     }
     return api;
   };
   return [
     vscode.commands.registerCommand(COMMAND_IDS.findByMeaning, async () => {
+      // A server that is starting answers soon, so the list opens; a failed one will not.
+      if (server.failed) {
+        server.explainNotRunning();
+        return;
+      }
       // Reopening the list continues the last search, unless a phrase is selected.
       lastQuery = await findByMeaning(context, selectedPhrase() || lastQuery);
     }),

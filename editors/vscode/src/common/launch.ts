@@ -16,18 +16,36 @@ export interface Launch {
   source: string;
 }
 
+export interface Problem {
+  launch: Launch;
+  /** One sentence with the fix in it. */
+  text: string;
+  /** The command ran as Python but has no findcode: the interpreter to install it into. */
+  lacksFindcode: boolean;
+}
+
 export interface LaunchChoice {
   launch: Launch | undefined;
-  /** One sentence per candidate that cannot work, in the order they were tried. */
-  problems: string[];
+  /** What is wrong with each candidate tried before it, in order. */
+  problems: Problem[];
+}
+
+/** Pythons found without a findcode setting, in the order VS Code's Python tooling prefers them. */
+export interface FoundPythons {
+  /** The interpreter selected with the Python extension. */
+  selected: string | undefined;
+  /** Virtual environments inside the workspace folders (see workspaceEnvironments). */
+  workspace: string[];
+  /** The python.defaultInterpreterPath setting. */
+  defaultPath: string | undefined;
 }
 
 const SERVE = ["-m", "findcode", "serve"];
-// find_spec instead of import: answers in milliseconds without loading numpy or the model.
-const HAS_FINDCODE = "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('findcode') else 3)";
+// Cheap (no model, no index) and it imports findcode, so a broken install fails here too.
+const VERSION = ["-m", "findcode", "--version"];
 
 /** The candidates in order: explicit settings win and are never second-guessed by a fallback. */
-export function candidates(serverCommand: string[], interpreter: string, selectedPython: string | undefined): Launch[] {
+export function candidates(serverCommand: string[], interpreter: string, found: FoundPythons): Launch[] {
   const [command, ...args] = serverCommand;
   if (command !== undefined) {
     return [{ command, args, source: "the findcode.serverCommand setting" }];
@@ -35,12 +53,38 @@ export function candidates(serverCommand: string[], interpreter: string, selecte
   if (interpreter !== "") {
     return [{ command: interpreter, args: SERVE, source: "the findcode.interpreter setting" }];
   }
-  const found: Launch[] = [];
-  if (selectedPython !== undefined) {
-    found.push({ command: selectedPython, args: SERVE, source: "the Python interpreter selected in VS Code" });
+  const pythons: [string | undefined, string][] = [
+    [found.selected, "the Python interpreter selected in VS Code"],
+    ...found.workspace.map((python): [string, string] => [python, "a virtual environment in the workspace"]),
+    [found.defaultPath, "the python.defaultInterpreterPath setting"],
+  ];
+  const list: Launch[] = [];
+  for (const [python, source] of pythons) {
+    if (python !== undefined && python !== "" && !list.some((launch) => launch.command === python)) {
+      list.push({ command: python, args: SERVE, source });
+    }
   }
-  found.push({ command: "findcode", args: ["serve"], source: "PATH" });
-  return found;
+  list.push({ command: "findcode", args: ["serve"], source: "PATH" });
+  return list;
+}
+
+/** The Pythons of `.venv`, `venv` and `.tox/*` / `.nox/*` environments in these folders. */
+export function workspaceEnvironments(folders: readonly string[], platform = process.platform): string[] {
+  const python = platform === "win32" ? path.join("Scripts", "python.exe") : path.join("bin", "python");
+  const pythons: string[] = [];
+  for (const folder of folders) {
+    const envs = [".venv", "venv"].map((name) => path.join(folder, name));
+    for (const runner of [".tox", ".nox"]) {
+      try {
+        const names = fs.readdirSync(path.join(folder, runner)).sort();
+        envs.push(...names.map((name) => path.join(folder, runner, name)));
+      } catch {
+        // no such folder: nothing to add
+      }
+    }
+    pythons.push(...envs.map((env) => path.join(env, python)).filter(isExecutable));
+  }
+  return pythons;
 }
 
 export function findOnPath(command: string, envPath: string | undefined = process.env.PATH): string | undefined {
@@ -72,49 +116,72 @@ function isPythonModuleLaunch(launch: Launch): boolean {
   return launch.args.join(" ") === SERVE.join(" ");
 }
 
-function runStatus(command: string, args: string[], timeoutMs: number): Promise<number | "timeout" | "error"> {
+function run(command: string, args: string[], timeoutMs: number): Promise<{ status: number | "timeout" | "error"; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: "ignore" });
+    const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     const timer = setTimeout(() => {
       child.kill();
-      resolve("timeout");
+      resolve({ status: "timeout", stderr });
     }, timeoutMs);
     child.on("error", () => {
       clearTimeout(timer);
-      resolve("error");
+      resolve({ status: "error", stderr });
     });
-    child.on("exit", (code) => {
+    child.on("close", (code) => {
       clearTimeout(timer);
-      resolve(code ?? -1);
+      resolve({ status: code ?? -1, stderr });
     });
   });
 }
 
-/** Why this launch cannot work, as a sentence with the fix in it; undefined when it looks fine. */
-export async function problemWith(launch: Launch, timeoutMs = 10_000): Promise<string | undefined> {
+/** The command that installs findcode for this Python, as a person would type it. */
+export function installCommand(python: string): string {
+  return `${/\s/.test(python) ? `"${python}"` : python} -m pip install findcode`;
+}
+
+/** Why this launch cannot work; undefined when `<python> -m findcode --version` answers. */
+export async function problemWith(launch: Launch, timeoutMs = 10_000): Promise<Problem | undefined> {
+  const problem = (text: string, lacksFindcode = false): Problem => ({ launch, text, lacksFindcode });
   const resolved = findOnPath(launch.command);
   if (resolved === undefined) {
     if (launch.source === "PATH") {
-      return "The `findcode` command is not on PATH. Install findcode (`pip install findcode`), select a Python interpreter that has it, or set findcode.interpreter.";
+      return problem(
+        `The \`findcode\` command is not on PATH. Install findcode (\`${installCommand(defaultPython())}\`), select a Python interpreter that has it, or set findcode.interpreter.`,
+      );
     }
-    return `\`${launch.command}\` (from ${launch.source}) does not exist or is not executable. Fix the setting or pick another interpreter.`;
+    return problem(`\`${launch.command}\` (from ${launch.source}) does not exist or is not executable. Fix the setting or pick another interpreter.`);
   }
   if (!isPythonModuleLaunch(launch)) {
     return undefined;
   }
-  const status = await runStatus(resolved, ["-c", HAS_FINDCODE], timeoutMs);
+  const { status, stderr } = await run(resolved, VERSION, timeoutMs);
   if (status === 0) {
     return undefined;
   }
-  if (status === 3) {
-    return `findcode is not installed for ${launch.command} (from ${launch.source}). Install it there (\`${launch.command} -m pip install findcode\`), or choose another interpreter, or set findcode.serverCommand.`;
+  if (/No module named '?findcode'?\s*$/m.test(stderr)) {
+    return problem(
+      `findcode is not installed for ${launch.command} (from ${launch.source}). Install it there (\`${installCommand(launch.command)}\`), or choose another interpreter, or set findcode.serverCommand.`,
+      true,
+    );
   }
-  return `${launch.command} (from ${launch.source}) did not run as a Python interpreter (${status === "timeout" ? "it timed out" : `exit status ${String(status)}`}). Set findcode.interpreter to a working Python 3.11+.`;
+  const why = status === "timeout" ? "it timed out" : `exit status ${String(status)}`;
+  const lastLine = stderr.trim().split("\n").at(-1) ?? "";
+  return problem(
+    `\`${launch.command} ${VERSION.join(" ")}\` (from ${launch.source}) failed (${why})${lastLine === "" ? "" : `: ${lastLine}`}. Set findcode.interpreter to a working Python 3.11+ with findcode.`,
+  );
+}
+
+function defaultPython(): string {
+  return process.platform === "win32" ? "python" : "python3";
 }
 
 /** The first candidate that can work, and what is wrong with the ones before it. */
 export async function chooseLaunch(list: Launch[], check = problemWith): Promise<LaunchChoice> {
-  const problems: string[] = [];
+  const problems: Problem[] = [];
   for (const launch of list) {
     const problem = await check(launch);
     if (problem === undefined) {
@@ -123,4 +190,21 @@ export async function chooseLaunch(list: Launch[], check = problemWith): Promise
     problems.push(problem);
   }
   return { launch: undefined, problems };
+}
+
+/**
+ * One message for "nothing can start the server": a lone candidate (an explicit setting) in its
+ * own words, else the install command for the best Python found and what was tried.
+ */
+export function nothingWorks(problems: readonly Problem[]): string {
+  const [only] = problems;
+  if (only === undefined) {
+    return "No way to start the findcode server was found.";
+  }
+  if (problems.length === 1) {
+    return only.text;
+  }
+  const python = problems.find((problem) => problem.lacksFindcode)?.launch.command ?? defaultPython();
+  const tried = problems.map((problem) => problem.launch.source).join(", ");
+  return `No Python with findcode was found (tried ${tried}). Install it with \`${installCommand(python)}\`, or choose the Python interpreter or findcode executable to use.`;
 }

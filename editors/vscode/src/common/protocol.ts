@@ -95,6 +95,12 @@ export interface Status {
   lastError: string | null;
 }
 
+/**
+ * The section the server pulls with workspace/configuration (and reads from
+ * didChangeConfiguration's settings): the same names and values as the initializationOptions.
+ */
+export const CONFIGURATION_SECTION = "findcode";
+
 /** The initializationOptions the server parses (camelCase names from server/findcode/config.py). */
 export interface InitializationOptions {
   model: string | null;
@@ -105,4 +111,9 @@ export interface InitializationOptions {
   watch: boolean;
   threads: number | null;
   searchDefaults: { limit: number; mode: Mode };
+}
+
+/** didChangeConfiguration's settings, for a server that cannot pull them. */
+export interface ChangedSettings {
+  [CONFIGURATION_SECTION]: InitializationOptions;
 }

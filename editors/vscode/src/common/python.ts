@@ -1,6 +1,6 @@
 /**
- * The Python interpreter selected in VS Code, through the ms-python extension's public API
- * when that extension is installed. Without it, findcode falls back to `findcode` on PATH.
+ * The Pythons VS Code knows of: the interpreter selected through the ms-python extension's
+ * public API when that extension is installed, and the python.defaultInterpreterPath setting.
  */
 import * as vscode from "vscode";
 
@@ -58,4 +58,10 @@ export async function onInterpreterChange(listener: () => void): Promise<vscode.
 
 export function hasPythonExtension(): boolean {
   return vscode.extensions.getExtension(PYTHON_EXTENSION) !== undefined;
+}
+
+/** python.defaultInterpreterPath, which the Python extension reads when nothing is selected. */
+export function defaultInterpreterPath(): string | undefined {
+  const value = vscode.workspace.getConfiguration("python").get<unknown>("defaultInterpreterPath");
+  return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
 }

@@ -20,6 +20,8 @@ export interface ResultItem extends vscode.QuickPickItem {
 export interface PickContext {
   /** The running server, or undefined when it is not running. */
   api(): FindcodeApi | undefined;
+  /** Says why the server is not running, where that was said before (no new wording). */
+  notRunning(): void;
   settings(): FindcodeSettings;
   roots(): Root[];
 }
@@ -129,7 +131,7 @@ export async function findByMeaning(context: PickContext, initialQuery: string, 
 export async function findSimilar(context: PickContext, editor: vscode.TextEditor): Promise<void> {
   const api = context.api();
   if (api === undefined) {
-    void vscode.window.showWarningMessage(`findcode: ${NOT_RUNNING}`);
+    context.notRunning();
     return;
   }
   const uri = editor.document.uri.toString();

@@ -1,11 +1,13 @@
 /**
  * The findcode Language Server's lifecycle: choose the command, start the client with the
- * settings as initializationOptions, restart on setting changes (coalesced) and on crashes
- * (bounded), and keep the status item in step with the server.
+ * settings as initializationOptions, answer the server's settings pulls and tell it of changes,
+ * restart when asked (coalesced) and on crashes (bounded), and keep the status item in step
+ * with the server.
  */
 import * as vscode from "vscode";
 import {
   CloseAction,
+  DidChangeConfigurationNotification,
   ErrorAction,
   LanguageClient,
   LanguageClientOptions,
@@ -13,13 +15,33 @@ import {
   State,
 } from "vscode-languageclient/node";
 import { apiFor, FindcodeApi } from "./api";
-import { candidates, chooseLaunch, Launch } from "./launch";
-import { errorText, notifyServerProblem } from "./notify";
+import { answerConfiguration } from "./configuration";
+import { candidates, chooseLaunch, Launch, nothingWorks, workspaceEnvironments } from "./launch";
+import { Cause, errorText, notifyServerProblem, ProblemNotice } from "./notify";
 import { ProgressTracker } from "./progress";
-import { selectedInterpreter } from "./python";
+import { CONFIGURATION_SECTION, ChangedSettings, InitializationOptions } from "./protocol";
+import { defaultInterpreterPath, selectedInterpreter } from "./python";
 import { Coalescer, RestartBudget } from "./restart";
-import { currentPathVariables, FindcodeSettings, readSettings, toInitializationOptions } from "./settings";
+import { currentPathVariables, expandPath, readSettings, toInitializationOptions } from "./settings";
 import { StatusItem } from "./statusItem";
+
+/** The settings as the server reads them: at initialize, when it pulls them, after a change. */
+function serverSettings(): InitializationOptions {
+  return toInitializationOptions(readSettings(), currentPathVariables());
+}
+
+/** Where the server may be, in the order VS Code's Python tooling looks for an interpreter. */
+async function launchCandidates(): Promise<Launch[]> {
+  const settings = readSettings();
+  const vars = currentPathVariables();
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  const configured = defaultInterpreterPath();
+  return candidates(settings.serverCommand, expandPath(settings.interpreter, vars), {
+    selected: await selectedInterpreter(folders[0]?.uri),
+    workspace: workspaceEnvironments(folders.map((folder) => folder.uri.fsPath)),
+    defaultPath: configured === undefined ? undefined : expandPath(configured, vars),
+  });
+}
 
 // While indexing without progress notifications (e.g. the server's own watcher), poll this often.
 const STATUS_POLL_MS = 3_000;
@@ -29,6 +51,9 @@ export class ServerManager implements vscode.Disposable {
   private readonly budget = new RestartBudget();
   private readonly progress = new ProgressTracker();
   private readonly restarts = new Coalescer(() => this.cycle());
+  private readonly problem = new ProblemNotice((message, cause) =>
+    notifyServerProblem(message, cause, this.log, () => this.restart()),
+  );
   private pollTimer: ReturnType<typeof setTimeout> | undefined;
   // The client's crash handler must not restart a server we are stopping or still starting.
   private quiet = false;
@@ -43,13 +68,49 @@ export class ServerManager implements vscode.Disposable {
     return this.client?.state === State.Running ? apiFor(this.client) : undefined;
   }
 
+  /** A restart a person asked for: a problem that recurs is reported again, as its answer. */
   restart(): Promise<void> {
+    this.problem.clear();
     return this.restarts.run();
+  }
+
+  /** A restart for changed settings or interpreter: a problem that recurs is not news. */
+  restartForChange(): Promise<void> {
+    return this.restarts.run();
+  }
+
+  /**
+   * For a command that needs the server while it is not running: the notification about why,
+   * again, or while it starts, a passing word in the status bar rather than another toast.
+   */
+  explainNotRunning(): void {
+    if (!this.problem.remind()) {
+      vscode.window.setStatusBarMessage("$(loading~spin) findcode: the server is starting", 5_000);
+    }
+  }
+
+  /** Whether the server is down for a reason the user was told about. */
+  get failed(): boolean {
+    return this.problem.active;
   }
 
   async dispose(): Promise<void> {
     clearTimeout(this.pollTimer);
     await this.stopClient();
+  }
+
+  /** Tells a running server its settings changed; it pulls them and applies them itself. */
+  async pushSettings(): Promise<void> {
+    const client = this.client;
+    if (client?.state !== State.Running) {
+      return; // a server still starting pulls the settings once it is initialized
+    }
+    const settings: ChangedSettings = { [CONFIGURATION_SECTION]: serverSettings() };
+    try {
+      await client.sendNotification(DidChangeConfigurationNotification.type, { settings });
+    } catch (error) {
+      this.log.warn(`Sending the changed settings: ${errorText(error)}`);
+    }
   }
 
   /** Asks the server for its status and shows it, polling while it still has work queued. */
@@ -86,19 +147,15 @@ export class ServerManager implements vscode.Disposable {
     // A deliberate restart (command, settings, interpreter) earns a fresh crash allowance.
     this.budget.reset();
     this.status.show({ kind: "starting" });
-    const settings = readSettings();
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    const choice = await chooseLaunch(
-      candidates(settings.serverCommand, settings.interpreter, await selectedInterpreter(folder)),
-    );
-    choice.problems.forEach((problem) => { this.log.warn(problem); });
+    const choice = await chooseLaunch(await launchCandidates());
+    choice.problems.forEach((problem) => { this.log.warn(problem.text); });
     if (choice.launch === undefined) {
-      this.fail(choice.problems.at(-1) ?? "No way to start the findcode server was found.");
+      this.fail(nothingWorks(choice.problems), "launch");
       return;
     }
     const { launch } = choice;
     this.log.info(`Starting ${[launch.command, ...launch.args].join(" ")} (from ${launch.source})`);
-    const client = this.createClient(launch, settings);
+    const client = this.createClient(launch);
     this.client = client;
     this.quiet = true;
     let failure: string | undefined;
@@ -120,9 +177,11 @@ export class ServerManager implements vscode.Disposable {
       void client.dispose().catch(() => undefined);
       this.fail(
         `The server (${launch.command}, from ${launch.source}) failed to start: ${failure}. The log has the server's own output.`,
+        "run",
       );
       return;
     }
+    this.problem.clear();
     client.onDidChangeState((event) => {
       if (event.newState === State.Running) {
         void this.refreshStatus();
@@ -131,13 +190,13 @@ export class ServerManager implements vscode.Disposable {
     await this.refreshStatus();
   }
 
-  private createClient(launch: Launch, settings: FindcodeSettings): LanguageClient {
+  private createClient(launch: Launch): LanguageClient {
     const options: LanguageClientOptions = {
       // Every file the editor saves matters: the server re-indexes it ahead of other work.
       documentSelector: [{ scheme: "file" }],
       outputChannel: this.log,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions: toInitializationOptions(settings, currentPathVariables()),
+      initializationOptions: serverSettings(),
       initializationFailedHandler: () => false,
       errorHandler: {
         error: (_error, _message, count) => ({
@@ -148,11 +207,8 @@ export class ServerManager implements vscode.Disposable {
         closed: () => this.onClosed(client),
       },
       middleware: {
-        // The settings reach the server as initializationOptions, with ${workspaceFolder}
-        // and friends expanded, and a change restarts the server. Answering the server's
-        // workspace/configuration pull with VS Code's raw section would undo the expansion.
         workspace: {
-          configuration: (params) => params.items.map(() => null),
+          configuration: (params, token, next) => answerConfiguration(params, token, next, serverSettings),
         },
         handleWorkDoneProgress: (token, params, next) => {
           const phase = this.progress.update(token, params);
@@ -192,14 +248,15 @@ export class ServerManager implements vscode.Disposable {
     }
     this.fail(
       "The server stopped unexpectedly 3 times within 3 minutes and was left stopped. The log shows why; fix that, then run findcode: Restart Server.",
+      "run",
     );
     return { action: CloseAction.DoNotRestart, handled: true };
   }
 
-  private fail(message: string): void {
+  private fail(message: string, cause: Cause): void {
     this.log.error(message);
     this.status.show({ kind: "failed", message });
-    void notifyServerProblem(message, this.log, () => this.restart());
+    this.problem.report(message, cause);
   }
 
   private async stopClient(): Promise<void> {

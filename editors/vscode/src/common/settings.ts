@@ -1,6 +1,6 @@
 /**
- * The `findcode.*` settings: read once per (re)start, turned into the server's
- * initializationOptions, and classified so that only changes the server cares about restart it.
+ * The `findcode.*` settings: read when the server starts or asks for them, and turned into the
+ * options the server parses (initializationOptions and its workspace/configuration section).
  */
 import * as os from "node:os";
 import * as vscode from "vscode";
@@ -35,9 +35,6 @@ export const DEFAULTS: FindcodeSettings = {
   resultLimit: 20,
   searchMode: "hybrid",
 };
-
-// Read by each request, so changing them needs no restart (and no re-index).
-const CLIENT_ONLY: ReadonlySet<keyof FindcodeSettings> = new Set(["resultLimit", "searchMode"]);
 
 export function readSettings(): FindcodeSettings {
   const config = vscode.workspace.getConfiguration(SECTION);
@@ -104,11 +101,4 @@ export function toInitializationOptions(s: FindcodeSettings, vars: PathVariables
     threads: s.threads > 0 ? s.threads : null,
     searchDefaults: { limit: s.resultLimit, mode: s.searchMode },
   };
-}
-
-/** Whether a configuration change needs the server restarted (client-only settings do not). */
-export function affectsServer(event: vscode.ConfigurationChangeEvent): boolean {
-  return (Object.keys(DEFAULTS) as (keyof FindcodeSettings)[])
-    .filter((key) => !CLIENT_ONLY.has(key))
-    .some((key) => event.affectsConfiguration(`${SECTION}.${key}`));
 }

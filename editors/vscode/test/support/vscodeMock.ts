@@ -146,6 +146,13 @@ export const recorded = {
   statusBarItems: [] as Record<string, unknown>[],
   languageStatusItems: [] as Record<string, unknown>[],
   log: [] as string[],
+  /** The button a test's user clicks on a message: given its text and buttons. */
+  answer: (() => undefined) as (text: string, buttons: string[]) => string | undefined,
+  /** The files a test's user picks in an open dialog. */
+  openDialog: undefined as string[] | undefined,
+  /** Settings written through WorkspaceConfiguration.update. */
+  updates: [] as { key: string; value: unknown; target: unknown }[],
+  statusBarMessages: [] as string[],
 };
 
 export function reset(): void {
@@ -157,6 +164,10 @@ export function reset(): void {
   recorded.statusBarItems = [];
   recorded.languageStatusItems = [];
   recorded.log = [];
+  recorded.answer = () => undefined;
+  recorded.openDialog = undefined;
+  recorded.updates = [];
+  recorded.statusBarMessages = [];
   vscode.window.activeTextEditor = undefined;
   vscode.workspace.workspaceFolders = undefined;
 }
@@ -172,9 +183,10 @@ function fakeEditor(uri: Uri, selection?: Range): Record<string, unknown> {
 
 const message =
   (level: string) =>
-  (text: string): Promise<undefined> => {
+  (text: string, ...rest: unknown[]): Promise<string | undefined> => {
     recorded.messages.push({ level, text });
-    return Promise.resolve(undefined);
+    const buttons = rest.filter((item): item is string => typeof item === "string");
+    return Promise.resolve(recorded.answer(text, buttons));
   };
 
 const logger = (level: string) => (text: string) => recorded.log.push(`${level}: ${text}`);
@@ -188,6 +200,7 @@ const vscode = {
   Uri,
   ThemeColor,
   StatusBarAlignment: { Left: 1, Right: 2 },
+  ConfigurationTarget: { Global: 1, Workspace: 2, WorkspaceFolder: 3 },
   LanguageStatusSeverity: { Information: 0, Warning: 1, Error: 2 },
   ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
   TextEditorRevealType: { Default: 0, InCenter: 1, InCenterIfOutsideViewport: 2, AtTop: 3 },
@@ -196,6 +209,10 @@ const vscode = {
     workspaceFolders: undefined as { name: string; uri: Uri; index: number }[] | undefined,
     getConfiguration: () => ({
       get: (key: string): unknown => recorded.configuration[key],
+      update: (key: string, value: unknown, target: unknown): Promise<void> => {
+        recorded.updates.push({ key, value, target });
+        return Promise.resolve();
+      },
     }),
     openTextDocument: (uri: Uri) => Promise.resolve({ uri }),
     onDidChangeConfiguration: () => new Disposable(() => undefined),
@@ -213,6 +230,11 @@ const vscode = {
       return Promise.resolve(fakeEditor(uri, options?.selection));
     },
     withProgress: <R>(_options: unknown, task: () => Promise<R>): Promise<R> => task(),
+    showOpenDialog: () => Promise.resolve(recorded.openDialog?.map((file) => Uri.file(file))),
+    setStatusBarMessage: (text: string) => {
+      recorded.statusBarMessages.push(text);
+      return new Disposable(() => undefined);
+    },
     showInformationMessage: message("info"),
     showWarningMessage: message("warning"),
     showErrorMessage: message("error"),
