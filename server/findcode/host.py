@@ -44,6 +44,9 @@ STOPPED = "findcode has shut down"
 class ProgressListener(Protocol):
     """Where indexing progress goes (the client's progress bar); called on the event loop."""
 
+    def starting(self) -> None:
+        """The engine is loading: the bar can begin before indexing has any figures."""
+
     def update(self, progress: Progress) -> None: ...
 
     def end(self) -> None:
@@ -238,6 +241,7 @@ class EngineHost:
         engine = self._engine = Engine(
             self.roots, self.settings, on_progress=report, on_log=_engine_log
         )
+        self._progress_listener.starting()
         self.error = None
         try:
             await asyncio.to_thread(engine.start)
@@ -254,6 +258,7 @@ class EngineHost:
         finally:
             if self.error is not None:
                 self._engine = None
+                self._progress_listener.end()
                 log.error("findcode cannot start: %s", self.error)
                 self._on_failure(self.error)
                 await asyncio.to_thread(engine.close)  # the model, if it was loaded

@@ -60,6 +60,9 @@ class Progress:
     symbols_total: int
     rate: float  # symbols/s embedded
     eta_s: float | None
+    # Seconds spent on files this pass: with `rate`, what a file and a symbol cost, so a bar
+    # can weigh the parse against the embed.
+    parse_s: float
 
 
 def root_of(roots: Iterable[Path], path: Path) -> Path | None:
@@ -360,6 +363,7 @@ class Indexer:
             symbols_total=counters.symbols_done + pending,
             rate=rate,
             eta_s=pending / rate if rate > 0 else (0.0 if not pending else None),
+            parse_s=counters.parse_s,
         )
 
     def _emit(self, *, force: bool = False) -> None:
@@ -425,6 +429,13 @@ class Indexer:
         self._changed(index.root)
 
     def _process(self, root: Path, path: Path, *, urgent: bool) -> None:
+        started = time.monotonic()
+        try:
+            self._parse(root, path, urgent=urgent)
+        finally:
+            self._pass.parse_s += time.monotonic() - started
+
+    def _parse(self, root: Path, path: Path, *, urgent: bool) -> None:
         index = self._roots.get(root)
         if index is None:
             return
@@ -550,5 +561,6 @@ class _PassCounters:
     files_done: int = 0
     files_total: int = 0
     symbols_done: int = 0
+    parse_s: float = 0.0
     embed_s: float = 0.0
     failed: bool = False
