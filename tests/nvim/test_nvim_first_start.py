@@ -8,16 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from index_support import copy_repo
 from nvim_support import SERVER, lua, result, run_nvim
 
 INFO, WARN = 2, 3
-
-
-@pytest.fixture
-def workspace(tmp_path: Path, model_path: Path) -> Path:
-    return copy_repo(tmp_path, git=True)
 
 
 def test_defaults_send_an_object_and_the_first_index_is_announced(

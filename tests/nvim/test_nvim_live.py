@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from index_support import copy_repo
 from nvim_support import HERE, lua, result, run_nvim
 
 SCRIPT = r"""
@@ -68,11 +66,6 @@ T.run(function()
     title = S.telescope.spec.prompt_title, shown = shown }
 end)
 """
-
-
-@pytest.fixture
-def workspace(tmp_path: Path, model_path: Path) -> Path:
-    return copy_repo(tmp_path, git=True)
 
 
 def test_live_requery(tmp_path: Path, workspace: Path) -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-from index_support import copy_repo
 from nvim_support import lua, result, run_nvim
 
 QUERY = "draw the mandelbrot fractal as ascii art"
@@ -46,11 +44,6 @@ T.run(function()
   return { before = before, qf = T.qflist() }
 end)
 """
-
-
-@pytest.fixture
-def workspace(tmp_path: Path, model_path: Path) -> Path:
-    return copy_repo(tmp_path, git=True)
 
 
 def test_saved_function_is_found_by_the_next_search(tmp_path: Path, workspace: Path) -> None:

@@ -9,14 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from index_support import copy_repo
 from nvim_support import result, run_nvim
-
-
-@pytest.fixture
-def workspace(tmp_path: Path, model_path: Path) -> Path:
-    return copy_repo(tmp_path, git=True)
 
 
 def test_quickfix_select_and_progress(tmp_path: Path, workspace: Path) -> None:
