@@ -5,6 +5,8 @@
     python -m bench.train measure [--steps N] [training options]
     python -m bench.train train [--run NAME] [--stop-after STEP] [training options]
     python -m bench.train export [--run NAME]
+    python -m bench.train pack [training options] [--bundle DIR]   for an accelerator (bundle.py)
+    python -m bench.train unpack --chunks DIR --run NAME
 
 Training options (--rows, --batch-size, ...) default to the recipe's TrainConfig; a run keeps
 the options it started with, and a later start with the same ones resumes it. Threads default
@@ -17,14 +19,16 @@ import argparse
 import json
 import sys
 from dataclasses import fields
+from pathlib import Path
 
-from bench.train import RUN_DIR
+from bench.train import CACHE, RUN_DIR
 from bench.train.export import export
+from bench.train.fit import TrainConfig
 from bench.train.mine import load_records, mine_all
 from bench.train.sources import SOURCES, by_name
-from bench.train.train import TrainConfig, measure, train
+from bench.train.train import measure, pack_for_accelerator, train, unpack_run
 
-STEPS = ("all", "mine", "measure", "train", "export")
+STEPS = ("all", "mine", "measure", "train", "export", "pack", "unpack")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -37,6 +41,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--source", action="append", help="mine: only this source (repeatable)")
     parser.add_argument("--force", action="store_true", help="mine: again, even if mined")
     parser.add_argument("--steps", type=int, default=5, help="measure: steps to time")
+    parser.add_argument(
+        "--bundle", type=Path, default=CACHE / "bundle", help="pack: the bundle's folder"
+    )
+    parser.add_argument("--chunks", type=Path, help="unpack: the weights a bundle run wrote")
     parser.add_argument(
         "--stop-after", type=int, help="train: save and stop at this step (as a kill would)"
     )
@@ -60,7 +68,15 @@ def main(argv: list[str] | None = None) -> int:
         log(f"mine: {json.dumps(stats)}")
         if args.step == "mine":
             return 0
+    if args.step == "unpack":
+        if args.chunks is None:
+            raise SystemExit("unpack needs --chunks DIR (what `bench.train.bundle train` wrote)")
+        log(f"unpack: {unpack_run(args.chunks, args.run)}")
+        return 0
     records = load_records(SOURCES)
+    if args.step == "pack":
+        log(f"pack: {pack_for_accelerator(records, config, args.bundle, log)}")
+        return 0
     if args.step == "measure":
         seconds = measure(records, config, steps=args.steps, threads=args.threads)
         steps = config.epochs * (config.rows // config.batch_size)

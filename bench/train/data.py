@@ -18,25 +18,16 @@ import json
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from findcode.documents import split_identifiers
 
 from bench.train import CACHE
+from bench.train.fit import Validation
 from bench.train.negatives import LexicalIndex
 
 DATA = CACHE / "data"
 FORM_WEIGHTS = {"doc": 4.0, "paragraph": 1.5, "name": 1.5, "mix": 2.0}
 SOURCE_TEMPERATURE = 0.5
-
-
-@dataclass(frozen=True, slots=True)
-class Validation:
-    """A retrieval task over held-out functions: every query has one right document."""
-
-    queries: dict[str, str]
-    corpus: dict[str, str]
-    relevant: dict[str, set[str]]
 
 
 def training_rows(

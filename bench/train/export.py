@@ -21,12 +21,14 @@ from pathlib import Path
 
 import numpy as np
 from findcode.embedder import Embedder, quantize_gguf
-from findcode.model import ModelSource, convert_to_gguf
+from findcode.model import MODEL_NAME, SOURCE_DISTRIBUTION, ModelSource, convert_to_gguf
 
-from bench.train.train import final_folder, import_training, run_folder
+from bench.train.fit import import_training
+from bench.train.train import final_folder, run_folder
 
 MIN_COSINE = 0.998
-GGUF_NAME = "findcode-minilm-code.Q8_0.gguf"
+TRAINED_NAME = "findcode-minilm-code"
+GGUF_NAME = f"{TRAINED_NAME}.Q8_0.gguf"
 # Fixed texts in both forms findcode embeds, plus the awkward ones (accents, CJK, symbols).
 CHECK_TEXTS = (
     "parse command line options",
@@ -61,7 +63,13 @@ def export(
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".build-") as work:
         f32 = Path(work) / "f32.gguf"
         quantized = Path(work) / "out.gguf"
-        convert_to_gguf(TrainedSource(final), f32)
+        convert_to_gguf(
+            TrainedSource(final),
+            f32,
+            name=TRAINED_NAME,
+            origin=f"findcode bench/train run {run!r}, fine-tuned from {MODEL_NAME} "
+            f"({SOURCE_DISTRIBUTION})",
+        )
         quantize_gguf(f32, quantized, "q8_0", threads=threads)
         os.replace(quantized, dest)
     texts = list(CHECK_TEXTS) + _held_out_texts(records)
