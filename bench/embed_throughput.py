@@ -69,9 +69,9 @@ def _load(side: str):
             show_progress_bar=False,
         )
     from findcode.embedder import Embedder
-    from findcode.model import ensure_default_model
+    from findcode.model import ensure_base_model
 
-    embedder = Embedder(ensure_default_model(side.removeprefix("findcode-")))
+    embedder = Embedder(ensure_base_model(side.removeprefix("findcode-")))
     return embedder.embed_documents
 
 
@@ -122,12 +122,12 @@ def main() -> None:
         return
 
     from findcode.embedder import Embedder
-    from findcode.model import ensure_default_model
+    from findcode.model import ensure_base_model
 
     for quant in ("q8_0", "f16"):
-        ensure_default_model(quant)  # building is not part of anyone's start-up
+        ensure_base_model(quant)  # building is not part of anyone's start-up
     texts = stdlib_functions(args.count)
-    counter = Embedder(ensure_default_model("q8_0"))
+    counter = Embedder(ensure_base_model("q8_0"))
     tokens = sum(len(counter.token_ids(t)) for t in texts)  # same ids as the HF tokenizer
     counter.close()
     print(f"{len(texts)} stdlib functions, {tokens} tokens (cut at 256), cpus={os.cpu_count()}")

@@ -1,4 +1,4 @@
-"""Shared fixtures: the real default model (built once per machine), an embedder on it, and a
+"""Shared fixtures: the real default model (shipped in the package), an embedder on it, and a
 writable copy of the fixture repository."""
 
 from __future__ import annotations
@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 from findcode.embedder import Embedder
-from findcode.model import ensure_default_model
+from findcode.model import resolve_model_path
 from index_support import copy_repo
 
 
 @pytest.fixture(scope="session")
 def model_path() -> Path:
-    """The default q8_0 GGUF in the user cache dir (built from the installed package if absent)."""
-    return ensure_default_model("q8_0")
+    """The default model: the fine-tuned Q8_0 GGUF shipped inside the package."""
+    return resolve_model_path(None)
 
 
 @pytest.fixture(scope="module")

@@ -96,7 +96,7 @@ def test_status_and_gc(indexed):
         24,
         0,
     )
-    assert report["dims"] == 384 and report["model"].startswith("all-MiniLM-L6-v2")
+    assert report["dims"] == 384 and report["model"].startswith("findcode-minilm-code")
     (repo / "storage" / "lru.rs").unlink()
     assert findcode("index", repo, "--index-dir", index_dir).returncode == 0
     gc = findcode("gc", repo, "--index-dir", index_dir)

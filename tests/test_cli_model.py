@@ -56,7 +56,7 @@ def test_build_into_an_empty_cache_then_reuse(tmp_path: Path) -> None:
     again = findcode("model", "build", env=env)
     assert again.returncode == 0
     assert "already built" in again.stdout
-    info = findcode("model", "info", "--json", env=env)
+    info = findcode("model", "info", "minilm", "--json", env=env)
     assert json.loads(info.stdout)["path"] == str(built)
 
 
@@ -67,7 +67,29 @@ def test_build_from_a_missing_path(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_info_before_any_build(tmp_path: Path) -> None:
-    result = findcode("model", "info", env={"XDG_CACHE_HOME": str(tmp_path)})
+def test_base_model_info_before_any_build(tmp_path: Path) -> None:
+    result = findcode("model", "info", "minilm", env={"XDG_CACHE_HOME": str(tmp_path)})
     assert result.returncode == 1
     assert "findcode model build" in result.stderr
+
+
+def test_info_names_the_default_model_with_nothing_built(tmp_path: Path) -> None:
+    """The default ships in the package: described (and usable) on a machine with no cache."""
+    result = findcode("model", "info", env={"XDG_CACHE_HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert "findcode (the default" in result.stdout
+    assert "findcode-minilm-code" in result.stdout
+    info = json.loads(
+        findcode("model", "info", "--json", env={"XDG_CACHE_HOME": str(tmp_path)}).stdout
+    )
+    assert info["model"].startswith("findcode")
+    assert info["name"] == "findcode-minilm-code"
+    assert Path(info["path"]).name == "findcode-minilm-code.Q8_0.gguf"
+    assert not any(tmp_path.iterdir())  # nothing was built or cached for it
+
+
+def test_info_on_an_unknown_model_name(tmp_path: Path) -> None:
+    result = findcode("model", "info", "codebert")
+    assert result.returncode == 1
+    assert "codebert" in result.stderr and "findcode, minilm" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -21,11 +21,11 @@ def assert_unit_rows(vectors: np.ndarray) -> None:
 
 
 def test_attributes_describe_the_default_model(embedder: Embedder) -> None:
-    assert embedder.name == "all-MiniLM-L6-v2"
+    assert embedder.name == "findcode-minilm-code"
     assert embedder.dims == 384
     assert embedder.quantization == "Q8_0"
     assert embedder.max_tokens == 256
-    assert embedder.model_id.startswith("all-MiniLM-L6-v2-Q8_0-")
+    assert embedder.model_id.startswith("findcode-minilm-code-Q8_0-")
     assert embedder.profile is PLAIN
 
 

@@ -16,9 +16,9 @@ from findcode.embedder import Embedder
 from findcode.errors import ModelError
 from findcode.model import (
     PINNED_SHA256,
+    base_model_path,
     build_model,
-    default_model_path,
-    ensure_default_model,
+    ensure_base_model,
     installed_source,
     model_info,
     resolve_model_path,
@@ -121,24 +121,24 @@ def test_sources_that_are_not_the_model(tmp_path: Path) -> None:
 
 def test_unknown_quantization() -> None:
     with pytest.raises(ModelError, match="q4_k"):
-        default_model_path("q4_k")
+        base_model_path("q4_k")
 
 
-def test_ensure_default_model_builds_once_and_says_so(
+def test_ensure_base_model_builds_once_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, built: dict[str, Path]
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     messages: list[str] = []
-    first = ensure_default_model("q8_0", log=messages.append)
+    first = ensure_base_model("q8_0", log=messages.append)
     assert first.is_relative_to(tmp_path)
     assert first.read_bytes() == built["q8_0"].read_bytes()
     assert any("building" in m for m in messages)
     messages.clear()
-    assert ensure_default_model("q8_0", log=messages.append) == first
+    assert ensure_base_model("q8_0", log=messages.append) == first
     assert messages == []
     # No half-written leftovers beside the model.
     assert [p.name for p in first.parent.iterdir()] == [first.name]
-    assert resolve_model_path(None) == first
+    assert resolve_model_path("minilm") == first
 
 
 def test_resolve_model_path_checks_the_users_file(tmp_path: Path, model_path: Path) -> None:
@@ -153,6 +153,7 @@ def test_missing_package_says_how_to_install(monkeypatch: pytest.MonkeyPatch) ->
         installed_source()
 
 
-def test_the_cached_default_model_is_whole(model_path: Path) -> None:
-    assert model_path == default_model_path("q8_0")
-    assert model_info(model_path)["quantization"] == "q8_0"
+def test_the_cached_base_model_is_whole() -> None:
+    path = ensure_base_model("q8_0")
+    assert path == base_model_path("q8_0")
+    assert model_info(path)["quantization"] == "q8_0"

