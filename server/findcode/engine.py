@@ -22,6 +22,7 @@ from findcode.embedder import Embedder
 from findcode.errors import FindcodeError, QueryError
 from findcode.indexer import Indexer, Progress, root_of
 from findcode.model import resolve_model_path
+from findcode.relevance import calibration_for, field_of
 from findcode.roots import RootIndex
 from findcode.search import (
     DEFAULT_RANKING,
@@ -58,8 +59,11 @@ class Hit:
     qualified_name: str
     kind: str
     language: str
-    score: float
+    score: float  # the mode's own ranking score (votes, cosine or bm25)
     snippet: str
+    cosine: float = 0.0  # with the query (or the symbol, for similar code)
+    relevance: float = 0.0  # calibrated, [0, 1], one scale for every mode (relevance.py)
+    weak: bool = False  # below the model's calibrated threshold: probably not what was asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,7 @@ class SearchOutcome:
     state: str
     indexed_files: int
     total_files: int
+    field: float = 0.0  # the query's mean dense-candidate cosine, relevance's reference
 
 
 # A candidate across roots: (root, symbol id).
@@ -233,7 +238,8 @@ class Engine:
         check_filters(mode, languages, kinds, limit)
         # The query form: compound identifiers as words ("_.forEach" -> "for each").
         query_text = split_identifiers(text)
-        vector = self._for_queries.embed_query(query_text) if mode != "lexical" else None
+        # Embedded in every mode: lexical results get their relevance from it too.
+        vector = self._for_queries.embed_query(query_text)
         words = query_words(text) if mode != "semantic" else []
         return self._ranked(vector, words, limit, mode, paths, languages, kinds, started)
 
@@ -314,6 +320,8 @@ class Engine:
                 )
         dense = [item for item in sorted(dense, key=lambda c: -c[1]) if item[0] not in exclude]
         lexical = sorted(lexical, key=lambda c: -c[1])
+        cosines = dict(dense)
+        field = field_of([cosine for _, cosine in dense[:wanted]])
         if mode == "semantic":
             ranked = dense
         elif mode == "lexical":
@@ -324,7 +332,7 @@ class Engine:
             )
         rows = self._rows([key for key, _ in ranked])
         ranked = rerank(ranked, rows, self.ranking)[:limit]
-        hits = self._hits(ranked, rows)
+        hits = self._hits(ranked, rows, self._result_cosines(ranked, cosines, field, vector), field)
         worker = self._worker
         for index in worker.roots():
             # Counting the files still waiting for vectors walks every symbol (40 ms at 20k),
@@ -339,6 +347,7 @@ class Engine:
             state=self._index_state(),
             indexed_files=files,
             total_files=total,
+            field=field,
         )
 
     def _rows(self, keys: Sequence[_Key]) -> dict[_Key, SymbolRow]:
@@ -352,12 +361,41 @@ class Engine:
                     rows[(index.root, symbol_id)] = row
         return rows
 
-    def _hits(self, ranked: Sequence[tuple[_Key, float]], rows: dict[_Key, SymbolRow]) -> list[Hit]:
+    def _result_cosines(
+        self,
+        ranked: Sequence[tuple[_Key, float]],
+        cosines: dict[_Key, float],
+        field: float,
+        vector: np.ndarray | None,
+    ) -> dict[_Key, float]:
+        """Each result's cosine with the query; a result outside the dense candidates (found
+        by bm25 alone) gets it from its stored vector."""
+        indexes = {index.root: index for index in self._worker.roots()}
+        out = {}
+        for key, _score in ranked:
+            cosine = cosines.get(key)
+            if cosine is None and vector is not None and key[0] in indexes:
+                stored = indexes[key[0]].vectors.vector(key[1])
+                if stored is not None:
+                    cosine = float(np.dot(stored, vector))
+            # Not embedded yet: nothing says it is close, nor far; it sits at the field.
+            out[key] = field if cosine is None else cosine
+        return out
+
+    def _hits(
+        self,
+        ranked: Sequence[tuple[_Key, float]],
+        rows: dict[_Key, SymbolRow],
+        cosines: dict[_Key, float],
+        field: float,
+    ) -> list[Hit]:
+        calibration = calibration_for(self._for_queries.name)
         hits = []
         for key, score in ranked:
             row = rows.get(key)
             if row is None:  # deleted between the two reads
                 continue
+            relevance = calibration.relevance(cosines[key], field)
             hits.append(
                 Hit(
                     path=key[0] / row.rel,
@@ -373,6 +411,9 @@ class Engine:
                     language=row.language,
                     score=round(float(score), 6),
                     snippet=snippet(row.signature, row.code, row.start_col),
+                    cosine=round(cosines[key], 4),
+                    relevance=round(relevance, 3),
+                    weak=relevance < calibration.threshold,
                 )
             )
         return hits

@@ -335,6 +335,7 @@ async def _with_engine(ls: FindcodeServer, work: Callable[[Engine], T]) -> T:
 def _response(outcome: SearchOutcome) -> protocol.SearchResponse:
     return {
         "results": [_result(hit) for hit in outcome.hits],
+        "closeMatches": sum(not hit.weak for hit in outcome.hits),
         "index": {
             "state": outcome.state,  # type: ignore[typeddict-item]
             "indexed": outcome.indexed_files,
@@ -353,6 +354,8 @@ def _result(hit: Hit) -> protocol.SearchResult:
         "kind": hit.kind,
         "language": hit.language,
         "score": hit.score,
+        "relevance": hit.relevance,
+        "weak": hit.weak,
         "snippet": hit.snippet,
     }
 

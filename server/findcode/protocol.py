@@ -80,7 +80,9 @@ class SearchResult(TypedDict):
     qualifiedName: str
     kind: str
     language: str
-    score: float
+    score: float  # the mode's own ranking score: compare only within one response
+    relevance: float  # calibrated, 0..1, one scale for search and similar
+    weak: bool  # below the server's threshold: probably not what was asked for
     snippet: str
 
 
@@ -92,6 +94,7 @@ class IndexSummary(TypedDict):
 
 class SearchResponse(TypedDict):
     results: list[SearchResult]
+    closeMatches: int  # results that are not weak; 0 with results: "no close match"
     index: IndexSummary
     tookMs: float
 

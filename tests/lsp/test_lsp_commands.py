@@ -39,3 +39,22 @@ async def test_status_and_reindex_commands(client: LanguageClient):
     )
     assert rebuilt.embedded == 2 * ready.embedded  # dropped means dropped: all embedded again
     assert (await status(client)).lastError is None
+
+
+async def test_search_says_how_sure_it_is(client: LanguageClient):
+    """One relevance scale in every mode; code that does not exist gets "no close match"."""
+    await wait_idle(client, min_symbols=20)
+    found = await execute(client, "findcode.search", "turn a title into a url slug")
+    top = found["results"][0]
+    assert top["name"] == "slugify" and not top["weak"] and top["relevance"] > 0.5
+    assert found["closeMatches"] == sum(not r["weak"] for r in found["results"]) >= 1
+    for mode in ("hybrid", "semantic", "lexical"):
+        response = await execute(client, "findcode.search", {"query": "slugify", "mode": mode})
+        assert all(0.0 <= r["relevance"] <= 1.0 for r in response["results"]), mode
+        assert response["results"][0]["name"] == "slugify" and not response["results"][0]["weak"]
+    absent = await execute(
+        client, "findcode.search", "render a candlestick chart of stock prices with tooltips"
+    )
+    assert absent["results"], "the nearest code is still listed"
+    assert absent["closeMatches"] == 0
+    assert all(r["weak"] for r in absent["results"])

@@ -216,13 +216,27 @@ def _search(args: argparse.Namespace) -> int:
             "indexed": outcome.indexed_files,
             "total": outcome.total_files,
         }
-        payload = {"results": results, "index": index, "tookMs": round(outcome.took_ms, 3)}
+        payload = {
+            "results": results,
+            "closeMatches": sum(not hit.weak for hit in outcome.hits),
+            "index": index,
+            "tookMs": round(outcome.took_ms, 3),
+        }
         print(json.dumps(payload, indent=2))
         return 0
+    close = [hit for hit in outcome.hits if not hit.weak]
+    weak = [hit for hit in outcome.hits if hit.weak]
     if not outcome.hits:
         print("no results")
-    for hit in outcome.hits:
-        print(f"{hit.path}:{hit.start_line}:{hit.start_col}  {hit.kind} {hit.qualified_name}")
+    elif not close:
+        print("no close match; the nearest code:")
+    for hit in close + weak:
+        if weak and close and hit is weak[0]:
+            print("-- weak matches --")
+        print(
+            f"{hit.path}:{hit.start_line}:{hit.start_col}  {hit.kind} {hit.qualified_name}"
+            f"  ({hit.relevance:.2f})"
+        )
         for line in hit.snippet.splitlines():
             print(f"    {line}")
     return 0
