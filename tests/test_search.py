@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import pytest
 from findcode.errors import QueryError
+from findcode.relevance import (
+    CALIBRATIONS,
+    DEFAULT_CALIBRATION,
+    Calibration,
+    calibration_for,
+    field_of,
+)
 from findcode.search import (
     MAX_QUERY_CHARS,
     MAX_QUERY_WORDS,
@@ -11,6 +18,7 @@ from findcode.search import (
     check_filters,
     clean_query,
     fuse,
+    is_stub,
     path_spec,
     query_words,
     rerank,
@@ -121,3 +129,44 @@ def test_a_class_and_its_own_methods_are_deduplicated_when_asked():
     on = Ranking(dedup_classes=True)
     assert [key for key, _ in rerank(ranked, rows, on)] == ["m", "other", "m2"]  # c: gone
     assert [key for key, _ in rerank(ranked, rows, Ranking())] == ["m", "c", "other", "m2"]
+
+
+def test_relevance_is_a_probability_that_rises_with_the_cosine_and_the_lift() -> None:
+    curve = Calibration(cosine_weight=9.0, lift_weight=12.0, bias=-5.5, threshold=0.5)
+    assert 0.0 < curve.relevance(-1.0, 0.9) < curve.relevance(0.3, 0.3) < 1.0
+    assert curve.relevance(0.6, 0.3) > curve.relevance(0.5, 0.3)  # closer
+    assert curve.relevance(0.6, 0.2) > curve.relevance(0.6, 0.4)  # stands out more
+    assert curve.relevance(1e9, 0.0) == 1.0 and curve.relevance(-1e9, 0.0) < 1e-20  # no overflow
+
+
+def test_every_model_has_a_calibration() -> None:
+    assert calibration_for("findcode-minilm-code") is CALIBRATIONS["findcode-minilm-code"]
+    assert calibration_for("all-MiniLM-L6-v2") is CALIBRATIONS["all-MiniLM-L6-v2"]
+    assert calibration_for("someone-elses-model") is DEFAULT_CALIBRATION
+    assert field_of([]) == 0.0 and field_of([0.2, 0.4]) == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize(
+    ("code", "stub"),
+    [
+        ("def f(x):\n    pass", True),
+        ("def f(x) -> int: ...", True),
+        ("@overload\ndef f(x: int) -> int: ...", True),
+        ('def f(x):\n    """Doc."""\n    raise NotImplementedError', True),
+        ('def f(x):\n    """Only a doc."""', True),
+        ("@abstractmethod\ndef f(self):\n    return 1", True),
+        ("function f(a) {\n  // nothing yet\n}", True),
+        ("foo(a: string): number;", True),
+        ("public abstract void run();", True),
+        ("fn f() {\n    unimplemented!()\n}", True),
+        ("function f() { throw new Error('not implemented'); }", True),
+        ("def f(x):\n    return x + 1", False),
+        ('def f(x):\n    """Doc."""\n    return g(x)', False),
+        ("def f(x: dict[str, int]) -> None:\n    x.clear()", False),
+        ("def f(x=(1, 2)):\n    return x", False),
+        ("function f(a) { return a; }", False),
+        ("func (c *C) Get() int {\n\treturn c.x\n}", False),
+    ],
+)
+def test_stubs_are_told_from_functions_with_code(code: str, stub: bool) -> None:
+    assert is_stub(code) is stub

@@ -12,6 +12,7 @@ candidates from each root's store and vector index.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -57,6 +58,9 @@ class Ranking:
     test_file_factor: float = 0.5
     # The same for a "file" chunk: top-level code outside any symbol, a fallback result.
     file_chunk_factor: float = 1.0
+    # The same for a stub: an `@overload`, abstract or interface declaration, a body of `pass`,
+    # `...` or "not implemented". It repeats the real function's words without its code.
+    stub_factor: float = 1.0
     # Drop a class when one of its own methods ranks above it, and a method below its class.
     # Measured: no gain (a class already counts as finding its methods), so off.
     dedup_classes: bool = False
@@ -179,6 +183,8 @@ class Candidate(Protocol):
     def start_line(self) -> int: ...
     @property
     def end_line(self) -> int: ...
+    @property
+    def code(self) -> str: ...
 
 
 CONTAINERS = frozenset({"class", "interface"})
@@ -206,6 +212,8 @@ def rerank(
             factor *= ranking.test_file_factor
         if row.kind == "file":
             factor *= ranking.file_chunk_factor
+        if ranking.stub_factor != 1.0 and row.kind in ("function", "method") and is_stub(row.code):
+            factor *= ranking.stub_factor
         if factor != 1.0:
             # A cosine may be negative: a prior below 1 must still lower it.
             score = score * factor if score >= 0 else score / factor
@@ -219,6 +227,38 @@ def rerank(
         if not any(_same_class(row, rows[other]) for other, _ in kept):
             kept.append((key, score))
     return kept
+
+
+_OVERLOAD = re.compile(r"^\s*@(typing\.)?overload\b", re.MULTILINE)
+_ABSTRACT = re.compile(r"^\s*@(abc\.)?abstractmethod\b|\babstract\s", re.MULTILINE)
+_COMMENTS = re.compile(r"#[^\n]*|//[^\n]*|/\*.*?\*/", re.DOTALL)
+_DOCSTRING = re.compile(r'^\s*[rRbBuU]?("""|\'\'\')(.*?)\1', re.DOTALL)
+_NOTHING = re.compile(
+    r"(pass|\.\.\.|raise\s+NotImplementedError(\(.*\))?|"
+    r"throw\s+new\s+\w*Error\(\s*(['\"`][^'\"`]*['\"`])?\s*\);?|"
+    r"(unimplemented|todo)!\(.*\);?|panic\(\s*\"[^\"]*not implemented[^\"]*\"\s*\))?",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def is_stub(code: str) -> bool:
+    """A function with a declaration but no code of its own: an `@overload` or abstract
+    method, an interface method, a body of `pass`, `...`, a docstring alone or "not
+    implemented"."""
+    if _OVERLOAD.search(code) or _ABSTRACT.search(code):
+        return True
+    brace = code.find("{")
+    if brace < 0:
+        if code.rstrip().endswith(";"):
+            return True  # a declaration without a body: `foo(): string;`, `void run();`
+        colon = re.search(r"\)\s*(->[^:]+)?:", code)
+        if colon is None:
+            return False
+        body = _DOCSTRING.sub("", code[colon.end() :], count=1)
+    else:
+        body = code[brace + 1 : code.rfind("}")]
+    body = _COMMENTS.sub("", body).strip()
+    return _NOTHING.fullmatch(body) is not None
 
 
 def _same_class(a: Candidate, b: Candidate) -> bool:
