@@ -34,7 +34,7 @@ from findcode.config import Settings
 from findcode.documents import document_text
 from findcode.embedder import Embedder
 from findcode.engine import Engine
-from findcode.model import ensure_base_model
+from findcode.model import resolve_model_path
 from findcode.symbols import extract_symbols
 from findcode.workspace import is_excluded, walk
 
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     index_dir = args.workdir / "index"
     shutil.rmtree(index_dir, ignore_errors=True)
     settings = Settings(index_dir=index_dir, watch=False)
-    embedder = Embedder(ensure_base_model())
+    embedder = Embedder(resolve_model_path(None))
 
     say("cold index (this is the long part)...")
     cold = cold_index(tree, settings, embedder)
