@@ -1,10 +1,13 @@
-"""Run the retrieval-quality evaluation: every corpus, every mode, plus the naive reference.
+"""Run the retrieval-quality evaluation: every model, every corpus, every mode, plus the naive
+reference, on both query sets.
 
-    python -m bench.quality [--corpus NAME ...] [--max-queries N] [--seed S] [--fresh]
+    python -m bench.quality [--model NAME ...] [--corpus NAME ...] [--max-queries N]
+                            [--seed S] [--fresh] [--no-naive]
 
-Prints the table and writes bench/results/quality.md and quality.json. The indexed copies and
-their indexes stay in bench/.cache/quality/work, so a run that changes only ranking reuses
-every stored vector; --fresh starts from empty indexes.
+Prints the tables and writes bench/results/quality.md and quality.json. The indexed copies and
+their indexes stay in bench/.cache/quality/work/<model>, so a run that changes only ranking
+reuses every stored vector; --fresh starts from empty indexes. Index throughput is measured on
+a cold index of one corpus per model, models taking turns, in the same run.
 """
 
 from __future__ import annotations
@@ -12,15 +15,18 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from findcode.config import Settings
 from findcode.documents import DOCUMENT_FORM_VERSION
 from findcode.embedder import Embedder
+from findcode.engine import Engine
 from findcode.evaluation import K, evaluate_repository, rank_all, summarize
-from findcode.mining import read_repository
-from findcode.model import resolve_model_path
+from findcode.mining import read_repository, write_tree
+from findcode.model import BASE_MODEL, DEFAULT_MODEL, resolve_model_path
 from findcode.search import DEFAULT_RANKING, Ranking
 from findcode.symbols import extract_symbols
 
@@ -31,11 +37,19 @@ from bench.quality.naive import NaiveIndex
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 WORK = CACHE / "work"
+THROUGHPUT_CORPUS = "requests"
+THROUGHPUT_ROUNDS = 3
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.quality", description=__doc__.split("\n")[1]
+    )
+    parser.add_argument(
+        "--model",
+        action="append",
+        help=f"a `model` setting to score (repeatable; default: {BASE_MODEL} and "
+        f"{DEFAULT_MODEL}); the last one is checked against the first",
     )
     parser.add_argument("--corpus", action="append", help="only this corpus (repeatable)")
     parser.add_argument("--max-queries", type=int, default=300, help="per corpus (default 300)")
@@ -52,53 +66,96 @@ def log(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    models = args.model or [BASE_MODEL, DEFAULT_MODEL]
     settings = Settings()
-    embedder = Embedder(resolve_model_path(settings.model), threads=settings.threads)
-    results = []
+    embedders = {
+        model: Embedder(resolve_model_path(model), threads=settings.threads) for model in models
+    }
     started = time.perf_counter()
-    for corpus in by_name(args.corpus):
-        root = fetch(corpus)
-        workdir = WORK / corpus.name
-        if args.fresh:
-            shutil.rmtree(workdir, ignore_errors=True)
-        files = read_repository(root, settings)
-        log(f"{corpus.name}: {len(files)} files")
-        evaluation = evaluate_repository(
-            files,
-            workdir,
-            settings=settings,
-            embedder=embedder,
-            max_pairs=args.max_queries,
-            seed=args.seed,
-            log=lambda message, name=corpus.name: log(f"{name}: {message}"),
-        )
-        summaries = dict(evaluation.summaries)
-        mined = evaluation.mined
-        if not args.no_naive:
-            naive = NaiveIndex(embedder, mined.files)
-            ranks = rank_all(lambda query, index=naive: index.search(query, K), mined.pairs)
-            summaries[report.NAIVE] = summarize(report.NAIVE, ranks, seed=args.seed)
-        results.append(
-            report.CorpusResult(
-                name=corpus.name,
-                language=corpus.language,
-                files=len(mined.files),
-                symbols=sum(len(extract_symbols(r, t)) for r, t in mined.files.items()),
-                candidates=mined.candidates,
-                summaries=summaries,
+    corpora = [(corpus, fetch(corpus)) for corpus in by_name(args.corpus)]
+    files = {corpus.name: read_repository(root, settings) for corpus, root in corpora}
+    results = []
+    for model, embedder in embedders.items():
+        for corpus, _root in corpora:
+            workdir = WORK / model / corpus.name
+            if args.fresh:
+                shutil.rmtree(workdir, ignore_errors=True)
+            name = f"{model}/{corpus.name}"
+            evaluation = evaluate_repository(
+                files[corpus.name],
+                workdir,
+                settings=settings,
+                embedder=embedder,
+                max_pairs=args.max_queries,
+                seed=args.seed,
+                log=lambda message, name=name: log(f"{name}: {message}"),
             )
-        )
-        log(f"{corpus.name}: {len(mined.pairs)} queries scored")
+            summaries = dict(evaluation.summaries)
+            mined = evaluation.mined
+            if not args.no_naive:
+                naive = NaiveIndex(embedder, mined.files)
+                ranks = rank_all(lambda query, index=naive: index.search(query, K), mined.pairs)
+                summaries[report.NAIVE] = summarize(report.NAIVE, ranks, seed=args.seed)
+            results.append(
+                report.CorpusResult(
+                    table=report.MINED,
+                    model=model,
+                    name=corpus.name,
+                    language=corpus.language,
+                    files=len(mined.files),
+                    symbols=sum(len(extract_symbols(r, t)) for r, t in mined.files.items()),
+                    summaries=summaries,
+                )
+            )
+            log(f"{name}: {len(mined.pairs)} queries scored")
+    throughput = {}
+    if THROUGHPUT_CORPUS in files:
+        throughput = index_throughput(files[THROUGHPUT_CORPUS], settings, embedders)
     context = {
-        "model": embedder.model_id,
+        "models": ", ".join(f"{model} = {e.model_id}" for model, e in embedders.items()),
         "document form": DOCUMENT_FORM_VERSION,
         "ranking": _knobs(DEFAULT_RANKING),
-        "queries per corpus": f"at most {args.max_queries}, seed {args.seed}",
+        "queries per corpus": f"mined: at most {args.max_queries}, seed {args.seed}",
+        "index throughput (cold index of "
+        f"{THROUGHPUT_CORPUS}, best of {THROUGHPUT_ROUNDS})": ", ".join(
+            f"{model} {rate:.1f} symbols/s" for model, rate in throughput.items()
+        )
+        or "not measured",
         "run time": f"{time.perf_counter() - started:.0f} s",
     }
-    print(report.markdown(results, context))
-    log(f"wrote {report.write(results, context, args.out)}")
+    base = models[0] if len(models) > 1 else None
+    checks = report.verdict(results, base, models[-1], throughput)
+    print(report.markdown(results, context, checks))
+    log(f"wrote {report.write(results, context, checks, args.out)}")
+    for embedder in embedders.values():
+        embedder.close()
     return 0
+
+
+def index_throughput(
+    files: Mapping[str, str], settings: Settings, embedders: Mapping[str, Embedder]
+) -> dict[str, float]:
+    """Symbols per second of a cold index (parse, embed, store) with each model; the models
+    take turns, so a machine that gets busier mid-run slows each of them alike."""
+    best: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="findcode-throughput-") as scratch:
+        tree = Path(scratch) / "tree"
+        write_tree(files, tree)
+        for round_number in range(THROUGHPUT_ROUNDS):
+            for model, embedder in embedders.items():
+                index = Path(scratch) / f"index-{model}-{round_number}"
+                engine = Engine(
+                    [tree], settings.replace(index_dir=index, watch=False), embedder=embedder
+                )
+                began = time.perf_counter()
+                engine.start()
+                engine.wait_idle()
+                seconds = time.perf_counter() - began
+                rate = engine.embedded_count / seconds
+                engine.close()
+                best[model] = max(best.get(model, 0.0), rate)
+                log(f"throughput: {model} round {round_number + 1}: {rate:.1f} symbols/s")
+    return best
 
 
 def _knobs(ranking: Ranking) -> str:
