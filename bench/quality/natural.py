@@ -1,0 +1,492 @@
+"""The second quality table: questions a developer new to the code would ask, written by hand.
+
+    python -m bench.quality.natural [--corpus NAME ...] [--check] [--no-naive] [--out DIR]
+
+The mined table (python -m bench.quality) asks each function's own docstring sentence, in the
+code's own words. These questions are written the other way round: by reading a corpus's code,
+then phrasing the need as someone who has not read it would ("stop the middleware chain with
+401"), each written before any search and never edited after one. Each has one to three
+acceptable answers. The corpus is indexed as published, docstrings kept, as a user would index
+it. Every corpus also has questions whose answer is not in it at all (no-answer queries): their
+top hits, beside the answerable ones', are what a "no close match" threshold is calibrated on.
+
+The questions live in bench/quality/queries/<corpus>.json:
+
+    {"corpus": "gin",
+     "queries": [{"query": "...", "targets": [{"path": "auth.go", "name": "BasicAuthForRealm"}]}],
+     "no_answer": ["..."]}
+
+A target is a path relative to the corpus folder and a symbol's qualified name (or plain name)
+as `findcode symbols FILE` prints it, plus "line" (its first line) where two symbols of one
+file share the name. `--check` resolves every target against the pinned corpus and fails
+naming each one that does not resolve to exactly one symbol.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from findcode.config import Settings
+from findcode.documents import DOCUMENT_FORM_VERSION
+from findcode.embedder import Embedder
+from findcode.engine import Engine, Hit
+from findcode.errors import FindcodeError
+from findcode.evaluation import MODES, K, Located, Summary, summarize
+from findcode.mining import read_repository, write_tree
+from findcode.model import resolve_model_path
+from findcode.search import DEFAULT_RANKING
+from findcode.symbols import Symbol, extract_symbols
+
+from bench.quality import report
+from bench.quality.corpora import NATURAL_CORPORA, Corpus, by_name
+from bench.quality.fetch import CACHE, fetch
+from bench.quality.naive import NaiveIndex
+
+QUERIES = Path(__file__).resolve().parent / "queries"
+RESULTS = Path(__file__).resolve().parent.parent / "results"
+WORK = CACHE / "natural-work"
+MAX_TARGETS = 3
+
+
+class QueryFileError(ValueError):
+    """A query file that is malformed, or a target that does not name exactly one symbol."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    path: str  # relative to the corpus folder, posix
+    name: str  # qualified name, or plain name when that is unique in the file
+    line: int | None = None  # the symbol's first line, only to pick between namesakes
+
+    def __str__(self) -> str:
+        at = f" (line {self.line})" if self.line is not None else ""
+        return f"{self.path}: {self.name}{at}"
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    text: str
+    targets: tuple[Target, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class QuerySet:
+    """One corpus's hand-written questions: answerable ones and ones with no answer there."""
+
+    corpus: str
+    queries: tuple[Query, ...]
+    no_answer: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where a resolved target sits: a hit overlapping it, in the same file, counts."""
+
+    rel: str
+    start_line: int
+    end_line: int
+
+
+def query_file(corpus: str) -> Path:
+    return QUERIES / f"{corpus}.json"
+
+
+def load_queries(path: Path) -> QuerySet:
+    """Parse a query file, checking its shape (targets are resolved by `check`)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise QueryFileError(f"{path}: {error}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("corpus"), str):
+        raise QueryFileError(f"{path}: expected an object with a 'corpus' name")
+    queries = tuple(_query(path, n, item) for n, item in enumerate(data.get("queries", []), 1))
+    no_answer = data.get("no_answer", [])
+    if not isinstance(no_answer, list) or not all(
+        isinstance(text, str) and text.strip() for text in no_answer
+    ):
+        raise QueryFileError(f"{path}: 'no_answer' must be a list of non-empty strings")
+    texts = [query.text for query in queries] + no_answer
+    repeated = sorted({text for text in texts if texts.count(text) > 1})
+    if repeated:
+        raise QueryFileError(f"{path}: repeated queries: {repeated}")
+    return QuerySet(data["corpus"], queries, tuple(no_answer))
+
+
+def _query(path: Path, number: int, item: Any) -> Query:
+    where = f"{path}: query {number}"
+    if not isinstance(item, dict) or not isinstance(item.get("query"), str):
+        raise QueryFileError(f"{where}: expected {{'query': text, 'targets': [...]}}")
+    text = item["query"].strip()
+    targets = item.get("targets")
+    if not text:
+        raise QueryFileError(f"{where}: empty query")
+    if not isinstance(targets, list) or not 1 <= len(targets) <= MAX_TARGETS:
+        raise QueryFileError(f"{where} ({text!r}): needs 1 to {MAX_TARGETS} targets")
+    parsed = []
+    for target in targets:
+        line = target.get("line") if isinstance(target, dict) else None
+        if (
+            not isinstance(target, dict)
+            or not isinstance(target.get("path"), str)
+            or not isinstance(target.get("name"), str)
+            or not (line is None or (isinstance(line, int) and line > 0))
+        ):
+            raise QueryFileError(f"{where} ({text!r}): bad target {target!r}")
+        parsed.append(Target(target["path"], target["name"], line))
+    if len(set(parsed)) != len(parsed):
+        raise QueryFileError(f"{where} ({text!r}): a target is listed twice")
+    return Query(text, tuple(parsed))
+
+
+def resolve(target: Target, files: Mapping[str, str]) -> Span:
+    """The one symbol `target` names in `files`, or QueryFileError saying why not."""
+    if target.path not in files:
+        raise QueryFileError(f"{target}: no such file in the corpus")
+    symbols = extract_symbols(target.path, files[target.path])
+    found = _named(symbols, target)
+    if len(found) != 1:
+        state = "no symbol" if not found else f"{len(found)} symbols"
+        lines = ", ".join(str(symbol.start_line) for symbol in found)
+        hint = f" (lines {lines}; add 'line')" if found else ""
+        raise QueryFileError(f"{target}: {state} by that name{hint}")
+    symbol = found[0]
+    return Span(target.path, symbol.start_line, symbol.end_line)
+
+
+def _named(symbols: list[Symbol], target: Target) -> list[Symbol]:
+    found = [s for s in symbols if s.qualified_name == target.name]
+    if not found:  # a plain name is enough when no symbol has it as its qualified name
+        found = [s for s in symbols if s.name == target.name]
+    if target.line is not None:
+        found = [s for s in found if s.start_line == target.line]
+    return found
+
+
+def check(queries: QuerySet, files: Mapping[str, str]) -> list[tuple[Span, ...]]:
+    """Every query's targets, resolved; one QueryFileError listing every bad target."""
+    resolved, bad = [], []
+    for query in queries.queries:
+        spans = []
+        for target in query.targets:
+            try:
+                spans.append(resolve(target, files))
+            except QueryFileError as error:
+                bad.append(f"{query.text!r}: {error}")
+        resolved.append(tuple(spans))
+    if bad:
+        raise QueryFileError(f"{queries.corpus}: {len(bad)} bad targets:\n  " + "\n  ".join(bad))
+    return resolved
+
+
+def first_hit(results: Sequence[Located], spans: Sequence[Span], k: int = K) -> int | None:
+    """1-based rank of the first result landing on any target, None when none of k does.
+
+    Landing means the same file and overlapping lines, as in the mined table: a method found
+    through its class, or a function through a nested helper, is found.
+    """
+    for rank, result in enumerate(results[:k], start=1):
+        for span in spans:
+            if (
+                result.rel == span.rel
+                and result.start_line <= span.end_line
+                and result.end_line >= span.start_line
+            ):
+                return rank
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """One query's answers in every mode, kept for calibrating a "no close match" cut-off."""
+
+    query: str
+    answerable: bool
+    ranks: dict[str, int | None]  # mode -> rank of the first hit on a target (None: missed)
+    hits: dict[str, list[Hit]]  # mode -> the top K hits, each with its score
+
+
+@dataclass(frozen=True, slots=True)
+class NaturalEvaluation:
+    """What `evaluate_natural` measured on one corpus."""
+
+    corpus: Corpus
+    files: int
+    symbols: int
+    summaries: dict[str, Summary]  # mode (lexical, semantic, hybrid, naive) -> figures
+    ranks: dict[str, list[int | None]]  # mode -> target rank per answerable query, file order
+    asked: list[Asked]  # every answerable query (file order), then every no-answer one
+    index_seconds: float
+
+    @property
+    def answerable(self) -> list[Asked]:
+        return [asked for asked in self.asked if asked.answerable]
+
+    @property
+    def no_answer(self) -> list[Asked]:
+        return [asked for asked in self.asked if not asked.answerable]
+
+    def result(self) -> report.CorpusResult:
+        """The row group bench/quality/report.py prints (candidates: the answerable queries)."""
+        return report.CorpusResult(
+            name=self.corpus.name,
+            language=self.corpus.language,
+            files=self.files,
+            symbols=self.symbols,
+            candidates=len(self.answerable),
+            summaries=self.summaries,
+        )
+
+
+def evaluate_natural(
+    corpus: Corpus,
+    root: Path,
+    workdir: Path,
+    *,
+    settings: Settings,
+    embedder: Embedder | None = None,
+    seed: int = 0,
+    log: Callable[[str], None] = lambda _message: None,
+    naive: bool = True,
+    queries: QuerySet | None = None,
+) -> NaturalEvaluation:
+    """Index `root` as it is under `workdir` and ask the corpus's hand-written queries.
+
+    Every mode answers every query, the no-answer ones included; the summaries cover the
+    answerable ones. `workdir` holds the copy (workdir/tree) and its index (workdir/index), so
+    a second run embeds nothing it embedded before. The naive reference row needs `embedder`
+    (and `naive`); without one, the Engine loads the model named by `settings` itself.
+    """
+    queries = queries or load_queries(query_file(corpus.name))
+    files = read_repository(root, settings)
+    targets = check(queries, files)
+    tree = workdir / "tree"
+    write_tree(files, tree)
+    engine_settings = settings.replace(index_dir=workdir / "index", watch=False)
+    engine = Engine([tree], engine_settings, embedder=embedder)
+    texts = [query.text for query in queries.queries] + list(queries.no_answer)
+    started = time.perf_counter()
+    engine.start()
+    try:
+        engine.wait_idle()
+        index_seconds = time.perf_counter() - started
+        status = engine.status()
+        if status["state"] == "error":
+            raise FindcodeError(f"indexing {corpus.name} failed: {status['lastError']}")
+        log(f"indexed {len(files)} files in {index_seconds:.1f}s")
+        hits = {mode: [_hits(engine, mode, text) for text in texts] for mode in MODES}
+    finally:
+        engine.close()
+    answerable = len(queries.queries)
+    ranks = {
+        mode: [
+            first_hit(found, spans)
+            for found, spans in zip(hits[mode][:answerable], targets, strict=True)
+        ]
+        for mode in MODES
+    }
+    if naive and embedder is not None:
+        index = NaiveIndex(embedder, files)
+        ranks[report.NAIVE] = [
+            first_hit(index.search(query.text, K), spans)
+            for query, spans in zip(queries.queries, targets, strict=True)
+        ]
+    asked = [
+        Asked(
+            query=text,
+            answerable=n < answerable,
+            ranks={mode: ranks[mode][n] for mode in MODES} if n < answerable else {},
+            hits={mode: hits[mode][n] for mode in MODES},
+        )
+        for n, text in enumerate(texts)
+    ]
+    return NaturalEvaluation(
+        corpus=corpus,
+        files=len(files),
+        symbols=sum(len(extract_symbols(rel, text)) for rel, text in files.items()),
+        summaries={mode: summarize(mode, found, seed=seed) for mode, found in ranks.items()},
+        ranks=ranks,
+        asked=asked,
+        index_seconds=index_seconds,
+    )
+
+
+def _hits(engine: Engine, mode: str, query: str) -> list[Hit]:
+    return engine.search(query, limit=K, mode=mode).hits
+
+
+# -- the report
+
+
+def top_scores(evaluation: NaturalEvaluation, mode: str) -> dict[str, list[float]]:
+    """The first hit's score per group: answered right at rank 1, answered wrong, no answer.
+
+    A "no close match" cut-off has to sit above the no-answer group and below the first.
+    """
+    groups: dict[str, list[float]] = {"right": [], "wrong": [], "none": []}
+    for asked in evaluation.asked:
+        found = asked.hits.get(mode)
+        if not found:
+            continue
+        group = "none" if not asked.answerable else "right" if asked.ranks[mode] == 1 else "wrong"
+        groups[group].append(found[0].score)
+    return groups
+
+
+def score_lines(evaluations: Sequence[NaturalEvaluation]) -> list[str]:
+    """One line per corpus and mode: top-1 scores of right, wrong and no-answer queries."""
+    lines = []
+    for evaluation in evaluations:
+        for mode in ("semantic", "hybrid"):
+            groups = top_scores(evaluation, mode)
+            parts = [f"{name} {_spread(scores)}" for name, scores in groups.items()]
+            lines.append(f"{evaluation.corpus.name} {mode}: " + "; ".join(parts))
+    return lines
+
+
+def _spread(scores: list[float]) -> str:
+    if not scores:
+        return "n=0"
+    return (
+        f"n={len(scores)} median {statistics.median(scores):.3f} "
+        f"[{min(scores):.3f}, {max(scores):.3f}]"
+    )
+
+
+def markdown(evaluations: Sequence[NaturalEvaluation], context: Mapping[str, str]) -> str:
+    table = report.markdown([e.result() for e in evaluations], context)
+    notes = [
+        "Top-1 score by group (right: a target at rank 1; wrong: answerable, another symbol "
+        "first; none: no-answer queries), median [min, max]:",
+        "",
+        *(f"- {line}" for line in score_lines(evaluations)),
+    ]
+    return table + "\n" + "\n".join(notes) + "\n"
+
+
+def as_json(evaluations: Sequence[NaturalEvaluation], context: Mapping[str, str]) -> dict:
+    data = report.as_json([e.result() for e in evaluations], context)
+    for entry, evaluation in zip(data["corpora"], evaluations, strict=True):
+        entry["queries"] = [
+            {
+                "query": asked.query,
+                "answerable": asked.answerable,
+                "ranks": asked.ranks,
+                "top": {
+                    mode: [
+                        {"rel": h.rel, "name": h.qualified_name, "score": round(h.score, 6)}
+                        for h in found
+                    ]
+                    for mode, found in asked.hits.items()
+                },
+            }
+            for asked in evaluation.asked
+        ]
+    return data
+
+
+def write(
+    evaluations: Sequence[NaturalEvaluation], context: Mapping[str, str], folder: Path
+) -> Path:
+    """Write natural.md and natural.json into `folder`; return the Markdown file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "natural.md"
+    title = "# Retrieval quality on hand-written queries (python -m bench.quality.natural)\n\n"
+    target.write_text(title + markdown(evaluations, context))
+    data = as_json(evaluations, context)
+    (folder / "natural.json").write_text(json.dumps(data, indent=2) + "\n")
+    return target
+
+
+# -- the command
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.quality.natural", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--corpus", action="append", help="only this corpus (repeatable)")
+    parser.add_argument("--check", action="store_true", help="only resolve every target")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive reference row")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for natural.md/.json")
+    return parser.parse_args(argv)
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = Settings()
+    corpora = by_name(args.corpus, NATURAL_CORPORA)
+    if args.check:
+        return _check_all(corpora, settings)
+    embedder = Embedder(resolve_model_path(settings.model), threads=settings.threads)
+    evaluations = []
+    started = time.perf_counter()
+    for corpus in corpora:
+        evaluation = evaluate_natural(
+            corpus,
+            fetch(corpus),
+            WORK / corpus.name,
+            settings=settings,
+            embedder=embedder,
+            seed=args.seed,
+            log=functools.partial(_tagged, corpus.name),
+            naive=not args.no_naive,
+        )
+        evaluations.append(evaluation)
+        log(f"{corpus.name}: {len(evaluation.asked)} queries asked")
+    context = {
+        "model": embedder.model_id,
+        "document form": DOCUMENT_FORM_VERSION,
+        "ranking": report_knobs(),
+        "queries": ", ".join(
+            f"{e.corpus.name} {len(e.answerable)} (+{len(e.no_answer)} no-answer)"
+            for e in evaluations
+        ),
+        "run time": f"{time.perf_counter() - started:.0f} s",
+    }
+    print(markdown(evaluations, context))
+    log(f"wrote {write(evaluations, context, args.out)}")
+    return 0
+
+
+def _check_all(corpora: Sequence[Corpus], settings: Settings) -> int:
+    failed = False
+    for corpus in corpora:
+        try:
+            queries = load_queries(query_file(corpus.name))
+            spans = check(queries, read_repository(fetch(corpus), settings))
+        except QueryFileError as error:
+            print(error, file=sys.stderr)
+            failed = True
+            continue
+        print(
+            f"{corpus.name}: {len(queries.queries)} queries, "
+            f"{sum(map(len, spans))} targets resolve; {len(queries.no_answer)} no-answer"
+        )
+    return 1 if failed else 0
+
+
+def _tagged(name: str, message: str) -> None:
+    log(f"{name}: {message}")
+
+
+def report_knobs() -> str:
+    fields = DEFAULT_RANKING.__dataclass_fields__
+    return ", ".join(f"{name}={getattr(DEFAULT_RANKING, name)}" for name in fields)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
