@@ -4,10 +4,12 @@ reference, on both query sets.
     python -m bench.quality [--model NAME ...] [--corpus NAME ...] [--max-queries N]
                             [--seed S] [--fresh] [--no-naive]
 
-Prints the tables and writes bench/results/quality.md and quality.json. The indexed copies and
-their indexes stay in bench/.cache/quality/work/<model>, so a run that changes only ranking
-reuses every stored vector; --fresh starts from empty indexes. Index throughput is measured on
-a cold index of one corpus per model, models taking turns, in the same run.
+Two tables: mined queries (docstring sentences, their docs removed; corpora.CORPORA) and
+natural queries (written by hand, code as published; corpora.NATURAL_CORPORA, natural.py).
+Prints them and writes bench/results/quality.md and quality.json. The indexed copies and their
+indexes stay in bench/.cache/quality/{work,natural-work}/<model>, so a run that changes only
+ranking reuses every stored vector; --fresh starts the mined table from empty indexes. Index
+throughput is measured on a cold index of one corpus per model, models taking turns.
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ from findcode.search import DEFAULT_RANKING, Ranking
 from findcode.symbols import extract_symbols
 
 from bench.quality import report
-from bench.quality.corpora import by_name
+from bench.quality.corpora import CORPORA, NATURAL_CORPORA, Corpus
 from bench.quality.fetch import CACHE, fetch
 from bench.quality.naive import NaiveIndex
+from bench.quality.natural import WORK as NATURAL_WORK
+from bench.quality.natural import evaluate_natural
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 WORK = CACHE / "work"
@@ -72,10 +76,25 @@ def main(argv: list[str] | None = None) -> int:
         model: Embedder(resolve_model_path(model), threads=settings.threads) for model in models
     }
     started = time.perf_counter()
-    corpora = [(corpus, fetch(corpus)) for corpus in by_name(args.corpus)]
+    corpora = [(corpus, fetch(corpus)) for corpus in _chosen(CORPORA, args.corpus)]
+    natural = [(corpus, fetch(corpus)) for corpus in _chosen(NATURAL_CORPORA, args.corpus)]
     files = {corpus.name: read_repository(root, settings) for corpus, root in corpora}
     results = []
     for model, embedder in embedders.items():
+        for corpus, root in natural:
+            name = f"{model}/{corpus.name}"
+            evaluation = evaluate_natural(
+                corpus,
+                root,
+                NATURAL_WORK / model / corpus.name,
+                settings=settings,
+                embedder=embedder,
+                seed=args.seed,
+                log=lambda message, name=name: log(f"{name}: {message}"),
+                naive=not args.no_naive,
+            )
+            results.append(evaluation.result(model))
+            log(f"{name}: {len(evaluation.asked)} natural queries asked")
         for corpus, _root in corpora:
             workdir = WORK / model / corpus.name
             if args.fresh:
@@ -115,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         "models": ", ".join(f"{model} = {e.model_id}" for model, e in embedders.items()),
         "document form": DOCUMENT_FORM_VERSION,
         "ranking": _knobs(DEFAULT_RANKING),
-        "queries per corpus": f"mined: at most {args.max_queries}, seed {args.seed}",
+        "queries per corpus": f"mined: at most {args.max_queries}, seed {args.seed}; natural: "
+        "all of bench/quality/queries",
         "index throughput (cold index of "
         f"{THROUGHPUT_CORPUS}, best of {THROUGHPUT_ROUNDS})": ", ".join(
             f"{model} {rate:.1f} symbols/s" for model, rate in throughput.items()
@@ -156,6 +176,15 @@ def index_throughput(
                 best[model] = max(best.get(model, 0.0), rate)
                 log(f"throughput: {model} round {round_number + 1}: {rate:.1f} symbols/s")
     return best
+
+
+def _chosen(corpora: tuple[Corpus, ...], names: list[str] | None) -> list[Corpus]:
+    """The corpora of one table named by --corpus (all when none is named)."""
+    known = {corpus.name for corpus in CORPORA + NATURAL_CORPORA}
+    unknown = sorted(set(names or ()) - known)
+    if unknown:
+        raise SystemExit(f"unknown corpus {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return [corpus for corpus in corpora if not names or corpus.name in names]
 
 
 def _knobs(ranking: Ranking) -> str:

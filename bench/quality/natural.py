@@ -1,6 +1,7 @@
 """The second quality table: questions a developer new to the code would ask, written by hand.
 
-    python -m bench.quality.natural [--corpus NAME ...] [--check] [--no-naive] [--out DIR]
+    python -m bench.quality                  # both tables, every model (this one second)
+    python -m bench.quality.natural [--corpus NAME ...]   # only check every query's targets
 
 The mined table (python -m bench.quality) asks each function's own docstring sentence, in the
 code's own words. These questions are written the other way round: by reading a corpus's code,
@@ -18,16 +19,14 @@ The questions live in bench/quality/queries/<corpus>.json:
 
 A target is a path relative to the corpus folder and a symbol's qualified name (or plain name)
 as `findcode symbols FILE` prints it, plus "line" (its first line) where two symbols of one
-file share the name. `--check` resolves every target against the pinned corpus and fails
+file share the name. The check resolves every target against the pinned corpus and fails
 naming each one that does not resolve to exactly one symbol.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
-import statistics
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -36,14 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from findcode.config import Settings
-from findcode.documents import DOCUMENT_FORM_VERSION
 from findcode.embedder import Embedder
 from findcode.engine import Engine, Hit
 from findcode.errors import FindcodeError
 from findcode.evaluation import MODES, K, Located, Summary, summarize
 from findcode.mining import read_repository, write_tree
-from findcode.model import resolve_model_path
-from findcode.search import DEFAULT_RANKING
 from findcode.symbols import Symbol, extract_symbols
 
 from bench.quality import report
@@ -52,7 +48,6 @@ from bench.quality.fetch import CACHE, fetch
 from bench.quality.naive import NaiveIndex
 
 QUERIES = Path(__file__).resolve().parent / "queries"
-RESULTS = Path(__file__).resolve().parent.parent / "results"
 WORK = CACHE / "natural-work"
 MAX_TARGETS = 3
 
@@ -234,14 +229,15 @@ class NaturalEvaluation:
     def no_answer(self) -> list[Asked]:
         return [asked for asked in self.asked if not asked.answerable]
 
-    def result(self) -> report.CorpusResult:
-        """The row group bench/quality/report.py prints (candidates: the answerable queries)."""
+    def result(self, model: str) -> report.CorpusResult:
+        """The row group bench/quality/report.py prints in the natural table."""
         return report.CorpusResult(
+            table=report.NATURAL,
+            model=model,
             name=self.corpus.name,
             language=self.corpus.language,
             files=self.files,
             symbols=self.symbols,
-            candidates=len(self.answerable),
             summaries=self.summaries,
         )
 
@@ -323,143 +319,16 @@ def _hits(engine: Engine, mode: str, query: str) -> list[Hit]:
     return engine.search(query, limit=K, mode=mode).hits
 
 
-# -- the report
-
-
-def top_scores(evaluation: NaturalEvaluation, mode: str) -> dict[str, list[float]]:
-    """The first hit's score per group: answered right at rank 1, answered wrong, no answer.
-
-    A "no close match" cut-off has to sit above the no-answer group and below the first.
-    """
-    groups: dict[str, list[float]] = {"right": [], "wrong": [], "none": []}
-    for asked in evaluation.asked:
-        found = asked.hits.get(mode)
-        if not found:
-            continue
-        group = "none" if not asked.answerable else "right" if asked.ranks[mode] == 1 else "wrong"
-        groups[group].append(found[0].score)
-    return groups
-
-
-def score_lines(evaluations: Sequence[NaturalEvaluation]) -> list[str]:
-    """One line per corpus and mode: top-1 scores of right, wrong and no-answer queries."""
-    lines = []
-    for evaluation in evaluations:
-        for mode in ("semantic", "hybrid"):
-            groups = top_scores(evaluation, mode)
-            parts = [f"{name} {_spread(scores)}" for name, scores in groups.items()]
-            lines.append(f"{evaluation.corpus.name} {mode}: " + "; ".join(parts))
-    return lines
-
-
-def _spread(scores: list[float]) -> str:
-    if not scores:
-        return "n=0"
-    return (
-        f"n={len(scores)} median {statistics.median(scores):.3f} "
-        f"[{min(scores):.3f}, {max(scores):.3f}]"
-    )
-
-
-def markdown(evaluations: Sequence[NaturalEvaluation], context: Mapping[str, str]) -> str:
-    table = report.markdown([e.result() for e in evaluations], context)
-    notes = [
-        "Top-1 score by group (right: a target at rank 1; wrong: answerable, another symbol "
-        "first; none: no-answer queries), median [min, max]:",
-        "",
-        *(f"- {line}" for line in score_lines(evaluations)),
-    ]
-    return table + "\n" + "\n".join(notes) + "\n"
-
-
-def as_json(evaluations: Sequence[NaturalEvaluation], context: Mapping[str, str]) -> dict:
-    data = report.as_json([e.result() for e in evaluations], context)
-    for entry, evaluation in zip(data["corpora"], evaluations, strict=True):
-        entry["queries"] = [
-            {
-                "query": asked.query,
-                "answerable": asked.answerable,
-                "ranks": asked.ranks,
-                "top": {
-                    mode: [
-                        {"rel": h.rel, "name": h.qualified_name, "score": round(h.score, 6)}
-                        for h in found
-                    ]
-                    for mode, found in asked.hits.items()
-                },
-            }
-            for asked in evaluation.asked
-        ]
-    return data
-
-
-def write(
-    evaluations: Sequence[NaturalEvaluation], context: Mapping[str, str], folder: Path
-) -> Path:
-    """Write natural.md and natural.json into `folder`; return the Markdown file."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / "natural.md"
-    title = "# Retrieval quality on hand-written queries (python -m bench.quality.natural)\n\n"
-    target.write_text(title + markdown(evaluations, context))
-    data = as_json(evaluations, context)
-    (folder / "natural.json").write_text(json.dumps(data, indent=2) + "\n")
-    return target
-
-
 # -- the command
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.quality.natural", description=__doc__.split("\n")[0]
+        prog="python -m bench.quality.natural", description="Check every query's targets."
     )
     parser.add_argument("--corpus", action="append", help="only this corpus (repeatable)")
-    parser.add_argument("--check", action="store_true", help="only resolve every target")
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    parser.add_argument("--no-naive", action="store_true", help="skip the naive reference row")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for natural.md/.json")
-    return parser.parse_args(argv)
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    settings = Settings()
-    corpora = by_name(args.corpus, NATURAL_CORPORA)
-    if args.check:
-        return _check_all(corpora, settings)
-    embedder = Embedder(resolve_model_path(settings.model), threads=settings.threads)
-    evaluations = []
-    started = time.perf_counter()
-    for corpus in corpora:
-        evaluation = evaluate_natural(
-            corpus,
-            fetch(corpus),
-            WORK / corpus.name,
-            settings=settings,
-            embedder=embedder,
-            seed=args.seed,
-            log=functools.partial(_tagged, corpus.name),
-            naive=not args.no_naive,
-        )
-        evaluations.append(evaluation)
-        log(f"{corpus.name}: {len(evaluation.asked)} queries asked")
-    context = {
-        "model": embedder.model_id,
-        "document form": DOCUMENT_FORM_VERSION,
-        "ranking": report_knobs(),
-        "queries": ", ".join(
-            f"{e.corpus.name} {len(e.answerable)} (+{len(e.no_answer)} no-answer)"
-            for e in evaluations
-        ),
-        "run time": f"{time.perf_counter() - started:.0f} s",
-    }
-    print(markdown(evaluations, context))
-    log(f"wrote {write(evaluations, context, args.out)}")
-    return 0
+    args = parser.parse_args(argv)
+    return _check_all(by_name(args.corpus, NATURAL_CORPORA), Settings())
 
 
 def _check_all(corpora: Sequence[Corpus], settings: Settings) -> int:
@@ -477,15 +346,6 @@ def _check_all(corpora: Sequence[Corpus], settings: Settings) -> int:
             f"{sum(map(len, spans))} targets resolve; {len(queries.no_answer)} no-answer"
         )
     return 1 if failed else 0
-
-
-def _tagged(name: str, message: str) -> None:
-    log(f"{name}: {message}")
-
-
-def report_knobs() -> str:
-    fields = DEFAULT_RANKING.__dataclass_fields__
-    return ", ".join(f"{name}={getattr(DEFAULT_RANKING, name)}" for name in fields)
 
 
 if __name__ == "__main__":

@@ -27,8 +27,8 @@ from findcode.search import DEFAULT_RANKING, Ranking
 from bench.quality.__main__ import WORK
 from bench.quality.corpora import CORPORA, NATURAL_CORPORA
 from bench.quality.fetch import fetch
-from bench.quality.natural import check, first_hit, load_queries, query_file
 from bench.quality.natural import WORK as NATURAL_WORK
+from bench.quality.natural import check, first_hit, load_queries, query_file
 
 CANDIDATES: tuple[tuple[str, object], ...] = (
     ("doc_weight", 0.5),
@@ -71,9 +71,7 @@ def mined_engines(
 
         def score(ranking: Ranking, engine: Engine = engine, pairs=mined.pairs) -> list:
             engine.ranking = ranking
-            return [
-                hit_rank(engine.search(p.query, limit=K, mode="hybrid").hits, p) for p in pairs
-            ]
+            return [hit_rank(engine.search(p.query, limit=K, mode="hybrid").hits, p) for p in pairs]
 
         out.append((engine, score))
     return out
