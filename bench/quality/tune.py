@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import sys
 from collections.abc import Callable, Sequence
 
@@ -31,9 +32,9 @@ from bench.quality.natural import WORK as NATURAL_WORK
 from bench.quality.natural import check, first_hit, load_queries, query_file
 
 CANDIDATES: tuple[tuple[str, object], ...] = (
+    ("doc_weight", 0.25),
     ("doc_weight", 0.5),
     ("doc_weight", 1.0),
-    ("doc_weight", 2.0),
     ("stub_factor", 0.5),
     ("stub_factor", 0.25),
     ("test_file_factor", 0.25),
@@ -116,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings()
     embedder = Embedder(resolve_model_path(args.model), threads=settings.threads)
+    # Every ranking asks the same queries: embed each once (the vectors are never mutated).
+    embedder.embed_query = functools.lru_cache(maxsize=None)(embedder.embed_query)  # type: ignore[method-assign]
     tables = {
         "mined": mined_engines(args.model, embedder, settings, args.max_queries),
         "natural": natural_engines(args.model, embedder, settings),

@@ -390,7 +390,7 @@ class Engine:
         field: float,
     ) -> list[Hit]:
         calibration = calibration_for(self._for_queries.name)
-        hits = []
+        hits: list[Hit] = []
         for key, score in ranked:
             row = rows.get(key)
             if row is None:  # deleted between the two reads

@@ -34,12 +34,15 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
 
-# Fitted by `python -m bench.quality.calibrate` per model (the GGUF's general.name).
+# Fitted by `python -m bench.quality.calibrate` per model (the GGUF's general.name); its
+# figures are in bench/results/calibration.md.
 CALIBRATIONS = {
     "findcode-minilm-code": Calibration(
-        cosine_weight=9.0, lift_weight=12.0, bias=-5.5, threshold=0.5
+        cosine_weight=3.589, lift_weight=10.319, bias=-4.754, threshold=0.09
     ),
-    "all-MiniLM-L6-v2": Calibration(cosine_weight=9.0, lift_weight=12.0, bias=-5.0, threshold=0.5),
+    "all-MiniLM-L6-v2": Calibration(
+        cosine_weight=2.266, lift_weight=11.083, bias=-4.311, threshold=0.10
+    ),
 }
 # Any other model: the default's curve, which reads the cosine relative to the query's field
 # and so carries over roughly; README says a user's own model is not calibrated.
