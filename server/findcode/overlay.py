@@ -67,6 +67,9 @@ class Overlays:
     _rows: dict[int, tuple[Path, SymbolRow]] = field(default_factory=dict)
     _vectors: dict[str, np.ndarray] = field(default_factory=dict)  # by body hash
     _failed: set[str] = field(default_factory=set)  # could not be embedded: not retried
+    # Unchanged symbols the index holds but has not embedded yet (its first pass is still on
+    # its way): the index's pass embeds them once, for good, and hands the vectors over.
+    _deferred: set[str] = field(default_factory=set)
     _next_id: int = -1
 
     # -- buffers
@@ -127,6 +130,7 @@ class Overlays:
         for body_hash in [h for h in self._vectors if h not in used]:
             del self._vectors[body_hash]
         self._failed &= used
+        self._deferred &= used
 
     def files(self, root: Path) -> list[str]:
         """The files of `root` whose stored symbols the overlays hide."""
@@ -157,7 +161,9 @@ class Overlays:
         with self._lock:
             for root, row in sorted(self._rows.values(), key=lambda item: item[1].id):
                 h = row.body_hash
-                if h not in self._vectors and h not in self._failed and h not in out:
+                if h in self._vectors or h in self._failed or h in self._deferred:
+                    continue
+                if h not in out:
                     out[h] = (root, row)
                     if len(out) == limit:
                         break
@@ -167,6 +173,12 @@ class Overlays:
         with self._lock:
             used = {row.body_hash for _, row in self._rows.values()}
             self._vectors.update((h, v) for h, v in vectors.items() if h in used)
+            self._deferred.difference_update(vectors)
+
+    def defer(self, body_hashes: Iterable[str]) -> None:
+        """Stored symbols waiting for the index's own pass: not embedded here."""
+        with self._lock:
+            self._deferred.update(body_hashes)
 
     def failed(self, body_hashes: Iterable[str]) -> None:
         with self._lock:
