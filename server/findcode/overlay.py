@@ -71,6 +71,7 @@ class Overlays:
     # its way): the index's pass embeds them once, for good, and hands the vectors over.
     _deferred: set[str] = field(default_factory=set)
     _next_id: int = -1
+    _terms: dict[tuple[Path, str], dict[str, _Terms]] = field(default_factory=dict)
 
     # -- buffers
 
@@ -78,18 +79,18 @@ class Overlays:
         """The buffer's symbols now (replacing its earlier overlay)."""
         rows: list[SymbolRow] = []
         terms: dict[int, _Terms] = {}
+        with self._lock:
+            known = self._terms.get((root, rel), {})
         for symbol in symbols:
-            columns = tuple(
-                collections.Counter(stems(identifier_words(text)))
-                for text in (symbol.qualified_name, symbol.doc, symbol.code)
-            )
             with self._lock:
                 symbol_id, self._next_id = self._next_id, self._next_id - 1
             rows.append(_row(symbol_id, rel, symbol))
-            terms[symbol_id] = _Terms(columns, sum(sum(c.values()) for c in columns))
+            # A keystroke changes one symbol (and those around it): the rest keep their words.
+            terms[symbol_id] = known.get(symbol.body_hash) or _terms_of(symbol)
         with self._lock:
             self._remove(root, rel)
             self._buffers[(root, rel)] = _Buffer(root, rel, rows, terms)
+            self._terms[(root, rel)] = {row.body_hash: terms[row.id] for row in rows}
             for row in rows:
                 self._rows[row.id] = (root, row)
             self._prune()  # after the new rows: an unchanged symbol keeps its vector
@@ -118,6 +119,7 @@ class Overlays:
 
     def _remove(self, root: Path, rel: str) -> bool:
         buffer = self._buffers.pop((root, rel), None)
+        self._terms.pop((root, rel), None)
         if buffer is None:
             return False
         for row in buffer.rows:
@@ -256,6 +258,17 @@ class Overlays:
             scored.append((row.id, score))
         scored.sort(key=lambda item: -item[1])
         return scored[:k]
+
+
+def _terms_of(symbol: Symbol) -> _Terms:
+    columns = []
+    for text in (symbol.qualified_name, symbol.doc, symbol.code):
+        counts: collections.Counter[str] = collections.Counter()
+        words = collections.Counter(identifier_words(text))  # each distinct word stemmed once
+        for word, stem in zip(words, stems(list(words)), strict=True):
+            counts[stem] += words[word]
+        columns.append(counts)
+    return _Terms(tuple(columns), sum(sum(c.values()) for c in columns))
 
 
 def _row(symbol_id: int, rel: str, symbol: Symbol) -> SymbolRow:
