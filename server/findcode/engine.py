@@ -22,6 +22,7 @@ from findcode.embedder import Embedder
 from findcode.errors import FindcodeError, QueryError
 from findcode.indexer import Indexer, Progress, root_of
 from findcode.model import resolve_model_path
+from findcode.overlay import Overlays
 from findcode.relevance import calibration_for, field_of
 from findcode.roots import RootIndex
 from findcode.search import (
@@ -36,7 +37,8 @@ from findcode.search import (
     snippet,
 )
 from findcode.store import SymbolRow
-from findcode.workspace import inside_root
+from findcode.symbols import extract_symbols
+from findcode.workspace import content_problem, holds_secret, inside_root, is_excluded
 
 __all__ = ["Engine", "Hit", "Progress", "SearchOutcome"]
 
@@ -100,6 +102,7 @@ class Engine:
         self._query_embedder: Embedder | None = None
         self._owns_embedder = embedder is None
         self._indexer: Indexer | None = None
+        self.overlays = Overlays()  # open buffers' unsaved symbols (overlay.py)
         self.state = "starting"
 
     # -- lifecycle
@@ -124,6 +127,7 @@ class Engine:
             embed_key,
             on_progress=self._on_progress,
             log=self._log,
+            overlays=self.overlays,
         )
         opened: list[RootIndex] = []
         try:
@@ -181,6 +185,54 @@ class Engine:
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         return self._worker.wait_idle(timeout)
+
+    # -- unsaved buffers (overlay.py)
+
+    def update_buffer(self, path: Path, text: str) -> bool:
+        """An open buffer's text differs from its file: its symbols stand in for the file's in
+        searches, by name at once and by meaning once the indexer has embedded them. Nothing is
+        stored. False (and no overlay) for a buffer the index would not take: outside the
+        roots, excluded, too large, binary or holding a secret.
+
+        Parses on the caller's thread (tree-sitter keeps a parser per thread): the indexer's
+        may be in the middle of an embedding batch, and a name search must not wait for it.
+        """
+        place = self._buffer_place(path)
+        if place is None:
+            return False
+        root, rel = place
+        data = text.encode("utf-8", "surrogatepass")
+        if (
+            len(data) > self.settings.max_file_bytes
+            or content_problem(data)
+            or holds_secret(data)
+            or is_excluded(root, path, self.settings)
+        ):
+            self.overlays.drop(root, rel)
+            return False
+        self.overlays.put(root, rel, extract_symbols(rel, text))
+        self._worker.wake()
+        return True
+
+    def close_buffer(self, path: Path) -> None:
+        """The buffer closed unsaved: the file's stored symbols show again."""
+        place = self._buffer_place(path)
+        if place is not None:
+            self.overlays.drop(*place)
+
+    def buffer_saved(self, path: Path) -> None:
+        """The buffer was saved: index the file first; its overlay goes once that is stored."""
+        place = self._buffer_place(path)
+        if place is not None:
+            self.overlays.mark_saved(*place)
+        self.notify_changed([path], urgent=True)
+
+    def _buffer_place(self, path: Path) -> tuple[Path, str] | None:
+        path = Path(os.path.abspath(path))
+        root = root_of([index.root for index in self._worker.roots()], path)
+        if root is None:
+            return None
+        return root, path.relative_to(root).as_posix()
 
     @property
     def embedded_count(self) -> int:
@@ -255,13 +307,20 @@ class Engine:
         if not inside_root(index.root, path):
             raise QueryError(f"{path} leads outside the workspace root {index.root}")
         rel = path.relative_to(index.root).as_posix()
-        around = index.store.symbols_at(rel, line, end_line)
+        if rel in self.overlays.files(index.root):  # lines of the unsaved buffer
+            around = self.overlays.symbols_at(index.root, rel, line, end_line or line)
+        else:
+            around = index.store.symbols_at(rel, line, end_line)
         exclude: set[_Key] = set()
         vector: np.ndarray | None = None
         if around:
             symbol = around[0]
             exclude.add((index.root, symbol.id))
-            vector = index.vectors.vector(symbol.id)
+            vector = (
+                self.overlays.vector(symbol.id)
+                if symbol.id < 0
+                else index.vectors.vector(symbol.id)
+            )
             if vector is None:
                 vector = self._for_queries.embed_documents([document_text(symbol.as_symbol())])[0]
         else:
@@ -297,6 +356,10 @@ class Engine:
         for index in self._worker.roots():
             allowed_files = _allowed_files(index, paths)
             filtered = allowed_files is not None or bool(languages) or bool(kinds)
+            # An open buffer's unsaved symbols stand in for its file's stored ones.
+            overlaid = self.overlays.files(index.root)
+            hidden = index.store.symbol_ids_in(overlaid) if overlaid else set()
+            allow_row = _row_filter(paths, languages, kinds) if filtered else None
             if vector is not None:
                 allow = (
                     index.store.filtered_ids(allowed_files, languages, kinds).__contains__
@@ -304,20 +367,40 @@ class Engine:
                     else None
                 )
                 dense.extend(
-                    ((index.root, i), s) for i, s in index.vectors.search(vector, wanted, allow)
+                    ((index.root, i), s)
+                    for i, s in index.vectors.search(vector, wanted + len(hidden), allow)
+                    if i not in hidden
                 )
+                if overlaid:
+                    dense.extend(
+                        ((index.root, i), s)
+                        for i, s in self.overlays.dense(index.root, vector, wanted, allow_row)
+                    )
             if words:
                 lexical.extend(
                     ((index.root, i), s)
                     for i, s in index.store.lexical(
                         words,
-                        wanted,
+                        wanted + len(hidden),
                         self.ranking.bm25_weights,
                         allowed_files=allowed_files,
                         languages=languages,
                         kinds=kinds,
                     )
+                    if i not in hidden
                 )
+                if overlaid:
+                    lexical.extend(
+                        ((index.root, i), s)
+                        for i, s in self.overlays.lexical(
+                            index.root,
+                            words,
+                            wanted,
+                            self.ranking.bm25_weights,
+                            index.store.lexical_stats,
+                            allow_row,
+                        )
+                    )
         dense = [item for item in sorted(dense, key=lambda c: -c[1]) if item[0] not in exclude]
         lexical = sorted(lexical, key=lambda c: -c[1])
         cosines = dict(dense)
@@ -355,6 +438,10 @@ class Engine:
         for root, symbol_id in keys:
             by_root.setdefault(root, []).append(symbol_id)
         rows: dict[_Key, SymbolRow] = {}
+        overlay_ids = [symbol_id for _, symbol_id in keys if symbol_id < 0]
+        if overlay_ids:  # an unsaved buffer's (overlay.py): ids below zero
+            found = self.overlays.rows(overlay_ids)
+            rows.update(((root, i), found[i]) for root, i in keys if i in found)
         for index in self._worker.roots():
             if index.root in by_root:
                 for symbol_id, row in index.store.symbols(by_root[index.root]).items():
@@ -375,7 +462,11 @@ class Engine:
         for key, _score in ranked:
             cosine = cosines.get(key)
             if cosine is None and vector is not None and key[0] in indexes:
-                stored = indexes[key[0]].vectors.vector(key[1])
+                stored = (
+                    self.overlays.vector(key[1])
+                    if key[1] < 0
+                    else indexes[key[0]].vectors.vector(key[1])
+                )
                 if stored is not None:
                     cosine = float(np.dot(stored, vector))
             # Not embedded yet: nothing says it is close, nor far; it sits at the field.
@@ -454,6 +545,18 @@ def _allowed_files(index: RootIndex, globs: Sequence[str] | None) -> list[int] |
         return None
     spec = path_spec(tuple(globs))
     return [row.id for rel, row in index.store.files().items() if spec.match_file(rel)]
+
+
+def _row_filter(
+    globs: Sequence[str] | None, languages: Sequence[str] | None, kinds: Sequence[str] | None
+) -> Callable[[SymbolRow], bool]:
+    """The search filters over a symbol row (an unsaved buffer's, which no store holds)."""
+    spec = path_spec(tuple(globs)) if globs else None
+    return lambda row: (
+        (spec is None or spec.match_file(row.rel))
+        and (not languages or row.language in languages)
+        and (not kinds or row.kind in kinds)
+    )
 
 
 def _lines(path: Path, line: int, end_line: int | None) -> str:

@@ -13,6 +13,13 @@ search can simply await readiness. Only the blocking parts of an operation (load
 closing the index) run on the loop's executor. A search holds a lease on the engine while it
 runs; a restart takes the engine away from new searches at once (they wait for the new one)
 and closes the old one only when the last search on it has finished.
+
+Open buffers with unsaved edits are kept here too, as a way to read their latest text: each
+edit schedules a parse into the engine's overlay (overlay.py), at once after a quiet spell
+and then at most every BUFFER_DEBOUNCE_S while typing goes on, so a burst of keystrokes is one
+parse and a single edit is searchable by name within milliseconds. A new engine (a restart)
+parses them all again; a save or a close waits for the parse in flight, so an overlay of text
+older than the save cannot outlive it.
 """
 
 from __future__ import annotations
@@ -21,7 +28,9 @@ import asyncio
 import collections
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -39,6 +48,8 @@ START_WAIT_S = 120.0
 # Settings whose change needs a new engine: another model, other files, another index.
 ENGINE_SETTINGS = ("model", "index_dir", "exclude", "languages", "max_file_bytes", "threads")
 STOPPED = "findcode has shut down"
+# An unsaved buffer is parsed again at most this often while it is being typed in.
+BUFFER_DEBOUNCE_S = 0.3
 
 
 class ProgressListener(Protocol):
@@ -51,6 +62,17 @@ class ProgressListener(Protocol):
 
     def end(self) -> None:
         """The engine stopped: a pass it left unfinished ends here."""
+
+
+@dataclass
+class _Buffer:
+    """An open buffer with unsaved edits: how to read its text, and its parse's schedule."""
+
+    read: Callable[[], str | None]  # its latest text; None once it is closed
+    changed: bool = True  # edited since its last parse began
+    parsing: bool = False
+    last: float = -math.inf  # when its last parse began (loop time)
+    task: asyncio.Task[None] | None = None
 
 
 class EngineUnavailable(FindcodeError):
@@ -76,6 +98,7 @@ class EngineHost:
         self._ready: asyncio.Future[None] | None = None  # settled: `_engine` runs, or `error`
         self._leases = 0
         self._unused: asyncio.Event | None = None  # set while no search holds the engine
+        self._buffers: dict[Path, _Buffer] = {}
 
     # -- requests from the server's handlers (on the event loop)
 
@@ -137,6 +160,65 @@ class EngineHost:
         engine = self.running()
         if engine is not None:
             engine.notify_changed(list(paths), urgent=urgent)
+
+    # -- unsaved buffers (on the event loop)
+
+    def buffer_changed(self, path: Path, read: Callable[[], str | None]) -> None:
+        """An open buffer was edited: parse it into the engine's overlay (debounced)."""
+        buffer = self._buffers.get(path)
+        if buffer is None:
+            buffer = self._buffers[path] = _Buffer(read)
+        buffer.read, buffer.changed = read, True
+        self._schedule(path, buffer)
+
+    def buffer_saved(self, path: Path) -> None:
+        """Index the saved file first; its overlay goes once the index has it."""
+        self._end_buffer(path, lambda engine: engine.buffer_saved(path))
+
+    def buffer_closed(self, path: Path) -> None:
+        """Closed: unsaved edits are gone, and the stored symbols are the truth again."""
+        self._end_buffer(path, lambda engine: engine.close_buffer(path))
+
+    def _end_buffer(self, path: Path, then: Callable[[Engine], None]) -> None:
+        buffer = self._buffers.pop(path, None)
+
+        def apply(_: object = None) -> None:
+            engine = self.running()
+            if engine is not None:
+                then(engine)
+
+        task = buffer.task if buffer is not None else None
+        if task is not None and not task.done() and buffer is not None and buffer.parsing:
+            task.add_done_callback(apply)  # after the overlay that parse puts
+            return
+        if task is not None:
+            task.cancel()  # waiting out the debounce: nothing to wait for
+        apply()
+
+    def _schedule(self, path: Path, buffer: _Buffer) -> None:
+        if buffer.task is None or buffer.task.done():
+            buffer.task = asyncio.get_running_loop().create_task(
+                self._parse_buffer(path, buffer), name="findcode-buffer"
+            )
+
+    async def _parse_buffer(self, path: Path, buffer: _Buffer) -> None:
+        loop = asyncio.get_running_loop()
+        while buffer.changed and self._buffers.get(path) is buffer:
+            wait = buffer.last + BUFFER_DEBOUNCE_S - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue  # saved or closed meanwhile: the loop's test ends it
+            engine = self.running()
+            text = buffer.read()
+            if engine is None or text is None:
+                return  # no engine: its start parses the buffer (`_open`)
+            buffer.changed, buffer.last, buffer.parsing = False, loop.time(), True
+            try:
+                await asyncio.to_thread(engine.update_buffer, path, text)
+            except FindcodeError as error:  # the engine stopped under the parse
+                log.debug("unsaved edits of %s not parsed: %s", path, error)
+            finally:
+                buffer.parsing = False
 
     # -- the queue
 
@@ -246,6 +328,9 @@ class EngineHost:
         try:
             await asyncio.to_thread(engine.start)
             log.info("indexing %s", ", ".join(map(str, self.roots)) or "no folder")
+            for path, buffer in self._buffers.items():  # a new engine has no overlays yet
+                buffer.changed = True
+                self._schedule(path, buffer)
             if self.settings.watch:
                 self._watcher = await asyncio.to_thread(self._watch, engine)
         except FindcodeError as error:

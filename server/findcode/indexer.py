@@ -30,17 +30,24 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from findcode.config import Settings
 from findcode.documents import document_text
 from findcode.embedder import Embedder
 from findcode.errors import FindcodeError
+from findcode.overlay import Overlays
 from findcode.roots import RootIndex, open_root, reset_index
+from findcode.store import SymbolRow
 from findcode.symbols import extract_symbols, language_for_path
 from findcode.workspace import SkipFile, check_root, is_excluded, read_source, walk
 
 # Symbols embedded per call. A query waits for at most one batch: ~16 symbols is a few tenths
 # of a second on two cores with the default model, while larger batches gain little speed.
 EMBED_BATCH = 16
+# Unsaved buffers' symbols embedded per call: fewer, so the one just typed (first in line) is
+# searchable by meaning after a short batch, even on a loaded machine.
+OVERLAY_BATCH = 4
 # Progress events at most this often (a rich bar or an LSP client needs no more).
 PROGRESS_INTERVAL_S = 0.2
 # The vector file is saved once nothing has changed for this long. Saving costs ~150 ms at 20k
@@ -84,8 +91,12 @@ class Indexer:
         *,
         on_progress: Callable[[Progress], None] | None = None,
         log: Callable[[str, str], None],
+        overlays: Overlays | None = None,
     ) -> None:
         self.settings = settings
+        # Open buffers' unsaved symbols: embedded here, after saves and before the background
+        # pass, and never stored (overlay.py).
+        self.overlays = overlays if overlays is not None else Overlays()
         self.embedder = embedder
         self.embed_key = embed_key
         self._on_progress = on_progress
@@ -190,6 +201,12 @@ class Indexer:
 
         self._submit(add)
 
+    def wake(self) -> None:
+        """An overlay changed: its symbols may need vectors. Not index work: `busy` stays as
+        it is, and a status still says idle while a buffer's edit is embedded."""
+        with self._cond:
+            self._cond.notify_all()
+
     def control(self, fn: Callable[[], None]) -> None:
         """Run `fn` on the worker thread, before any other queued work."""
         self._submit(lambda: self._control.append(fn))
@@ -264,6 +281,11 @@ class Indexer:
             for root, ids in self._urgent_files.items():
                 if ids and self._pending.get(root):
                     return functools.partial(self._embed, root, urgent_only=True)
+            # Behind saves, ahead of the background pass: a buffer being typed in must be
+            # searchable by meaning within a second, not after the whole first index.
+            overlay_rows = self.overlays.unembedded(OVERLAY_BATCH)
+            if overlay_rows:
+                return lambda: self._embed_overlay(overlay_rows)
             if self._scans:
                 root = self._scans.pop(0)
                 return lambda: self._scan(root)
@@ -303,6 +325,8 @@ class Indexer:
         while True:
             with self._cond:
                 while not self._has_work() and not self._stopping:
+                    if self.overlays.unembedded(1):
+                        return True
                     wait = save_at - time.monotonic() if self._dirty else None
                     if wait is not None and wait <= 0:
                         break
@@ -434,6 +458,8 @@ class Indexer:
             self._parse(root, path, urgent=urgent)
         finally:
             self._pass.parse_s += time.monotonic() - started
+            # A saved buffer's symbols are stored now (or the file is out of the index).
+            self.overlays.drop_saved(root, path.relative_to(root).as_posix())
 
     def _parse(self, root: Path, path: Path, *, urgent: bool) -> None:
         index = self._roots.get(root)
@@ -485,6 +511,11 @@ class Indexer:
         )
         index.vectors.remove(change.removed_ids)
         cached = index.store.vectors_for(self.embed_key, (h for _, h in change.added))
+        # A saved buffer's symbols were embedded while it was typed: cache those vectors now.
+        typed = self.overlays.vectors_for(h for _, h in change.added if h not in cached)
+        if typed:
+            index.store.put_vectors(self.embed_key, list(typed.items()))
+            cached.update(typed)
         hits = [(symbol_id, h) for symbol_id, h in change.added if h in cached]
         if hits:
             index.vectors.add([i for i, _ in hits], [cached[h] for _, h in hits])
@@ -541,6 +572,7 @@ class Indexer:
         index.store.put_vectors(self.embed_key, list(by_hash.items()))
         targets = index.store.ids_with_body(by_hash)
         index.vectors.add([i for i, _ in targets], [by_hash[h] for _, h in targets])
+        self.overlays.add_vectors(by_hash)  # an open buffer's unchanged symbols, deferred
         self._changed(root)
         self.embedded_count += len(rows)
         self._pass.symbols_done += len(rows)
@@ -552,6 +584,37 @@ class Indexer:
             # an over-count ends in a cursor walk that finds nothing, above.
             self._pending[root] = max(0, self._pending.get(root, 0) - len(rows))
         self._emit()
+
+    def _embed_overlay(self, rows: list[tuple[Path, SymbolRow]]) -> None:
+        """Vectors for unsaved buffers' symbols: from a store's cache, else embedded. Nothing
+        is written: the overlay keeps them until the buffer is saved or closed."""
+        hashes = {row.body_hash for _, row in rows}
+        found: dict[str, np.ndarray] = {}
+        for root in {root for root, _ in rows}:
+            index = self._roots.get(root)
+            if index is not None:
+                found.update(index.store.vectors_for(self.embed_key, hashes - set(found)))
+        todo = [row for _, row in rows if row.body_hash not in found]
+        # Symbols the file on disk holds too, still waiting for the first pass: that pass
+        # embeds them once for the index, and hands the vectors over (_embed_batch).
+        stored: set[str] = set()
+        for root in {root for root, _ in rows}:
+            index = self._roots.get(root)
+            if index is not None and todo:
+                stored.update(h for _, h in index.store.ids_with_body(r.body_hash for r in todo))
+        if stored:
+            self.overlays.defer(stored)
+            todo = [row for row in todo if row.body_hash not in stored]
+        try:
+            if todo:
+                vectors = self.embedder.embed_documents(
+                    [document_text(row.as_symbol()) for row in todo]
+                )
+                found.update((row.body_hash, v) for row, v in zip(todo, vectors, strict=True))
+        except BaseException:
+            self.overlays.failed(row.body_hash for row in todo)  # not retried in a loop
+            raise
+        self.overlays.add_vectors(found)
 
 
 @dataclass

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast
+from urllib.parse import unquote
 
 import attrs
 import cattrs
@@ -110,7 +111,9 @@ class FindcodeServer(LanguageServer):
         super().__init__(
             "findcode",
             __version__,
-            types.TextDocumentSyncKind.None_,
+            # Unsaved edits are searchable (overlay.py): pygls keeps each open document's text
+            # from the edits, and the handlers read it from there.
+            types.TextDocumentSyncKind.Incremental,
             protocol_cls=FindcodeProtocol,
         )
         self.settings = Settings()  # the latest the client gave; the host applies them in turn
@@ -207,7 +210,31 @@ def did_change_workspace_folders(
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: FindcodeServer, params: types.DidSaveTextDocumentParams) -> None:
-    _changed(ls, params.text_document.uri)
+    path = to_fs_path(params.text_document.uri)
+    if path:
+        ls.host.buffer_saved(Path(path))
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: FindcodeServer, params: types.DidChangeTextDocumentParams) -> None:
+    # pygls has applied the edits to its copy of the document before this runs.
+    uri = params.text_document.uri
+    path = to_fs_path(uri)
+    if path:
+        ls.host.buffer_changed(Path(path), lambda: _buffer_text(ls, uri))
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: FindcodeServer, params: types.DidCloseTextDocumentParams) -> None:
+    path = to_fs_path(params.text_document.uri)
+    if path:
+        ls.host.buffer_closed(Path(path))
+
+
+def _buffer_text(ls: FindcodeServer, uri: str) -> str | None:
+    """An open document's text as the client has it now; None once it is closed."""
+    document = ls.workspace.text_documents.get(unquote(uri))
+    return document.source if document is not None else None
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)

@@ -90,6 +90,7 @@ CREATE TABLE vectors (
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
 _WORD_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+_TOKENIZER = "'porter unicode61'"  # the lexical index's (schema v4); stems() cuts the same
 _CORRUPT_HINT = "run `findcode reindex` to rebuild it from the source files"
 _MOVE_HINT = "or put the index elsewhere with --index-dir (the indexDir setting in an editor)"
 
@@ -108,6 +109,44 @@ def identifier_words(text: str) -> list[str]:
         if len(parts) > 1 and whole:
             words.append(whole)
     return words
+
+
+# Stems of identifier words, as the index's tokenizer makes them: an in-memory FTS5 table with
+# the same tokenizer cuts them (one per thread: a connection stays on its thread). Words recur
+# endlessly in code, so each is stemmed once.
+_STEMS: dict[str, str] = {}
+_MAX_STEMS = 200_000
+_stemmer = threading.local()
+
+
+def stems(words: Sequence[str]) -> list[str]:
+    """Each word ([a-z0-9]+, from identifier_words) as the lexical index stores it."""
+    unknown = [word for word in dict.fromkeys(words) if word not in _STEMS]
+    if unknown:
+        db = getattr(_stemmer, "db", None)
+        if db is None:
+            db = _stemmer.db = sqlite3.connect(":memory:")
+            db.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize = {_TOKENIZER})")
+            db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
+        if len(_STEMS) > _MAX_STEMS:
+            _STEMS.clear()
+        with db:
+            db.executemany("INSERT INTO t (rowid, x) VALUES (?, ?)", enumerate(unknown, 1))
+            for doc, term in db.execute("SELECT doc, term FROM v"):
+                _STEMS[unknown[doc - 1]] = term
+            db.execute("DELETE FROM t")
+    return [_STEMS.get(word, word) for word in words]
+
+
+@dataclass(frozen=True, slots=True)
+class LexicalStats:
+    """What bm25 reads from the whole index: rows, their mean length in words (all columns),
+    and how many rows hold each word. Scoring a symbol that is not stored (an unsaved buffer's)
+    with these gives the score the index would give it."""
+
+    rows: int
+    mean_length: float
+    rows_with: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -868,6 +907,61 @@ class Store:
             ).fetchall()
         )
         return {row[0] for row in rows}
+
+    def symbol_ids_in(self, rels: Iterable[str]) -> set[int]:
+        """The stored symbols of these files (an unsaved buffer hides them from searches)."""
+        rels = list(rels)
+        if not rels:
+            return set()
+        marks = ",".join("?" * len(rels))
+        rows = self._read(
+            lambda: self._db.execute(
+                "SELECT s.id FROM symbols s JOIN files f ON f.id = s.file_id "
+                f"WHERE f.rel IN ({marks})",
+                rels,
+            ).fetchall()
+        )
+        return {row[0] for row in rows}
+
+    def lexical_stats(self, words: Sequence[str]) -> LexicalStats:
+        """bm25's figures for these (unstemmed) words, as FTS5's own bm25() reads them."""
+
+        def fetch() -> LexicalStats:
+            db = self._db
+            # FTS5's "averages" record (rowid 1 of its data table): the row count, then each
+            # column's total number of words, as SQLite varints (fts5_storage.c).
+            row = db.execute("SELECT block FROM symbols_fts_data WHERE id = 1").fetchone()
+            totals = _varints(row[0]) if row and row[0] else [0]
+            rows_with = {
+                word: db.execute(
+                    "SELECT count(*) FROM symbols_fts WHERE symbols_fts MATCH ?", (f'"{word}"',)
+                ).fetchone()[0]
+                for word in dict.fromkeys(words)
+            }
+            rows = totals[0]
+            return LexicalStats(rows, sum(totals[1:]) / rows if rows else 0.0, rows_with)
+
+        return self._read(fetch)
+
+
+def _varints(data: bytes) -> list[int]:
+    """SQLite's varints: big-endian 7-bit groups, high bit set on all but the last; the ninth
+    byte, when there is one, carries 8 bits."""
+    out: list[int] = []
+    i = 0
+    while i < len(data):
+        value = 0
+        for n in range(9):
+            byte = data[i]
+            i += 1
+            if n == 8:
+                value = (value << 8) | byte
+                break
+            value = (value << 7) | (byte & 0x7F)
+            if not byte & 0x80:
+                break
+        out.append(value)
+    return out
 
 
 def _index_words(
