@@ -182,10 +182,10 @@ describe("Find Code by Meaning", () => {
     assert.deepEqual(recorded.tabs.map((tab) => [tab.label, tab.isPreview]), [["a.py", false]]);
   });
 
-  it("reveals the previewed line a third of the way down, below the list", async () => {
-    assert.equal(previewTop(100, 45), 85);
-    assert.equal(previewTop(5, 45), 0);
-    assert.equal(previewTop(100, 0), 90, "an editor that reports no lines yet counts as 30");
+  it("reveals the previewed line just below where a full list ends, wherever it was", async () => {
+    assert.equal(previewTop(100, 40), 78);
+    assert.equal(previewTop(5, 40), 0);
+    assert.equal(previewTop(100, 0), 83, "an editor that reports no lines yet counts as 30");
     const server = new FakeServer();
     void findByMeaning(context(server), "x", 10);
     const pick = lastPick();
@@ -219,6 +219,8 @@ describe("Find Code by Meaning", () => {
       ],
     );
     assert.match(pick.title ?? "", /1 close match, 2 weak in 4 ms/);
+    // VS Code would otherwise re-sort by label matches and drop the separator as it filters.
+    assert.equal((pick as unknown as { sortByLabel: boolean }).sortByLabel, false);
     // The separator is no result: highlighting it previews nothing.
     pick.highlight(pick.items[1] as ResultItem);
     await sleep(1);
@@ -311,6 +313,7 @@ describe("Find Similar Code", () => {
     const pick = lastPick();
     assert.match(pick.title ?? "", /Code similar to net\/http.py:13 — No close match, 1 weak match in 4 ms/);
     assert.deepEqual(pick.items.map((item) => item.label), ["no close match: weak matches only", "$(symbol-function) slugify"]);
+    assert.equal((pick as unknown as { sortByLabel: boolean }).sortByLabel, false);
     pick.hide();
     await done;
   });

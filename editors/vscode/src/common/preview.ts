@@ -26,14 +26,19 @@ export async function openResult(result: SearchResult): Promise<void> {
 
 // An editor that reports no visible lines yet is taken to show this many.
 const DEFAULT_VISIBLE_LINES = 30;
+// Where the previewed line goes, as a share of the editor's height. VS Code's result list is at
+// most 40% of the window high, below the title bar and above it its own title and input box:
+// a full list covers the top 44-47% of the editor (1400 to 900 pixels high). Just below that,
+// the line is in sight, and so is the code after it; what is above it is under the list anyway.
+const PREVIEW_AT = 0.55;
 
 /**
- * The line to put at the top of the editor so that `line` sits a third of the way down: below
- * the result list, which covers the top of the editor, and with its context above it.
+ * The line to put at the top of the editor so that `line` is drawn just below a full result
+ * list (rather than under it, wherever it was before).
  */
 export function previewTop(line: number, visibleLines: number): number {
   const lines = visibleLines > 0 ? visibleLines : DEFAULT_VISIBLE_LINES;
-  return Math.max(0, line - Math.max(3, Math.floor(lines / 3)));
+  return Math.max(0, line - Math.round(lines * PREVIEW_AT));
 }
 
 function visibleLineCount(editor: vscode.TextEditor): number {

@@ -57,6 +57,20 @@ function toItems(response: SearchResponse, roots: Root[], query = ""): ResultIte
   return [...close, { label, kind: vscode.QuickPickItemKind.Separator, alwaysShow: true }, ...weak];
 }
 
+/**
+ * Keeps the server's order, and the separators, while text is in the box. VS Code's QuickPick
+ * otherwise moves the rows whose label matches the typed words to the top, and drops the
+ * separators, whenever it filters. `sortByLabel` is not in the typings of the oldest VS Code
+ * the extension supports; where setting it fails, that VS Code re-sorts.
+ */
+function keepOrder(pick: vscode.QuickPick<ResultItem>): void {
+  try {
+    (pick as vscode.QuickPick<ResultItem> & { sortByLabel: boolean }).sortByLabel = false;
+  } catch {
+    // an older VS Code that guards the property
+  }
+}
+
 function summary(response: SearchResponse): string {
   const n = response.results.length;
   const close = closeMatchCount(response);
@@ -115,6 +129,7 @@ export async function findByMeaning(context: PickContext, initialQuery: string, 
   pick.placeholder = 'Describe what the code does, e.g. "retry an HTTP request with backoff"';
   pick.matchOnDescription = false;
   pick.matchOnDetail = false;
+  keepOrder(pick);
   const live = new LiveQuery<SearchResponse>(
     {
       fetch: (query, signal) => {
@@ -186,6 +201,7 @@ export async function findSimilar(context: PickContext, editor: vscode.TextEdito
   pick.placeholder = "Filter the results by name or path";
   // The path starts the detail line.
   pick.matchOnDetail = true;
+  keepOrder(pick);
   pick.items = toItems(response, context.roots()).map((item) => ({ ...item, alwaysShow: false }));
   await runPick(pick, () => undefined);
 }

@@ -150,7 +150,10 @@ const quickPickRows = (): Promise<string[]> =>
   page.evaluate(() => {
     const widget = document.querySelector<HTMLElement>(".quick-input-widget");
     if (widget === null || getComputedStyle(widget).display === "none") return [];
-    return [...widget.querySelectorAll(".monaco-list-row")].map((row) => row.textContent?.trim() ?? "");
+    // In the order shown: a list reuses its row elements, so the DOM's order is not the list's.
+    return [...widget.querySelectorAll(".monaco-list-row")]
+      .sort((a, b) => Number(a.getAttribute("data-index")) - Number(b.getAttribute("data-index")))
+      .map((row) => row.textContent?.trim() ?? "");
   });
 
 async function runCommand(title: string): Promise<void> {
@@ -270,15 +273,22 @@ describe("findcode in code-server", () => {
     await runCommand("findcode: Find Code by Meaning");
     await typeQuery("CRC-32 checksum of a file read in chunks");
     await until("the deep result", async () => ((await quickPickRows())[0]?.includes("file_checksum") ? true : undefined), 30_000);
-    // The first row is highlighted, so previewed: its line is drawn below the list.
-    const line = await until("the previewed line", () => lineBox(DEEP_LINE), 15_000);
+    // The first row is highlighted, so previewed: its line is drawn below the list. (Showing
+    // the editor scrolls it once, the preview's own reveal again: wait for it to settle.)
+    const line = await until("the previewed line to settle", async () => {
+      const before = await lineBox(DEEP_LINE);
+      await sleep(500);
+      const after = await lineBox(DEEP_LINE);
+      return before !== undefined && after?.y === before.y ? after : undefined;
+    }, 15_000);
     const list = await box(".quick-input-widget");
     const editor = await box(".editor-group-container.active .monaco-editor");
     assert.ok(list && editor);
     assert.ok(line.y >= list.y + list.height, `line ${DEEP_LINE} at y=${line.y} is under the list (bottom ${list.y + list.height})`);
     assert.ok(line.y < editor.y + editor.height * 0.75, `line ${DEEP_LINE} at y=${line.y} is low in the editor (${JSON.stringify(editor)})`);
-    // The list, and the previewed code below it.
-    await screenshot("search-results", { x: list.x - 60, y: 0, width: list.width + 120, height: Math.min(900, line.y + 9 * line.height) });
+    // The list, and the previewed code below it (from the editor's line numbers on).
+    const right = list.x + list.width + 20;
+    await screenshot("search-results", { x: editor.x, y: 0, width: right - editor.x, height: Math.min(900, line.y + 8 * line.height) }, 0.9);
     assert.deepEqual(await tabs(), [{ label: "checksum.py", preview: true }]);
     await page.keyboard.press("Escape");
     // As Quick Open does: the file opened only to preview it is closed again.
@@ -324,12 +334,19 @@ describe("findcode in code-server", () => {
     }
     await runCommand("findcode: Find Code by Meaning");
     await typeQuery("compile a GLSL shader for a 3D mesh");
-    const rows = await until("weak results", async () => {
-      const current = await quickPickRows();
-      return current.some((row) => row.includes("weak match")) ? current : undefined;
-    }, 30_000);
-    const title = await page.evaluate(() => document.querySelector(".quick-input-title")?.textContent ?? "");
-    assert.match(title, /No close match/, rows.join("\n"));
+    // The list opens on the last query's answer, which has weak matches too: this one has no
+    // close match, which the title says.
+    const title = (): Promise<string> => page.evaluate(() => document.querySelector(".quick-input-title")?.textContent ?? "");
+    await until("no close match in the title", async () => (/No close match/.test(await title()) ? true : undefined), 30_000);
+    const rows = await quickPickRows();
+    assert.ok(rows.length > 0 && rows.every((row) => row.includes("weak match")), rows.join("\n"));
+    // The separator above them is drawn (VS Code drops separators while filtering by label).
+    const separators = await page.evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>(".quick-input-widget .monaco-list-row *")]
+        .filter((e) => e.children.length === 0 && e.getClientRects().length > 0 && /no close match/.test(e.textContent ?? ""))
+        .map((e) => e.textContent),
+    );
+    assert.deepEqual(separators, ["no close match: weak matches only"], rows.join("\n"));
     const list = await box(".quick-input-widget");
     if (list !== undefined) await screenshot("weak-matches", { x: list.x - 10, y: 0, width: list.width + 20, height: list.y + Math.min(list.height, 300) });
     await page.keyboard.press("Escape");

@@ -98,6 +98,7 @@ export class FakeQuickPick<T> {
   placeholder: string | undefined;
   matchOnDescription = false;
   matchOnDetail = false;
+  sortByLabel = true;
   busy = false;
   items: T[] = [];
   activeItems: T[] = [];
