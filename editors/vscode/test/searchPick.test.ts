@@ -182,6 +182,23 @@ describe("Find Code by Meaning", () => {
     assert.deepEqual(recorded.tabs.map((tab) => [tab.label, tab.isPreview]), [["a.py", false]]);
   });
 
+  it("highlights the best result of each new answer, not the row highlighted before", async () => {
+    const server = new FakeServer();
+    void findByMeaning(context(server), "checksum", 10);
+    const pick = lastPick();
+    server.searches[0]?.reply(answer([hit("file_checksum", "sum.py", 4), hit("download", "dl.py", 6)]));
+    await sleep(1);
+    pick.highlight(pick.items[1] as ResultItem);
+    pick.type("retry");
+    await sleep(30);
+    server.searches[1]?.reply(answer([hit("fetch_with_retry", "net.py", 3), hit("download", "dl.py", 6)]));
+    await sleep(1);
+    assert.deepEqual(
+      pick.activeItems.map((item) => item.label),
+      ["$(symbol-function) fetch_with_retry"],
+    );
+  });
+
   it("reveals the previewed line just below where a full list ends, wherever it was", async () => {
     assert.equal(previewTop(100, 40), 78);
     assert.equal(previewTop(5, 40), 0);
@@ -221,6 +238,7 @@ describe("Find Code by Meaning", () => {
     assert.match(pick.title ?? "", /1 close match, 2 weak in 4 ms/);
     // VS Code would otherwise re-sort by label matches and drop the separator as it filters.
     assert.equal((pick as unknown as { sortByLabel: boolean }).sortByLabel, false);
+    assert.deepEqual(pick.activeItems, [pick.items[0]], "the best result is highlighted");
     // The separator is no result: highlighting it previews nothing.
     pick.highlight(pick.items[1] as ResultItem);
     await sleep(1);
@@ -238,6 +256,7 @@ describe("Find Code by Meaning", () => {
     assert.equal(pick.items[0]?.kind, vscode.QuickPickItemKind.Separator);
     assert.equal(pick.items[0]?.label, "no close match: weak matches only");
     assert.equal(pick.items.length, 3);
+    assert.deepEqual(pick.activeItems, [pick.items[1]], "the first result, not the separator, is highlighted");
   });
 
   it("treats an older server's answer, without relevance, as close matches", async () => {

@@ -139,7 +139,13 @@ export async function findByMeaning(context: PickContext, initialQuery: string, 
           : api.search(searchParams(query, context.settings()), signal);
       },
       onResult: (query, response) => {
-        pick.items = toItems(response, context.roots(), query);
+        const items = toItems(response, context.roots(), query);
+        pick.items = items;
+        // Enter opens the best result of this answer. While the words were typed, VS Code may
+        // have moved the highlight to a row of the previous answer whose label matched them,
+        // and it can keep a highlight at that place when the rows change.
+        const best = items.find((item) => item.result !== undefined);
+        pick.activeItems = best === undefined ? [] : [best];
         pick.title = `${title} — ${summary(response)}`;
       },
       onError: (_query, error) => {

@@ -304,6 +304,9 @@ describe("findcode in code-server", () => {
       return current[0]?.includes("fetch_with_retry") ? current : undefined;
     }, 30_000);
     assert.ok(rows[0]?.includes("fetch_with_retry") && rows[0].includes("net/http_client.py:7"), rows.join("\n"));
+    // Enter opens the highlighted row: the best result of this answer.
+    const focused = await page.evaluate(() => document.querySelector(".quick-input-widget .monaco-list-row.focused")?.textContent ?? "");
+    assert.ok(focused.includes("fetch_with_retry"), `highlighted: ${focused}\n${rows.join("\n")}`);
     await page.keyboard.press("Enter");
     await until("the editor at the result", async () => {
       const tab = await page.evaluate(() => document.querySelector(".tab.active")?.textContent?.trim());
