@@ -62,14 +62,19 @@ interface Box {
   height: number;
 }
 
-/** Saves a picture of `clip` (scaled) for the README, when asked to; checks it stays small. */
-async function screenshot(name: string, clip: Box, scale = 1): Promise<void> {
-  if (screenshots === undefined) return;
+/**
+ * Saves a picture of `clip` (scaled) for the README, when asked to, and checks it stays small.
+ * With `still`, only if that is still true once the picture is taken (the page moves on).
+ */
+async function screenshot(name: string, clip: Box, scale = 1, still?: () => Promise<boolean>): Promise<boolean> {
+  if (screenshots === undefined) return false;
+  const png = await page.screenshot({ clip: { ...clip, scale } });
+  if (still !== undefined && !(await still())) return false;
   fs.mkdirSync(screenshots, { recursive: true });
   const file = path.join(screenshots, `${name}.png`);
-  await page.screenshot({ path: file as `${string}.png`, clip: { ...clip, scale } });
-  const bytes = fs.statSync(file).size;
-  assert.ok(bytes < MAX_SCREENSHOT_BYTES, `${file} is ${bytes} bytes`);
+  fs.writeFileSync(file, png);
+  assert.ok(png.length < MAX_SCREENSHOT_BYTES, `${file} is ${png.length} bytes`);
+  return true;
 }
 
 const box = (selector: string): Promise<Box | undefined> =>
@@ -251,14 +256,18 @@ describe("findcode in code-server", () => {
   it("indexes the workspace, showing progress, then the symbol count (no count before)", async () => {
     // Every text the status bar shows on the way, polled faster than the server reports.
     const seen: string[] = [];
+    let pictured = false;
     const text = await until("the status bar to count symbols", async () => {
       const current = await statusText();
       if (current === seen.at(-1)) return undefined;
       seen.push(current);
-      // The picture is of the last progress shown before the count.
-      if (/findcode \d+%/.test(current)) {
+      // The picture is of the last progress between 0% and 99% (of any, if there is none).
+      const percent = Number(/findcode (\d+)%/.exec(current)?.[1] ?? NaN);
+      if (percent >= 0 && (!pictured || (percent > 0 && percent < 99))) {
         const bar = await box(".part.statusbar");
-        if (bar !== undefined) await screenshot("status-progress", { x: 0, y: bar.y, width: 520, height: bar.height }, 1.5);
+        const still = async (): Promise<boolean> => (await statusText()) === current;
+        const taken = bar !== undefined && (await screenshot("status-progress", { x: 0, y: bar.y, width: 520, height: bar.height }, 1.5, still));
+        pictured = pictured || taken;
       }
       return /findcode: \d+ symbols/.test(current) ? current : undefined;
     }, 180_000, 50);
@@ -284,11 +293,13 @@ describe("findcode in code-server", () => {
     const list = await box(".quick-input-widget");
     const editor = await box(".editor-group-container.active .monaco-editor");
     assert.ok(list && editor);
+    console.log(`preview: line ${JSON.stringify(line)}, list ${JSON.stringify(list)}, editor ${JSON.stringify(editor)}`);
     assert.ok(line.y >= list.y + list.height, `line ${DEEP_LINE} at y=${line.y} is under the list (bottom ${list.y + list.height})`);
     assert.ok(line.y < editor.y + editor.height * 0.75, `line ${DEEP_LINE} at y=${line.y} is low in the editor (${JSON.stringify(editor)})`);
-    // The list, and the previewed code below it (from the editor's line numbers on).
+    // The list, and the previewed code below it from its line numbers on.
+    const left = Math.min(line.x - 8, list.x - 20);
     const right = list.x + list.width + 20;
-    await screenshot("search-results", { x: editor.x, y: 0, width: right - editor.x, height: Math.min(900, line.y + 8 * line.height) }, 0.9);
+    await screenshot("search-results", { x: left, y: 0, width: right - left, height: Math.min(900, line.y + 8 * line.height) }, 0.9);
     assert.deepEqual(await tabs(), [{ label: "checksum.py", preview: true }]);
     await page.keyboard.press("Escape");
     // As Quick Open does: the file opened only to preview it is closed again.
