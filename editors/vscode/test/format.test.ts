@@ -1,7 +1,7 @@
 // How results read in the list: icons, names, paths relative to the right root, one-line snippets.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { formatResult, indexNote, kindIcon, relativePath, snippetLine } from "../src/common/format";
+import { formatResult, formatRow, groupResults, indexNote, kindIcon, relativePath, snippetLine, snippetParts } from "../src/common/format";
 import { SearchResult } from "../src/common/protocol";
 
 const result = (overrides: Partial<SearchResult> = {}): SearchResult => ({
@@ -27,13 +27,21 @@ describe("format", () => {
     assert.equal(kindIcon("struct"), "$(symbol-misc)");
   });
 
-  it("renders label, 1-based path:line and the snippet on one line", () => {
+  it("renders the name, then 1-based path:line with the signature and a body line", () => {
     const view = formatResult(result(), [{ name: "proj", uri: "file:///home/ada/proj" }]);
     assert.deepEqual(view, {
       label: "$(symbol-method) HttpClient.get",
-      description: "src/net/client.py:42",
-      detail: "def get(self, url): return self._retry(url)",
+      description: "",
+      detail: "src/net/client.py:42 — def get(self, url): … return self._retry(url)",
     });
+  });
+
+  it("starts the second line with path:line, however long the qualified name", () => {
+    const qualifiedName = `${"VeryLongModuleName.".repeat(8)}AbstractRequestHandlerFactory.create_handler`;
+    const view = formatResult(result({ qualifiedName }), [{ name: "proj", uri: "file:///home/ada/proj" }]);
+    assert.equal(view.label, `$(symbol-method) ${qualifiedName}`);
+    assert.ok(view.detail.startsWith("src/net/client.py:42 — "), view.detail);
+    assert.equal(view.description, "");
   });
 
   it("falls back to the name when there is no qualified name", () => {
@@ -62,5 +70,74 @@ describe("format", () => {
     assert.equal(indexNote({ state: "idle", indexed: 5, total: 5 }), undefined);
     assert.equal(indexNote({ state: "indexing", indexed: 1200, total: 3400 }), "Indexing: 1,200 of 3,400 files searchable so far");
     assert.match(indexNote({ state: "error", indexed: 0, total: 0 }) ?? "", /error/);
+  });
+
+  it("keeps signature and body apart: the line of the body with the most query words", () => {
+    const snippet = [
+      "def __getattr__(name: str) -> object:",
+      "    import warnings",
+      "    if name in {'Retry', 'Backoff'}:",
+      "        warnings.warn(f'{name} is deprecated', DeprecationWarning)",
+      "    raise AttributeError(name)",
+    ].join("\n");
+    assert.deepEqual(snippetParts(snippet, "warn when a deprecated name is used"), {
+      signature: "def __getattr__(name: str) -> object:",
+      best: "warnings.warn(f'{name} is deprecated', DeprecationWarning)",
+      overload: false,
+    });
+    // Word forms count: "retries" matches "retry"; with no query word, the first body line.
+    assert.equal(snippetParts(snippet, "retries with backoff").best, "if name in {'Retry', 'Backoff'}:");
+    assert.equal(snippetParts(snippet, "").best, "import warnings");
+    assert.equal(snippetParts("class Empty:", "anything").best, undefined);
+  });
+
+  it("skips decorators and the echo of a multi-line signature", () => {
+    const snippet = [
+      "def prompt(text: str, *, default: str | None = None) -> str:",
+      "def prompt(",
+      "    text: str,",
+      "    *,",
+      "    default: str | None = None,",
+      ") -> str:",
+      "    return input(text) or default",
+    ].join("\n");
+    assert.deepEqual(snippetParts(`@overload\n${snippet}`, "default text"), {
+      signature: "def prompt(text: str, *, default: str | None = None) -> str:",
+      best: "return input(text) or default",
+      overload: true,
+    });
+  });
+
+  it("makes one row of the overloads of a name in a file, opening the implementation", () => {
+    const member = (line: number, snippet: string) =>
+      result({ name: "prompt", qualifiedName: "prompt", kind: "function", range: { start: { line, character: 0 }, end: { line, character: 9 } }, snippet });
+    const other = result({ uri: "file:///home/ada/proj/src/other.py", name: "prompt", qualifiedName: "prompt", kind: "function" });
+    const rows = groupResults([
+      member(10, "@overload\ndef prompt(text: str) -> str: ..."),
+      other,
+      member(13, "@overload\ndef prompt(text: str, default: int) -> int: ..."),
+      member(16, "def prompt(text, default=None):\n    return input(text) or default"),
+    ]);
+    assert.deepEqual(
+      rows.map((row) => [row.result.uri.split("/").at(-1), row.result.range.start.line, row.count, row.overloads]),
+      [
+        ["client.py", 16, 3, true],
+        ["other.py", 41, 1, false],
+      ],
+    );
+    const [first] = rows;
+    assert.ok(first);
+    const view = formatRow(first, [{ name: "proj", uri: "file:///home/ada/proj" }], "prompt");
+    assert.equal(view.label, "$(symbol-function) prompt");
+    assert.equal(view.description, "3 overloads");
+    assert.equal(view.detail, "src/net/client.py:17 — def prompt(text, default=None): … return input(text) or default");
+  });
+
+  it("notes weak matches on their row; a group is weak only when all its members are", () => {
+    assert.equal(formatResult(result({ weak: true }), []).description, "weak match");
+    const [row] = groupResults([result({ weak: false }), result({ weak: true })]);
+    assert.ok(row);
+    assert.equal(row.weak, false);
+    assert.equal(formatRow(row, []).description, "2 definitions");
   });
 });

@@ -68,6 +68,16 @@ describe("statusView", () => {
     assert.equal(view.command.id, FIND);
   });
 
+  it("shows no count before the first pass is done: no \"0 symbols\" while starting", () => {
+    const starting = statusView({ kind: "ready", status: status({ state: "starting", files: 0, symbols: 0 }) });
+    assert.equal(starting.text, "$(loading~spin) findcode: starting");
+    assert.equal(starting.busy, true);
+    const indexing = statusView({ kind: "ready", status: status({ state: "indexing", files: 3, symbols: 40, pending: 2 }) });
+    assert.equal(indexing.text, "$(sync~spin) findcode: indexing");
+    assert.equal(indexing.detail, "Indexing: 2 pending; 3 files, 40 symbols so far");
+    assert.doesNotMatch(starting.text + indexing.text, /symbols/);
+  });
+
   it("turns an index error into an error that opens the log", () => {
     const view = statusView({ kind: "ready", status: status({ state: "error", lastError: "disk full" }) });
     assert.equal(view.severity, "error");

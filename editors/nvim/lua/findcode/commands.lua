@@ -90,23 +90,47 @@ local function indexing_note(index)
   end
 end
 
---- `title` with the indexing note when the index is still being built: the note goes where the
---- results are (a picker's title, the quickfix title), not in a message the list would hide.
-function M.title(title, index)
-  local note = indexing_note(index)
-  return note and string.format('%s (%s)', title, note) or title
+--- Whether an answer has results but none of them a close match.
+local function no_close_match(response)
+  return #(response.results or {}) > 0 and protocol.close_matches(response) == 0
 end
 
---- Shows a search response: the quickfix list or a picker; says so when there is nothing.
-local function show(response, title, to_quickfix)
+--- Says that nothing passed the server's threshold for a close match: the list that follows
+--- shows weak matches only. `subject` is what was asked ('"query"', 'code like a.py:3').
+local function say_no_close_match(subject)
+  notify(string.format('no close match for %s: the list shows weak matches only', subject))
+end
+
+--- `title` with its notes: none of the results is a close match; the index is still being
+--- built. The notes go where the results are (a picker's title, the quickfix title), not only
+--- in a message the list would hide.
+function M.title(title, index, no_close)
+  local notes = {}
+  if no_close then
+    table.insert(notes, 'no close match')
+  end
+  local indexing = indexing_note(index)
+  if indexing then
+    table.insert(notes, indexing)
+  end
+  return #notes > 0 and string.format('%s (%s)', title, table.concat(notes, '; ')) or title
+end
+
+--- Shows a search response: the quickfix list or a picker; says so when there is nothing, or
+--- nothing close.
+local function show(response, title, subject, to_quickfix)
   local items = pickers.items(response.results)
-  title = M.title(title, response.index)
+  local no_close = no_close_match(response)
+  title = M.title(title, response.index, no_close)
   if to_quickfix then
     pickers.quickfix(items, title)
   end
   if #items == 0 then
     notify('no results for ' .. title)
     return
+  end
+  if no_close then
+    say_no_close_match(subject)
   end
   if not to_quickfix then
     pickers.pick(items, title, M.options.picker)
@@ -151,6 +175,9 @@ local function search_live(query)
   end
   local loop = live.new(send_search)
   local indexing
+  -- Said when an answer has no close match after one that had (or as the first answer), not
+  -- for every prompt typed on while nothing matches.
+  local had_close = true
   local function ask(prompt, on_items)
     loop.ask(prompt, function(err, response)
       if err or type(response) ~= 'table' then
@@ -158,6 +185,11 @@ local function search_live(query)
         return
       end
       indexing = indexing_note(response.index)
+      local no_close = no_close_match(response)
+      if no_close and had_close then
+        say_no_close_match('"' .. vim.trim(prompt) .. '"')
+      end
+      had_close = not no_close
       on_items(pickers.items(response.results))
     end)
   end
@@ -186,7 +218,7 @@ function M.search(query, to_quickfix)
     return
   end
   request(protocol.SEARCH, M.search_params(query), function(response)
-    show(response, 'FindCode: ' .. query, to_quickfix)
+    show(response, 'FindCode: ' .. query, '"' .. query .. '"', to_quickfix)
   end)
 end
 
@@ -230,7 +262,7 @@ function M.similar(range)
   local like = range and string.format('%s:%d-%d', name, math.min(range[1], range[2]), math.max(range[1], range[2]))
     or string.format('%s:%d', name, vim.api.nvim_win_get_cursor(0)[1])
   request(protocol.SIMILAR, params, function(response)
-    show(response, 'FindCodeSimilar: ' .. like, false)
+    show(response, 'FindCodeSimilar: ' .. like, 'code like ' .. like, false)
   end)
 end
 

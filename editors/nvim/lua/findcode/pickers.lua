@@ -1,32 +1,42 @@
 --- Where results go: the quickfix list, or a picker. The picker is Telescope when it is
 --- installed, else fzf-lua, else vim.ui.select (which dressing.nvim, snacks.nvim or mini.pick may
---- replace). Each picker gets the same items, in the server's rank order: quickfix-style tables
---- { filename, lnum, col, text, user_data = the findcode result }. Telescope and fzf-lua search
---- live: they ask the server again as the prompt changes (live.lua), the way live_grep does.
+--- replace). Each picker gets the same items, in the server's rank order, except that weak
+--- matches (the server's `weak`: below its threshold for a close match) come after the close
+--- ones, marked "(weak)": quickfix-style tables { filename, lnum, col, text, user_data = the
+--- findcode result }. Telescope and fzf-lua search live: they ask the server again as the
+--- prompt changes (live.lua), the way live_grep does.
 ---
---- No score is shown: search and similar answer on different scales (fused ranks, cosine
---- similarity), and a number rescaled here would look calibrated when it is not. The rank order
---- says which result the server thinks best.
+--- No score is shown: the rank order says which result the server thinks best, and the weak
+--- mark says which ones it is not sure of.
+local protocol = require('findcode.protocol')
+
 local M = {}
 
---- One quickfix-style item a result. The server's ranges are LSP positions (0-based, UTF-16);
---- the column is taken as a byte column, which differs only after non-ASCII text on the line
---- before the symbol's name, where a declaration rarely has any.
----@param results table[] findcode SearchResult list
+M.WEAK = '(weak)'
+
+local function item(r)
+  local start = r.range and r.range.start or { line = 0, character = 0 }
+  local text = string.format('%s %s', r.kind or '?', r.qualifiedName or r.name or '?')
+  return {
+    filename = vim.uri_to_fname(r.uri),
+    lnum = start.line + 1,
+    col = start.character + 1,
+    text = protocol.is_weak(r) and text .. ' ' .. M.WEAK or text,
+    user_data = r,
+  }
+end
+
+--- One quickfix-style item a result, close matches first. The server's ranges are LSP
+--- positions (0-based, UTF-16); the column is taken as a byte column, which differs only after
+--- non-ASCII text on the line before the symbol's name, where a declaration rarely has any.
+---@param results findcode.SearchResult[]
 ---@return table[]
 function M.items(results)
-  local items = {}
+  local close, weak = {}, {}
   for _, r in ipairs(results or {}) do
-    local start = r.range and r.range.start or { line = 0, character = 0 }
-    table.insert(items, {
-      filename = vim.uri_to_fname(r.uri),
-      lnum = start.line + 1,
-      col = start.character + 1,
-      text = string.format('%s %s', r.kind or '?', r.qualifiedName or r.name or '?'),
-      user_data = r,
-    })
+    table.insert(protocol.is_weak(r) and weak or close, item(r))
   end
-  return items
+  return vim.list_extend(close, weak)
 end
 
 --- "path:line text", the path relative to the current directory.

@@ -61,6 +61,13 @@ export interface SearchResult {
   language: string;
   score: number;
   snippet: string;
+  /**
+   * Calibrated relevance, 0..1, on one scale for search and similar. Optional: servers before
+   * it send none.
+   */
+  relevance?: number;
+  /** Below the server's threshold for a close match. Missing (older servers): not weak. */
+  weak?: boolean;
 }
 
 export interface IndexSummary {
@@ -73,6 +80,18 @@ export interface SearchResponse {
   results: SearchResult[];
   index: IndexSummary;
   tookMs: number;
+  /** How many results are not weak. Missing (older servers): all of them. */
+  closeMatches?: number;
+}
+
+/** Whether a result is a weak match; a server that does not say is taken as sure of it. */
+export function isWeak(result: SearchResult): boolean {
+  return result.weak === true;
+}
+
+/** How many results are close matches, counted from `weak` when the server does not say. */
+export function closeMatchCount(response: SearchResponse): number {
+  return response.closeMatches ?? response.results.filter((result) => !isWeak(result)).length;
 }
 
 export interface ModelInfo {

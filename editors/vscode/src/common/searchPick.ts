@@ -5,16 +5,17 @@
  */
 import * as vscode from "vscode";
 import { FindcodeApi } from "./api";
-import { formatResult, indexNote, relativePath, Root } from "./format";
+import { formatRow, groupResults, indexNote, relativePath, Root } from "./format";
 import { LiveQuery } from "./liveQuery";
 import { errorText } from "./notify";
 import { openResult, Preview } from "./preview";
-import { SearchResponse, SearchResult } from "./protocol";
+import { closeMatchCount, SearchResponse, SearchResult } from "./protocol";
 import { searchParams, similarParams } from "./requests";
 import { FindcodeSettings } from "./settings";
 
+/** A row of the list; separators have no result. */
 export interface ResultItem extends vscode.QuickPickItem {
-  result: SearchResult;
+  result?: SearchResult;
 }
 
 export interface PickContext {
@@ -35,15 +36,53 @@ export function workspaceRoots(): Root[] {
   }));
 }
 
-function toItems(response: SearchResponse, roots: Root[]): ResultItem[] {
+export const WEAK_MATCHES = "weak matches";
+export const NO_CLOSE_MATCH = "no close match";
+
+/**
+ * The rows in the server's order, except that weak matches go below a separator (with a note
+ * on each row): they are shown, but not as sure as the close ones.
+ */
+function toItems(response: SearchResponse, roots: Root[], query = ""): ResultItem[] {
   // alwaysShow: the QuickPick would otherwise hide every result whose label does not contain
   // the typed words, which is most of them: they match by meaning, not by text.
-  return response.results.map((result) => ({ ...formatResult(result, roots), alwaysShow: true, result }));
+  const rows = groupResults(response.results);
+  const item = (row: (typeof rows)[number]): ResultItem => ({ ...formatRow(row, roots, query), alwaysShow: true, result: row.result });
+  const close = rows.filter((row) => !row.weak).map(item);
+  const weak = rows.filter((row) => row.weak).map(item);
+  if (weak.length === 0) {
+    return close;
+  }
+  const label = closeMatchCount(response) === 0 ? `${NO_CLOSE_MATCH}: ${WEAK_MATCHES} only` : WEAK_MATCHES;
+  return [...close, { label, kind: vscode.QuickPickItemKind.Separator, alwaysShow: true }, ...weak];
+}
+
+/**
+ * Keeps the server's order, and the separators, while text is in the box. VS Code's QuickPick
+ * otherwise moves the rows whose label matches the typed words to the top, and drops the
+ * separators, whenever it filters. `sortByLabel` is not in the typings of the oldest VS Code
+ * the extension supports; where setting it fails, that VS Code re-sorts.
+ */
+function keepOrder(pick: vscode.QuickPick<ResultItem>): void {
+  try {
+    (pick as vscode.QuickPick<ResultItem> & { sortByLabel: boolean }).sortByLabel = false;
+  } catch {
+    // an older VS Code that guards the property
+  }
 }
 
 function summary(response: SearchResponse): string {
   const n = response.results.length;
-  const found = n === 0 ? "No results" : `${n} result${n === 1 ? "" : "s"}`;
+  const close = closeMatchCount(response);
+  const plural = (count: number, what: string): string => `${count} ${what}${count === 1 ? "" : "es"}`;
+  const found =
+    n === 0
+      ? "No results"
+      : close === 0
+        ? `No close match, ${plural(n, "weak match")}`
+        : close < n
+          ? `${plural(close, "close match")}, ${n - close} weak`
+          : `${n} result${n === 1 ? "" : "s"}`;
   const note = indexNote(response.index);
   return `${found} in ${Math.round(response.tookMs)} ms${note === undefined ? "" : ` · ${note}`}`;
 }
@@ -54,19 +93,21 @@ function runPick(pick: vscode.QuickPick<ResultItem>, onHide: () => void): Promis
   let accepted = false;
   return new Promise((resolve) => {
     pick.onDidChangeActive((items) => {
-      const item = items[0];
-      if (item !== undefined) {
-        void preview.show(item.result).catch(() => undefined);
+      const result = items[0]?.result;
+      if (result !== undefined) {
+        void preview.show(result).catch(() => undefined);
       }
     });
     pick.onDidAccept(() => {
-      const item = pick.selectedItems[0] ?? pick.activeItems[0];
-      if (item === undefined) {
+      const result = (pick.selectedItems[0] ?? pick.activeItems[0])?.result;
+      if (result === undefined) {
         return;
       }
       accepted = true;
       pick.hide();
-      void openResult(item.result);
+      void openResult(result)
+        .then(() => preview.accept(result))
+        .catch(() => undefined);
     });
     pick.onDidHide(() => {
       onHide();
@@ -88,6 +129,7 @@ export async function findByMeaning(context: PickContext, initialQuery: string, 
   pick.placeholder = 'Describe what the code does, e.g. "retry an HTTP request with backoff"';
   pick.matchOnDescription = false;
   pick.matchOnDetail = false;
+  keepOrder(pick);
   const live = new LiveQuery<SearchResponse>(
     {
       fetch: (query, signal) => {
@@ -96,8 +138,14 @@ export async function findByMeaning(context: PickContext, initialQuery: string, 
           ? Promise.reject(new Error(NOT_RUNNING))
           : api.search(searchParams(query, context.settings()), signal);
       },
-      onResult: (_query, response) => {
-        pick.items = toItems(response, context.roots());
+      onResult: (query, response) => {
+        const items = toItems(response, context.roots(), query);
+        pick.items = items;
+        // Enter opens the best result of this answer. While the words were typed, VS Code may
+        // have moved the highlight to a row of the previous answer whose label matched them,
+        // and it can keep a highlight at that place when the rows change.
+        const best = items.find((item) => item.result !== undefined);
+        pick.activeItems = best === undefined ? [] : [best];
         pick.title = `${title} — ${summary(response)}`;
       },
       onError: (_query, error) => {
@@ -157,7 +205,9 @@ export async function findSimilar(context: PickContext, editor: vscode.TextEdito
   const pick = vscode.window.createQuickPick<ResultItem>();
   pick.title = `findcode: Code similar to ${where} — ${summary(response)}`;
   pick.placeholder = "Filter the results by name or path";
-  pick.matchOnDescription = true;
+  // The path starts the detail line.
+  pick.matchOnDetail = true;
+  keepOrder(pick);
   pick.items = toItems(response, context.roots()).map((item) => ({ ...item, alwaysShow: false }));
   await runPick(pick, () => undefined);
 }

@@ -57,14 +57,33 @@ export function statusView(phase: Phase): StatusView {
           command: { id: SHOW_LOG, title: "Show Log" },
         };
       }
-      const busy = status.state !== "idle";
+      if (status.state === "starting") {
+        // The server is up but its index is not open yet (the model loads): no count to show,
+        // and a "0 symbols" here would read as an empty, finished index.
+        return {
+          text: "$(loading~spin) findcode: starting",
+          detail: "Loading the model and opening the index",
+          severity: "info",
+          busy: true,
+          command: { id: SHOW_LOG, title: "Show Log" },
+        };
+      }
+      if (status.state !== "idle") {
+        // A count while the pass runs would look final; the count of a finished index is the
+        // one the status bar shows.
+        return {
+          text: "$(sync~spin) findcode: indexing",
+          detail: `Indexing: ${count(status.pending)} pending; ${count(status.files)} files, ${count(status.symbols)} symbols so far`,
+          severity: "info",
+          busy: true,
+          command: { id: SHOW_STATUS, title: "Show Index Status" },
+        };
+      }
       return {
-        text: `${busy ? "$(sync~spin)" : "$(search)"} findcode: ${count(status.symbols)} symbols`,
-        detail: busy
-          ? `Indexing: ${count(status.pending)} pending; ${count(status.files)} files so far`
-          : `${count(status.symbols)} symbols in ${count(status.files)} files, model ${status.model.name}`,
+        text: `$(search) findcode: ${count(status.symbols)} symbols`,
+        detail: `${count(status.symbols)} symbols in ${count(status.files)} files, model ${status.model.name}`,
         severity: "info",
-        busy,
+        busy: false,
         command: { id: FIND, title: "Find Code by Meaning" },
       };
     }

@@ -3,7 +3,8 @@
 // count symbols, runs Find Code by Meaning and Find Similar Code through the command palette.
 //
 // Opt-in (`npm run test:e2e`), not part of `npm test`: it needs code-server and Chromium, which
-// test/e2e/install.sh sets up offline from npm and Debian packages.
+// test/e2e/install.sh sets up offline from npm and Debian packages. With FINDCODE_E2E_SCREENSHOTS
+// set to a folder (`npm run test:e2e:screenshots`: media/), it saves the README's pictures there.
 import assert from "node:assert/strict";
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -27,6 +28,78 @@ let server: ChildProcess | undefined;
 let browser: Browser | undefined;
 let page: Page;
 const serverOutput: string[] = [];
+const screenshots = process.env.FINDCODE_E2E_SCREENSHOTS;
+// The README's pictures stay small: cropped to what they show, and at most this many bytes.
+const MAX_SCREENSHOT_BYTES = 150_000;
+
+// A file whose function sits far down, to see where a preview puts the line (written into the
+// copy of the fixture workspace: the protocol test indexes the fixture itself).
+const DEEP_FILE = "tools/checksum.py";
+const DEEP_LINE = 105;
+const deepFile = [
+  '"""CRC-32 over files, with the table spelled out."""',
+  "",
+  "import zlib",
+  "",
+  "TABLE = [",
+  ...Array.from({ length: DEEP_LINE - 8 }, (_, i) => `    0x${((i * 2654435761) >>> 0).toString(16).padStart(8, "0")},`),
+  "]",
+  "",
+  "def file_checksum(path, chunk_size=65536):",
+  '    """The CRC-32 checksum of a file, read in chunks so that large files fit in memory."""',
+  "    crc = 0",
+  '    with open(path, "rb") as handle:',
+  "        while chunk := handle.read(chunk_size):",
+  "            crc = zlib.crc32(chunk, crc)",
+  "    return crc",
+  "",
+].join("\n");
+
+interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * Saves a picture of `clip` (scaled) for the README, when asked to, and checks it stays small.
+ * With `still`, only if that is still true once the picture is taken (the page moves on).
+ */
+async function screenshot(name: string, clip: Box, scale = 1, still?: () => Promise<boolean>): Promise<boolean> {
+  if (screenshots === undefined) return false;
+  const png = await page.screenshot({ clip: { ...clip, scale } });
+  if (still !== undefined && !(await still())) return false;
+  fs.mkdirSync(screenshots, { recursive: true });
+  const file = path.join(screenshots, `${name}.png`);
+  fs.writeFileSync(file, png);
+  assert.ok(png.length < MAX_SCREENSHOT_BYTES, `${file} is ${png.length} bytes`);
+  return true;
+}
+
+const box = (selector: string): Promise<Box | undefined> =>
+  page.evaluate((css) => {
+    const rect = document.querySelector(css)?.getBoundingClientRect();
+    return rect === undefined ? undefined : { x: rect.x, y: rect.y, width: rect.width, height: rect.height };
+  }, selector);
+
+/** The open editor tabs: their labels, and whether each is a preview (italic) tab. */
+const tabs = (): Promise<{ label: string; preview: boolean }[]> =>
+  page.evaluate(() =>
+    [...document.querySelectorAll(".tabs-container .tab")].map((tab) => ({
+      label: tab.querySelector(".label-name")?.textContent?.trim() ?? tab.textContent?.trim() ?? "",
+      preview: tab.classList.contains("italic") || tab.querySelector(".italic") !== null,
+    })),
+  );
+
+/** Where line `line` (1-based) of the active editor is drawn, or undefined when it is not. */
+const lineBox = (line: number): Promise<Box | undefined> =>
+  page.evaluate((wanted) => {
+    const editor = document.querySelector(".editor-group-container.active .monaco-editor");
+    const number = [...(editor?.querySelectorAll(".line-numbers") ?? [])].find((e) => e.textContent?.trim() === String(wanted));
+    const rect = number?.getBoundingClientRect();
+    return rect === undefined ? undefined : { x: rect.x, y: rect.y, width: rect.width, height: rect.height };
+  }, line);
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -41,12 +114,12 @@ function freePort(): Promise<number> {
   });
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const value = await probe();
     if (value !== undefined) return value;
-    await sleep(250);
+    await sleep(everyMs);
   }
   // A picture of the workbench says more than any log about why a UI step did not happen.
   const shot = `${path.join(os.tmpdir(), "findcode-e2e-failure")}.png` as const;
@@ -77,10 +150,16 @@ const statusText = (): Promise<string> =>
       .join(" | "),
   );
 
+// The rows of the open list; none while it is hidden (its last rows stay in the DOM).
 const quickPickRows = (): Promise<string[]> =>
-  page.evaluate(() =>
-    [...document.querySelectorAll(".quick-input-widget .monaco-list-row")].map((row) => row.textContent?.trim() ?? ""),
-  );
+  page.evaluate(() => {
+    const widget = document.querySelector<HTMLElement>(".quick-input-widget");
+    if (widget === null || getComputedStyle(widget).display === "none") return [];
+    // In the order shown: a list reuses its row elements, so the DOM's order is not the list's.
+    return [...widget.querySelectorAll(".monaco-list-row")]
+      .sort((a, b) => Number(a.getAttribute("data-index")) - Number(b.getAttribute("data-index")))
+      .map((row) => row.textContent?.trim() ?? "");
+  });
 
 async function runCommand(title: string): Promise<void> {
   // Through the command center (the box atop the window) with ">", as a mouse user would:
@@ -96,9 +175,32 @@ async function runCommand(title: string): Promise<void> {
     }
   }, 15_000);
   await page.keyboard.type(`>${title}`);
+  // Every key reached the palette (a list closing meanwhile would send the rest to the editor).
+  const typed = await page.$eval(".quick-input-widget input", (input) => input.value);
+  assert.equal(typed, `>${title}`, "the command palette lost the focus while the command was typed");
   const label = title.split(": ")[1] ?? title;
   await until("the command in the palette", async () => ((await quickPickRows()).some((row) => row.includes(label)) ? true : undefined), 10_000);
   await page.keyboard.press("Enter");
+}
+
+/** Whether the findcode that the extension starts sends relevance, weak and closeMatches. */
+function serverSendsWeakMatches(): boolean {
+  try {
+    const check = "from findcode import protocol; assert 'closeMatches' in protocol.SearchResponse.__annotations__";
+    execFileSync(python ?? "python3", ["-c", check], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Types a query into the open list, replacing the last query that it comes back with. */
+async function typeQuery(text: string): Promise<void> {
+  await page.waitForSelector(".quick-input-widget input", { visible: true, timeout: 10_000 });
+  await page.$eval(".quick-input-widget input", (input) => {
+    input.select();
+  });
+  await page.keyboard.type(text);
 }
 
 before(async () => {
@@ -110,6 +212,8 @@ before(async () => {
   userData = data;
   workspaceDir = workspace;
   fs.cpSync(path.join(root, "test", "fixtures", "workspace"), workspace, { recursive: true });
+  fs.mkdirSync(path.join(workspace, path.dirname(DEEP_FILE)), { recursive: true });
+  fs.writeFileSync(path.join(workspace, DEEP_FILE), deepFile);
   fs.mkdirSync(path.join(userData, "User"), { recursive: true });
   fs.writeFileSync(
     path.join(userData, "User", "settings.json"),
@@ -149,28 +253,82 @@ after(async () => {
 });
 
 describe("findcode in code-server", () => {
-  it("indexes the workspace and shows the symbol count in the status bar", async () => {
+  it("indexes the workspace, showing progress, then the symbol count (no count before)", async () => {
+    // Every text the status bar shows on the way, polled faster than the server reports.
+    const seen: string[] = [];
+    let pictured = false;
     const text = await until("the status bar to count symbols", async () => {
       const current = await statusText();
+      if (current === seen.at(-1)) return undefined;
+      seen.push(current);
+      // The picture is of the last progress between 0% and 99% (of any, if there is none).
+      const percent = Number(/findcode (\d+)%/.exec(current)?.[1] ?? NaN);
+      if (percent >= 0 && (!pictured || (percent > 0 && percent < 99))) {
+        const bar = await box(".part.statusbar");
+        const still = async (): Promise<boolean> => (await statusText()) === current;
+        const taken = bar !== undefined && (await screenshot("status-progress", { x: 0, y: bar.y, width: 520, height: bar.height }, 1.5, still));
+        pictured = pictured || taken;
+      }
       return /findcode: \d+ symbols/.test(current) ? current : undefined;
-    }, 180_000);
-    assert.match(text, /findcode: ([89]|\d\d+) symbols/);
+    }, 180_000, 50);
+    console.log(`status bar texts: ${JSON.stringify(seen)}`);
+    // The first count shown is the finished index's: no "0 symbols" while the server starts.
+    assert.match(text, /findcode: ([89]|\d\d+) symbols/, JSON.stringify(seen));
+    assert.ok(seen.some((t) => /findcode \d+%|indexing|starting/.test(t)), `no progress shown: ${JSON.stringify(seen)}`);
+  });
+
+  it("previews results below the list and closes the preview on Escape", async () => {
+    assert.deepEqual(await tabs(), [], "no editor is open before the list");
+    await runCommand("findcode: Find Code by Meaning");
+    await typeQuery("CRC-32 checksum of a file read in chunks");
+    await until("the deep result", async () => ((await quickPickRows())[0]?.includes("file_checksum") ? true : undefined), 30_000);
+    // The first row is highlighted, so previewed: its line is drawn below the list. (Showing
+    // the editor scrolls it once, the preview's own reveal again: wait for it to settle.)
+    const line = await until("the previewed line to settle", async () => {
+      const before = await lineBox(DEEP_LINE);
+      await sleep(500);
+      const after = await lineBox(DEEP_LINE);
+      return before !== undefined && after?.y === before.y ? after : undefined;
+    }, 15_000);
+    const list = await box(".quick-input-widget");
+    const editor = await box(".editor-group-container.active .monaco-editor");
+    assert.ok(list && editor);
+    console.log(`preview: line ${JSON.stringify(line)}, list ${JSON.stringify(list)}, editor ${JSON.stringify(editor)}`);
+    assert.ok(line.y >= list.y + list.height, `line ${DEEP_LINE} at y=${line.y} is under the list (bottom ${list.y + list.height})`);
+    assert.ok(line.y < editor.y + editor.height * 0.75, `line ${DEEP_LINE} at y=${line.y} is low in the editor (${JSON.stringify(editor)})`);
+    // The list, and the previewed code below it from its line numbers on.
+    const left = Math.min(line.x - 8, list.x - 20);
+    const right = list.x + list.width + 20;
+    await screenshot("search-results", { x: left, y: 0, width: right - left, height: Math.min(900, line.y + 8 * line.height) }, 0.9);
+    assert.deepEqual(await tabs(), [{ label: "checksum.py", preview: true }]);
+    await page.keyboard.press("Escape");
+    // As Quick Open does: the file opened only to preview it is closed again.
+    await until("the preview to close", async () => ((await tabs()).length === 0 ? true : undefined), 10_000);
   });
 
   it("finds code by meaning, previews and opens the result", async () => {
     await runCommand("findcode: Find Code by Meaning");
-    await page.keyboard.type("retry an HTTP request with exponential backoff");
+    await typeQuery("retry an HTTP request with exponential backoff");
+    // The list opens on the last query's results; these are the new query's.
     const rows = await until("results", async () => {
       const current = await quickPickRows();
-      return current.some((row) => row.includes("fetch_with_retry")) ? current : undefined;
+      return current[0]?.includes("fetch_with_retry") ? current : undefined;
     }, 30_000);
     assert.ok(rows[0]?.includes("fetch_with_retry") && rows[0].includes("net/http_client.py:7"), rows.join("\n"));
+    // Enter opens the highlighted row: the best result of this answer.
+    const focused = await page.evaluate(() => document.querySelector(".quick-input-widget .monaco-list-row.focused")?.textContent ?? "");
+    assert.ok(focused.includes("fetch_with_retry"), `highlighted: ${focused}\n${rows.join("\n")}`);
     await page.keyboard.press("Enter");
     await until("the editor at the result", async () => {
       const tab = await page.evaluate(() => document.querySelector(".tab.active")?.textContent?.trim());
       const cursor = await page.evaluate(() => [...document.querySelectorAll(".statusbar-item")].map((e) => e.textContent?.trim() ?? "").find((t) => t.startsWith("Ln ")));
       return tab?.includes("http_client.py") && cursor?.startsWith("Ln 7,") ? true : undefined;
     }, 15_000);
+    // The chosen file stays open, pinned (no longer a preview).
+    await until("the chosen file's tab to be pinned", async () => {
+      const open = await tabs();
+      return open.length === 1 && open[0]?.label === "http_client.py" && !open[0].preview ? true : undefined;
+    }, 10_000);
   });
 
   it("finds code similar to the function at the cursor", async () => {
@@ -180,6 +338,31 @@ describe("findcode in code-server", () => {
       return current.length > 0 && !current.some((row) => row.includes("Find Similar Code")) ? current : undefined;
     }, 30_000);
     assert.ok(rows[0]?.includes("download_file_with_retries"), rows.join("\n"));
+    await page.keyboard.press("Escape");
+  });
+
+  it("says no close match when nothing in the workspace does what was asked", async (t) => {
+    if (!serverSendsWeakMatches()) {
+      t.skip("this findcode server does not mark weak matches yet (no closeMatches in its protocol)");
+      return;
+    }
+    await runCommand("findcode: Find Code by Meaning");
+    await typeQuery("compile a GLSL shader for a 3D mesh");
+    // The list opens on the last query's answer, which has weak matches too: this one has no
+    // close match, which the title says.
+    const title = (): Promise<string> => page.evaluate(() => document.querySelector(".quick-input-title")?.textContent ?? "");
+    await until("no close match in the title", async () => (/No close match/.test(await title()) ? true : undefined), 30_000);
+    const rows = await quickPickRows();
+    assert.ok(rows.length > 0 && rows.every((row) => row.includes("weak match")), rows.join("\n"));
+    // The separator above them is drawn (VS Code drops separators while filtering by label).
+    const separators = await page.evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>(".quick-input-widget .monaco-list-row *")]
+        .filter((e) => e.children.length === 0 && e.getClientRects().length > 0 && /no close match/.test(e.textContent ?? ""))
+        .map((e) => e.textContent),
+    );
+    assert.deepEqual(separators, ["no close match: weak matches only"], rows.join("\n"));
+    const list = await box(".quick-input-widget");
+    if (list !== undefined) await screenshot("weak-matches", { x: list.x - 10, y: 0, width: list.width + 20, height: list.y + Math.min(list.height, 300) });
     await page.keyboard.press("Escape");
   });
 

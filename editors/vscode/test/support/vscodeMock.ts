@@ -77,6 +77,18 @@ export class Uri {
   }
 }
 
+export class TabInputText {
+  constructor(readonly uri: Uri) {}
+}
+
+/** A tab of the one editor group the mock has. */
+export interface FakeTab {
+  input: TabInputText;
+  isPreview: boolean;
+  isDirty: boolean;
+  label: string;
+}
+
 export class ThemeColor {
   constructor(readonly id: string) {}
 }
@@ -86,6 +98,7 @@ export class FakeQuickPick<T> {
   placeholder: string | undefined;
   matchOnDescription = false;
   matchOnDetail = false;
+  sortByLabel = true;
   busy = false;
   items: T[] = [];
   activeItems: T[] = [];
@@ -136,11 +149,25 @@ export interface Shown {
   options: { preview?: boolean; preserveFocus?: boolean; selection?: Range } | undefined;
 }
 
+export interface Revealed {
+  uri: string;
+  range: Range;
+  type: number | undefined;
+}
+
 /** What the code under test did, reset by `reset()` between tests. */
 export const recorded = {
   configuration: {} as Record<string, unknown>,
   quickPicks: [] as FakeQuickPick<unknown>[],
   shown: [] as Shown[],
+  /** revealRange calls on the editors that showTextDocument returned. */
+  revealed: [] as Revealed[],
+  /** The tabs of the one editor group, in order; showTextDocument opens and reuses them. */
+  tabs: [] as FakeTab[],
+  /** The labels of the tabs that tabGroups.close closed. */
+  closedTabs: [] as string[],
+  /** How many lines the editors that showTextDocument returns show. */
+  visibleLines: 40,
   messages: [] as { level: string; text: string }[],
   commands: new Map<string, (...args: unknown[]) => unknown>(),
   statusBarItems: [] as Record<string, unknown>[],
@@ -159,6 +186,10 @@ export function reset(): void {
   recorded.configuration = {};
   recorded.quickPicks = [];
   recorded.shown = [];
+  recorded.revealed = [];
+  recorded.tabs = [];
+  recorded.closedTabs = [];
+  recorded.visibleLines = 40;
   recorded.messages = [];
   recorded.commands.clear();
   recorded.statusBarItems = [];
@@ -177,8 +208,25 @@ function fakeEditor(uri: Uri, selection?: Range): Record<string, unknown> {
     document: { uri, getText: () => "" },
     selection: selection ?? new Selection(0, 0, 0, 0),
     viewColumn: 1,
-    revealRange: () => undefined,
+    visibleRanges: [new Range(0, 0, recorded.visibleLines - 1, 0)],
+    revealRange: (range: Range, type?: number) => {
+      recorded.revealed.push({ uri: uri.toString(), range, type });
+    },
   };
+}
+
+/** What showTextDocument does to the tabs: a preview replaces the previous preview tab. */
+function openTab(uri: Uri, preview: boolean): void {
+  const existing = recorded.tabs.find((tab) => tab.input.uri.toString() === uri.toString());
+  if (existing !== undefined) {
+    existing.isPreview &&= preview;
+    return;
+  }
+  if (preview) {
+    recorded.tabs = recorded.tabs.filter((tab) => !tab.isPreview);
+  }
+  const label = uri.toString().split("/").at(-1) ?? "";
+  recorded.tabs.push({ input: new TabInputText(uri), isPreview: preview, isDirty: false, label });
 }
 
 const message =
@@ -199,6 +247,8 @@ const vscode = {
   Selection,
   Uri,
   ThemeColor,
+  TabInputText,
+  QuickPickItemKind: { Separator: -1, Default: 0 },
   StatusBarAlignment: { Left: 1, Right: 2 },
   ConfigurationTarget: { Global: 1, Workspace: 2, WorkspaceFolder: 3 },
   LanguageStatusSeverity: { Information: 0, Warning: 1, Error: 2 },
@@ -227,7 +277,20 @@ const vscode = {
     showTextDocument: (target: Uri | { uri: Uri }, options?: Shown["options"]) => {
       const uri = target instanceof Uri ? target : target.uri;
       recorded.shown.push({ uri: uri.toString(), options });
+      // VS Code's default: a document shown without `preview: false` opens as a preview.
+      openTab(uri, options?.preview ?? true);
       return Promise.resolve(fakeEditor(uri, options?.selection));
+    },
+    tabGroups: {
+      get all() {
+        return [{ tabs: recorded.tabs }];
+      },
+      close: (tabs: FakeTab | FakeTab[]): Promise<boolean> => {
+        const closing = Array.isArray(tabs) ? tabs : [tabs];
+        recorded.closedTabs.push(...closing.map((tab) => tab.label));
+        recorded.tabs = recorded.tabs.filter((tab) => !closing.includes(tab));
+        return Promise.resolve(true);
+      },
     },
     withProgress: <R>(_options: unknown, task: () => Promise<R>): Promise<R> => task(),
     showOpenDialog: () => Promise.resolve(recorded.openDialog?.map((file) => Uri.file(file))),
