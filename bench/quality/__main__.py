@@ -33,7 +33,7 @@ from findcode.search import DEFAULT_RANKING, Ranking
 from findcode.symbols import extract_symbols
 
 from bench.quality import report
-from bench.quality.corpora import CORPORA, NATURAL_CORPORA, Corpus
+from bench.quality.corpora import CORPORA, NATURAL_CORPORA, Corpus, by_name
 from bench.quality.fetch import CACHE, fetch
 from bench.quality.naive import NaiveIndex
 from bench.quality.natural import WORK as NATURAL_WORK
@@ -181,12 +181,10 @@ def index_throughput(
 
 
 def _chosen(corpora: tuple[Corpus, ...], names: list[str] | None) -> list[Corpus]:
-    """The corpora of one table named by --corpus (all when none is named)."""
-    known = {corpus.name for corpus in CORPORA + NATURAL_CORPORA}
-    unknown = sorted(set(names or ()) - known)
-    if unknown:
-        raise SystemExit(f"unknown corpus {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    return [corpus for corpus in corpora if not names or corpus.name in names]
+    """The corpora of one table named by --corpus (all when none is named); a name that is in
+    neither table is refused."""
+    named = {corpus.name for corpus in by_name(names, CORPORA + NATURAL_CORPORA)}
+    return [corpus for corpus in corpora if corpus.name in named]
 
 
 def _knobs(ranking: Ranking) -> str:

@@ -30,9 +30,8 @@ from pathlib import Path
 import numpy as np
 from findcode.config import Settings
 from findcode.embedder import Embedder
-from findcode.engine import Engine
-from findcode.evaluation import K
-from findcode.mining import read_repository, write_tree
+from findcode.evaluation import K, index_copy
+from findcode.mining import read_repository
 from findcode.model import BASE_MODEL, DEFAULT_MODEL, resolve_model_path
 from findcode.relevance import Calibration
 
@@ -65,15 +64,8 @@ def ask_all(model: str, embedder: Embedder, settings: Settings) -> list[Asked]:
         files = read_repository(fetch(corpus), settings)
         targets = check(queries, files)
         workdir = WORK / model / corpus.name
-        write_tree(files, workdir / "tree")
-        engine = Engine(
-            [workdir / "tree"],
-            settings.replace(index_dir=workdir / "index", watch=False),
-            embedder=embedder,
-        )
-        engine.start()
+        engine, _seconds = index_copy(files, workdir, settings=settings, embedder=embedder)
         try:
-            engine.wait_idle()
             texts = [(q.text, spans) for q, spans in zip(queries.queries, targets, strict=True)]
             texts += [(text, ()) for text in queries.no_answer]
             for text, spans in texts:

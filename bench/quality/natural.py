@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,10 +35,9 @@ from typing import Any
 
 from findcode.config import Settings
 from findcode.embedder import Embedder
-from findcode.engine import Engine, Hit
-from findcode.errors import FindcodeError
-from findcode.evaluation import MODES, K, Located, Summary, summarize
-from findcode.mining import read_repository, write_tree
+from findcode.engine import Hit
+from findcode.evaluation import MODES, K, Located, Summary, index_copy, search_hits, summarize
+from findcode.mining import read_repository
 from findcode.symbols import Symbol, extract_symbols
 
 from bench.quality import report
@@ -264,21 +262,11 @@ def evaluate_natural(
     queries = queries or load_queries(query_file(corpus.name))
     files = read_repository(root, settings)
     targets = check(queries, files)
-    tree = workdir / "tree"
-    write_tree(files, tree)
-    engine_settings = settings.replace(index_dir=workdir / "index", watch=False)
-    engine = Engine([tree], engine_settings, embedder=embedder)
     texts = [query.text for query in queries.queries] + list(queries.no_answer)
-    started = time.perf_counter()
-    engine.start()
+    engine, index_seconds = index_copy(files, workdir, settings=settings, embedder=embedder)
     try:
-        engine.wait_idle()
-        index_seconds = time.perf_counter() - started
-        status = engine.status()
-        if status["state"] == "error":
-            raise FindcodeError(f"indexing {corpus.name} failed: {status['lastError']}")
         log(f"indexed {len(files)} files in {index_seconds:.1f}s")
-        hits = {mode: [_hits(engine, mode, text) for text in texts] for mode in MODES}
+        hits = {mode: [search_hits(engine, mode, text) for text in texts] for mode in MODES}
     finally:
         engine.close()
     answerable = len(queries.queries)
@@ -313,10 +301,6 @@ def evaluate_natural(
         asked=asked,
         index_seconds=index_seconds,
     )
-
-
-def _hits(engine: Engine, mode: str, query: str) -> list[Hit]:
-    return engine.search(query, limit=K, mode=mode).hits
 
 
 # -- the command

@@ -20,8 +20,8 @@ import numpy as np
 from findcode.config import Settings
 from findcode.embedder import Embedder
 from findcode.engine import Engine
-from findcode.evaluation import K, hit_rank, per_query
-from findcode.mining import mine, read_repository, write_tree
+from findcode.evaluation import K, hit_rank, index_copy, per_query
+from findcode.mining import mine, read_repository
 from findcode.model import DEFAULT_MODEL, resolve_model_path
 from findcode.search import DEFAULT_RANKING, Ranking
 
@@ -67,8 +67,7 @@ def mined_engines(
     for corpus in CORPORA:
         mined = mine(read_repository(fetch(corpus), settings), max_pairs=max_queries, seed=0)
         workdir = WORK / model / corpus.name
-        write_tree(mined.files, workdir / "tree")
-        engine = _engine(workdir, embedder, settings)
+        engine, _seconds = index_copy(mined.files, workdir, settings=settings, embedder=embedder)
 
         def score(ranking: Ranking, engine: Engine = engine, pairs=mined.pairs) -> list:
             engine.ranking = ranking
@@ -85,8 +84,7 @@ def natural_engines(model: str, embedder: Embedder, settings: Settings) -> list:
         files = read_repository(fetch(corpus), settings)
         targets = check(queries, files)
         workdir = NATURAL_WORK / model / corpus.name
-        write_tree(files, workdir / "tree")
-        engine = _engine(workdir, embedder, settings)
+        engine, _seconds = index_copy(files, workdir, settings=settings, embedder=embedder)
 
         def score(ranking: Ranking, engine: Engine = engine, asked=(queries, targets)) -> list:
             engine.ranking = ranking
@@ -97,17 +95,6 @@ def natural_engines(model: str, embedder: Embedder, settings: Settings) -> list:
 
         out.append((engine, score))
     return out
-
-
-def _engine(workdir, embedder: Embedder, settings: Settings) -> Engine:
-    engine = Engine(
-        [workdir / "tree"],
-        settings.replace(index_dir=workdir / "index", watch=False),
-        embedder=embedder,
-    )
-    engine.start()
-    engine.wait_idle()
-    return engine
 
 
 def main(argv: list[str] | None = None) -> int:

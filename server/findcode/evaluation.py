@@ -156,28 +156,46 @@ def evaluate_mined(
     `workdir` holds the copy (workdir/tree) and its index (workdir/index): reusing it keeps the
     vector cache, so a second run embeds only what changed.
     """
-    tree = workdir / "tree"
-    write_tree(mined.files, tree)
-    engine_settings = settings.replace(index_dir=workdir / "index", watch=False)
-    engine = Engine([tree], engine_settings, embedder=embedder)
-    started = time.perf_counter()
-    engine.start()
+    engine, index_seconds = index_copy(mined.files, workdir, settings=settings, embedder=embedder)
     try:
-        engine.wait_idle()
-        index_seconds = time.perf_counter() - started
-        status = engine.status()
-        if status["state"] == "error":
-            raise FindcodeError(f"indexing the evaluation copy failed: {status['lastError']}")
         log(f"indexed {len(mined.files)} files in {index_seconds:.1f}s")
         ranks: dict[str, list[int | None]] = {}
         summaries: dict[str, Summary] = {}
         for mode in modes:
-            ranks[mode] = rank_all(functools.partial(_hits, engine, mode), mined.pairs)
+            ranks[mode] = rank_all(functools.partial(search_hits, engine, mode), mined.pairs)
             summaries[mode] = summarize(mode, ranks[mode], seed=seed)
     finally:
         engine.close()
     return RepositoryEvaluation(mined, summaries, ranks, index_seconds)
 
 
-def _hits(engine: Engine, mode: str, query: str) -> list[Hit]:
+def index_copy(
+    files: Mapping[str, str],
+    workdir: Path,
+    *,
+    settings: Settings,
+    embedder: Embedder | None = None,
+) -> tuple[Engine, float]:
+    """Write `files` to workdir/tree and index them into workdir/index: the idle engine (the
+    caller closes it) and the seconds indexing took. FindcodeError when indexing failed."""
+    tree = workdir / "tree"
+    write_tree(files, tree)
+    engine_settings = settings.replace(index_dir=workdir / "index", watch=False)
+    engine = Engine([tree], engine_settings, embedder=embedder)
+    started = time.perf_counter()
+    engine.start()
+    try:
+        engine.wait_idle()
+        seconds = time.perf_counter() - started
+        status = engine.status()
+        if status["state"] == "error":
+            raise FindcodeError(f"indexing the copy in {workdir} failed: {status['lastError']}")
+    except BaseException:
+        engine.close()
+        raise
+    return engine, seconds
+
+
+def search_hits(engine: Engine, mode: str, query: str) -> list[Hit]:
+    """The top K hits of one query in one mode."""
     return engine.search(query, limit=K, mode=mode).hits
