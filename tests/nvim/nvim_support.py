@@ -37,6 +37,21 @@ vim.lsp.config('findcode', {{ cmd = {cmd}, init_options = options }})
 """
 
 
+# A function the fixture repository lacks, added by the save and unsaved-edit tests, and the
+# question that finds it.
+ADDED_FUNCTION_QUERY = "draw the mandelbrot fractal as ascii art"
+ADDED_FUNCTION = [
+    "",
+    "",
+    "def render_mandelbrot_ascii(width: int, height: int) -> str:",
+    '    """Draw the Mandelbrot set as ASCII art, one character a pixel."""',
+    "    rows = []",
+    "    for y in range(height):",
+    '        rows.append("".join("#" if abs(complex(x, y)) < 2 else "." for x in range(width)))',
+    '    return "\\n".join(rows)',
+]
+
+
 def lua(value: Any) -> str:
     """A Lua literal for a string or a list of strings (JSON strings are valid Lua strings)."""
     if isinstance(value, list | tuple):

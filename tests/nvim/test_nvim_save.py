@@ -7,19 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from nvim_support import ADDED_FUNCTION as ADDED
+from nvim_support import ADDED_FUNCTION_QUERY as QUERY
 from nvim_support import lua, result, run_nvim
-
-QUERY = "draw the mandelbrot fractal as ascii art"
-ADDED = [
-    "",
-    "",
-    "def render_mandelbrot_ascii(width: int, height: int) -> str:",
-    '    """Draw the Mandelbrot set as ASCII art, one character a pixel."""',
-    "    rows = []",
-    "    for y in range(height):",
-    '        rows.append("".join("#" if abs(complex(x, y)) < 2 else "." for x in range(width)))',
-    '    return "\\n".join(rows)',
-]
 
 SCRIPT = """
 local query, added = QUERY, vim.json.decode(ADDED)
