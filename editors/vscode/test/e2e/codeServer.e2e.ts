@@ -223,6 +223,17 @@ before(async () => {
       "security.workspace.trust.enabled": false,
       "workbench.startupEditor": "none",
       "telemetry.telemetryLevel": "off",
+      // VS Code in a browser saves after a delay by default; the unsaved-edits test needs a
+      // buffer that stays unsaved. Typed code lands as typed: no indentation, brackets or
+      // suggestions added by the editor.
+      "files.autoSave": "off",
+      "editor.autoIndent": "none",
+      "editor.autoClosingBrackets": "never",
+      "editor.autoClosingQuotes": "never",
+      "editor.quickSuggestions": { other: "off", comments: "off", strings: "off" },
+      "editor.suggestOnTriggerCharacters": false,
+      "editor.acceptSuggestionOnEnter": "off",
+      "editor.wordBasedSuggestions": "off",
     }),
   );
   const common = ["--config", "/dev/null", "--user-data-dir", userData, "--extensions-dir", extensions];
@@ -338,6 +349,74 @@ describe("findcode in code-server", () => {
       return current.length > 0 && !current.some((row) => row.includes("Find Similar Code")) ? current : undefined;
     }, 30_000);
     assert.ok(rows[0]?.includes("download_file_with_retries"), rows.join("\n"));
+    await page.keyboard.press("Escape");
+  });
+
+  it("finds a function typed but not saved, and forgets it when the buffer closes unsaved", async () => {
+    // The same function and query as the Neovim test of unsaved edits (tests/nvim/nvim_support.py).
+    const name = "render_mandelbrot_ascii";
+    const added = [
+      "",
+      "",
+      "def render_mandelbrot_ascii(width: int, height: int) -> str:",
+      '    """Draw the Mandelbrot set as ASCII art, one character a pixel."""',
+      "    rows = []",
+      "    for y in range(height):",
+      '        rows.append("".join("#" if abs(complex(x, y)) < 2 else "." for x in range(width)))',
+      '    return "\\n".join(rows)',
+    ];
+    const query = "draw the mandelbrot fractal as ascii art";
+    const file = path.join(workspaceDir, "net", "http_client.py");
+    const onDisk = fs.readFileSync(file, "utf8");
+    // The file is open from the tests before; the cursor goes to its end (an empty last line).
+    const lastLine = onDisk.split("\n").length;
+    const defLine = lastLine + added.findIndex((line) => line.startsWith("def "));
+    // The list of the test before may still be closing, and the editor re-rendering under it.
+    await until("the file's editor to take the focus", async () => {
+      const open = await tabs();
+      if (open.length !== 1 || open[0]?.label !== "http_client.py") return undefined;
+      try {
+        await page.click(".editor-group-container.active .monaco-editor .view-lines");
+        return true;
+      } catch {
+        return undefined;
+      }
+    }, 15_000);
+    await page.keyboard.down("Control");
+    await page.keyboard.press("End");
+    await page.keyboard.up("Control");
+    await page.keyboard.type(added.join("\n"));
+    await until("the tab to show unsaved changes", async () => (await page.evaluate(() => document.querySelector(".tab.active")?.classList.contains("dirty") ?? false)) || undefined, 10_000);
+
+    await runCommand("findcode: Find Code by Meaning");
+    await typeQuery(query);
+    const rows = await until("the unsaved function first", async () => {
+      const current = await quickPickRows();
+      return current[0]?.includes(name) ? current : undefined;
+    }, 60_000);
+    assert.ok(rows[0]?.includes(`net/http_client.py:${defLine}`), `expected line ${defLine}:\n${rows.join("\n")}`);
+    await page.keyboard.press("Escape");
+    assert.equal(fs.readFileSync(file, "utf8"), onDisk, "searching wrote nothing to the file");
+
+    // Closed without saving: the function was never in the file, and findcode forgets it.
+    await runCommand("View: Close Editor");
+    const dontSave = await until("the save dialog", async () => {
+      const buttons = await page.$$(".monaco-dialog-box .dialog-buttons .monaco-button");
+      for (const button of buttons) {
+        if (/Don.t Save/.test((await button.evaluate((b) => b.textContent)) ?? "")) return button;
+      }
+      return undefined;
+    }, 10_000);
+    await dontSave.click();
+    await until("the editor to close", async () => ((await tabs()).length === 0 ? true : undefined), 10_000);
+    assert.equal(fs.readFileSync(file, "utf8"), onDisk, "the file on disk is as it was");
+    await runCommand("findcode: Find Code by Meaning");
+    await typeQuery(query);
+    const after = await until("an answer without the unsaved function", async () => {
+      const current = await quickPickRows();
+      return current.length > 0 && !current.some((row) => row.includes("Find Code by Meaning")) && !current[0]?.includes(name) ? current : undefined;
+    }, 30_000);
+    assert.ok(!after.some((row) => row.includes(name)), after.join("\n"));
     await page.keyboard.press("Escape");
   });
 
