@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from findcode import overlay as overlay_module
 from findcode.overlay import Overlays
 from findcode.store import Store
 from findcode.symbols import extract_symbols
@@ -119,3 +120,27 @@ def test_symbols_at_reads_the_buffer_lines():
     inner = overlays.symbols_at(ROOT, REL, 16, 16)
     assert [row.name for row in inner] == ["take", "TokenBucket"]
     assert overlays.symbols_at(ROOT, "other.py", 1, 1) == []
+
+
+def test_a_file_prepared_at_open_costs_its_first_edit_only_the_changed_symbols(monkeypatch):
+    overlays = Overlays()
+    overlays.prepare(ROOT, REL, extract_symbols(REL, SOURCE))
+    assert overlays.files(ROOT) == []  # an unedited buffer hides nothing
+
+    counted: list[str] = []
+    real = overlay_module._terms_of
+    monkeypatch.setattr(
+        overlay_module, "_terms_of", lambda symbol: counted.append(symbol.name) or real(symbol)
+    )
+    # The first edit changes `take`, and with it the class that holds it.
+    overlays.put(ROOT, REL, extract_symbols(REL, SOURCE.replace("return tokens", "return 0")))
+    assert sorted(counted) == ["TokenBucket", "take"]
+
+    # Its words outlive the overlay while the file is open (edited back to the file), not after.
+    overlays.drop(ROOT, REL)
+    counted.clear()
+    overlays.put(ROOT, REL, extract_symbols(REL, SOURCE.replace("return tokens", "return 0")))
+    assert counted == []
+    overlays.close(ROOT, REL)
+    overlays.put(ROOT, REL, extract_symbols(REL, SOURCE))
+    assert len(counted) == 4

@@ -189,11 +189,14 @@ class Engine:
     # -- unsaved buffers (overlay.py)
 
     def update_buffer(self, path: Path, text: str) -> bool:
-        """An open buffer's text differs from its file: its symbols stand in for the file's in
-        searches, by name at once and by meaning once the indexer has embedded them. Nothing is
-        stored. False (and no overlay) for a buffer the index would not take: outside the
+        """An open buffer's text as the editor has it (opened or edited). Where it differs from
+        its file, its symbols stand in for the file's in searches, by name at once and by
+        meaning once the indexer has embedded them; nothing is stored. False (and no overlay)
+        for a buffer that matches its file, or that the index would not take: outside the
         roots, excluded, too large, binary or holding a secret.
 
+        A buffer that matches its file (just opened, or edited back) gets its words prepared,
+        so that the first keystroke in it costs one parse, not the words of every symbol.
         Parses on the caller's thread (tree-sitter keeps a parser per thread): the indexer's
         may be in the middle of an embedding batch, and a name search must not wait for it.
         """
@@ -210,7 +213,12 @@ class Engine:
         ):
             self.overlays.drop(root, rel)
             return False
-        self.overlays.put(root, rel, extract_symbols(rel, text))
+        symbols = extract_symbols(rel, text)
+        if _matches_file(path, data):
+            self.overlays.drop(root, rel)
+            self.overlays.prepare(root, rel, symbols)
+            return False
+        self.overlays.put(root, rel, symbols)
         self._worker.wake()
         return True
 
@@ -218,7 +226,7 @@ class Engine:
         """The buffer closed unsaved: the file's stored symbols show again."""
         place = self._buffer_place(path)
         if place is not None:
-            self.overlays.drop(*place)
+            self.overlays.close(*place)
 
     def buffer_saved(self, path: Path) -> None:
         """The buffer was saved: index the file first; its overlay goes once that is stored."""
@@ -557,6 +565,14 @@ def _row_filter(
         and (not languages or row.language in languages)
         and (not kinds or row.kind in kinds)
     )
+
+
+def _matches_file(path: Path, data: bytes) -> bool:
+    """The file on disk holds exactly these bytes (a size that differs needs no read)."""
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:  # gone or unreadable: the buffer is all there is
+        return False
 
 
 def _lines(path: Path, line: int, end_line: int | None) -> str:

@@ -14,8 +14,8 @@ closing the index) run on the loop's executor. A search holds a lease on the eng
 runs; a restart takes the engine away from new searches at once (they wait for the new one)
 and closes the old one only when the last search on it has finished.
 
-Open buffers with unsaved edits are kept here too, as a way to read their latest text: each
-edit schedules a parse into the engine's overlay (overlay.py), at once after a quiet spell
+Open buffers are kept here too, as a way to read their latest text: opening a file and each
+edit schedule a parse into the engine's overlay (overlay.py), at once after a quiet spell
 and then at most every BUFFER_DEBOUNCE_S while typing goes on, so a burst of keystrokes is one
 parse and a single edit is searchable by name within milliseconds. A new engine (a restart)
 parses them all again; a save or a close waits for the parse in flight, so an overlay of text
@@ -66,7 +66,7 @@ class ProgressListener(Protocol):
 
 @dataclass
 class _Buffer:
-    """An open buffer with unsaved edits: how to read its text, and its parse's schedule."""
+    """An open buffer: how to read its text, and its parse's schedule."""
 
     read: Callable[[], str | None]  # its latest text; None once it is closed
     changed: bool = True  # edited since its last parse began
@@ -164,7 +164,7 @@ class EngineHost:
     # -- unsaved buffers (on the event loop)
 
     def buffer_changed(self, path: Path, read: Callable[[], str | None]) -> None:
-        """An open buffer was edited: parse it into the engine's overlay (debounced)."""
+        """A buffer was opened or edited: parse it into the engine's overlay (debounced)."""
         buffer = self._buffers.get(path)
         if buffer is None:
             buffer = self._buffers[path] = _Buffer(read)

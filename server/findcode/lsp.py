@@ -240,7 +240,13 @@ def _buffer_text(ls: FindcodeServer, uri: str) -> str | None:
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: FindcodeServer, params: types.DidOpenTextDocumentParams) -> None:
     # An unchanged file costs one stat; a file the index has not reached yet goes first.
-    _changed(ls, params.text_document.uri)
+    uri = params.text_document.uri
+    _changed(ls, uri)
+    # A buffer restored with unsaved edits is searched as it stands; a clean one is parsed
+    # ahead of its first edit.
+    path = to_fs_path(uri)
+    if path:
+        ls.host.buffer_changed(Path(path), lambda: _buffer_text(ls, uri))
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)

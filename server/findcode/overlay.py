@@ -95,12 +95,29 @@ class Overlays:
                 self._rows[row.id] = (root, row)
             self._prune()  # after the new rows: an unchanged symbol keeps its vector
 
+    def prepare(self, root: Path, rel: str, symbols: Sequence[Symbol]) -> None:
+        """The words of a file open in the editor and not yet edited: its first edit (`put`)
+        then reuses them for every symbol it leaves unchanged."""
+        with self._lock:
+            known = self._terms.get((root, rel), {})
+        terms = {s.body_hash: known.get(s.body_hash) or _terms_of(s) for s in symbols}
+        with self._lock:
+            if (root, rel) not in self._buffers:
+                self._terms[(root, rel)] = terms
+
     def drop(self, root: Path, rel: str) -> bool:
-        """The buffer closed unsaved: its file's stored symbols are the truth again."""
+        """The buffer matches its file again (or the index would not take it): the file's
+        stored symbols are the truth. Its words stay for its next edit."""
         with self._lock:
             removed = self._remove(root, rel)
             self._prune()
             return removed
+
+    def close(self, root: Path, rel: str) -> None:
+        """The buffer closed, saved or not: nothing of it is kept."""
+        self.drop(root, rel)
+        with self._lock:
+            self._terms.pop((root, rel), None)
 
     def mark_saved(self, root: Path, rel: str) -> None:
         with self._lock:
@@ -119,7 +136,6 @@ class Overlays:
 
     def _remove(self, root: Path, rel: str) -> bool:
         buffer = self._buffers.pop((root, rel), None)
-        self._terms.pop((root, rel), None)
         if buffer is None:
             return False
         for row in buffer.rows:

@@ -117,3 +117,34 @@ async def test_saving_a_typed_function_stores_it_without_embedding_it_again(
     response = await search(client, QUERY, mode="semantic", limit=5)
     assert names(response)[0] == NAME
     assert names(await search(client, NAME, mode="lexical")).count(NAME) == 1
+
+
+async def test_a_buffer_opened_with_unsaved_edits_is_searched_as_it_stands(
+    client: LanguageClient, workspace: Path
+):
+    """An editor restores a buffer that was never saved: no edit follows its didOpen. Editing
+    it back to the file's text brings the stored symbols back."""
+    await wait_idle(client, min_symbols=20)
+    path = workspace / "net" / "http_client.py"
+    on_disk = path.read_text()
+    document = uri(path)
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=document, language_id="python", version=1, text=on_disk + ADDED
+            )
+        )
+    )
+    by_name, _ = await poll(
+        client, NAME, lambda r: NAME in names(r), within=5, mode="lexical", limit=5
+    )
+    assert by_name.results[names(by_name).index(NAME)].range.start.line == on_disk.count("\n") + 2
+
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=document, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=on_disk)],
+        )
+    )
+    await poll(client, NAME, lambda r: NAME not in names(r), within=5, mode="lexical")
+    assert path.read_text() == on_disk
