@@ -109,6 +109,18 @@ def test_queries_reach_llama_cpp_as_the_instruction_then_the_text(tiny: Embedder
     assert ids.count(END) == 1
 
 
+def test_a_cut_text_still_ends_with_the_pooled_token(tiny: Embedder) -> None:
+    # Cutting at the training length must drop text, never the end-of-text token pooled.
+    long = "retry the query " * 200
+    for ids in (tiny.token_ids(long), tiny.query_token_ids(long)):
+        assert len(ids) == tiny.max_tokens == CONFIG.max_position_embeddings
+        assert ids[-1] == END and ids.count(END) == 1
+    query = tiny.query_token_ids(long)
+    assert query[:-1] == reference_token_ids(INSTRUCTION + long)[: tiny.max_tokens - 1]
+    vector = tiny.embed_query(long)
+    np.testing.assert_allclose(vector, unit(hidden_states(query)[-1]), atol=ATOL)
+
+
 def test_the_vector_is_the_last_tokens_hidden_state(tiny: Embedder) -> None:
     vectors = tiny.embed_documents(TEXTS)  # one batch: causal sequences side by side
     for text, vector in zip(TEXTS, vectors, strict=True):
