@@ -322,6 +322,11 @@ class Embedder:
         with self._lock:
             return self._token_ids(self.profile.document_template.format(text=text))
 
+    def query_token_ids(self, text: str) -> list[int]:
+        """The ids the model sees for a query: the profile's instruction, then the text."""
+        with self._lock:
+            return self._token_ids(self.profile.query_template.format(text=text))
+
     # -- embedding
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:

@@ -355,15 +355,24 @@ def model_info(path: Path) -> dict[str, Any]:
         found = reader.get_field(key)
         return None if found is None else found.contents()
 
+    # Imported here: embedder.py is the one module that touches llama_cpp.
+    from findcode.embedder import profile_for
+
     arch = field("general.architecture")
     if not isinstance(arch, str):
         raise ModelError(f"{path} has no general.architecture: not a model GGUF")
+    name = field("general.name") or path.stem
+    # The profile the embedder picks from the same two facts: how queries are worded, and the
+    # pooling when the metadata names none (Qwen3-Embedding GGUFs converted without it).
+    profile = profile_for(arch, name)
     pooling = field(f"{arch}.pooling_type")
+    pooling = profile.pooling if pooling is None else pooling
     file_type = field("general.file_type")
     return {
         "path": str(path),
-        "name": field("general.name") or path.stem,
+        "name": name,
         "architecture": arch,
+        "family": profile.family,
         "pooling": _enum_name(gguf.PoolingType, pooling),
         # What the embedder requires: one vector per text (mean, cls or last-token pooling).
         "embedding_model": pooling

@@ -57,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     info = actions.add_parser(
         "info",
         help="describe a model (default: the default model)",
-        description="Print which model a `model` setting selects and its architecture, "
+        description="Print which model a `model` setting selects and its architecture, family, "
         "pooling, dimensions, context, quantization and size, from the GGUF's metadata.",
     )
     info.add_argument(
@@ -101,6 +101,7 @@ def run_info(args: argparse.Namespace) -> int:
         "name": "name",
         "path": "path",
         "architecture": "architecture",
+        "family": "family",
         "pooling": "pooling",
         "embedding_model": "embedding model",
         "dimensions": "dimensions",
