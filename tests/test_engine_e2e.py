@@ -5,9 +5,12 @@ Counts of embedded symbols come from the engine's counter (cache misses), never 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
+import numpy as np
 import pytest
+from findcode import engine as engine_module
 from findcode.errors import IndexCorruptError, QueryError
 from findcode.roots import index_dir_for
 from findcode.vectors import HEADER_NAME, INDEX_NAME
@@ -257,3 +260,63 @@ def test_corrupt_store_says_to_reindex(repo, tmp_path, embedder):
     engine = Engine([repo], Settings(index_dir=index_dir), embedder=embedder)
     with pytest.raises(IndexCorruptError, match="findcode reindex"):
         engine.start()
+
+
+def test_int8_vectors_keep_the_top_results_of_a_real_search(repo, tmp_path, embedder):
+    """Stored vectors are int8 with a scale (store schema v5). An index rebuilt from them (the
+    next start after any mismatch) answers with the same top five as the index the embedder's
+    float32 vectors went into, and exact search over them ranks like exact float32 search."""
+    index_dir = tmp_path / "index"
+    engine = open_engine([repo], index_dir, embedder)
+    try:
+        before = {query: names(engine.search(query, limit=5)) for query, _ in QUERIES}
+        (index,) = engine._worker.roots()
+        ids, stored = index.store.symbol_vectors(engine._worker.embed_key)
+        exact = np.stack([index.vectors.vector(int(i)) for i in ids])  # float32, as embedded
+    finally:
+        engine.close()
+    for query, _ in QUERIES:
+        q = embedder.embed_query(query)
+        # Up to quantisation noise: near-ties (cosines within ~0.005) may swap places.
+        int8_top, float32_top = np.argsort(-(stored @ q)), np.argsort(-(exact @ q))
+        assert int8_top[0] == float32_top[0]
+        assert set(int8_top[:5]) <= set(float32_top[:6])
+    (index_dir_for(repo, index_dir) / INDEX_NAME).unlink()  # rebuilt from the int8 vectors
+    log = Recorder()
+    engine = open_engine([repo], index_dir, embedder, log)
+    try:
+        assert "rebuilding the vector index" in log.warnings()[0]
+        assert engine.embedded_count == 0
+        after = {query: names(engine.search(query, limit=5)) for query, _ in QUERIES}
+    finally:
+        engine.close()
+    for query, _ in QUERIES:
+        assert after[query][0] == before[query][0]
+        assert set(after[query][:3]) <= set(before[query])
+
+
+def test_a_filtered_search_reads_its_candidates_not_every_symbol(
+    repo, tmp_path, embedder, monkeypatch
+):
+    engine = open_engine([repo], tmp_path / "index", embedder)
+    try:
+        (index,) = engine._worker.roots()
+        listed = []
+        every = index.store.filtered_ids
+        monkeypatch.setattr(index.store, "filtered_ids", lambda *a: listed.append(a) or every(*a))
+        only_go = engine.search("remove a file", languages=["go"], limit=5)
+        assert only_go.hits and {h.language for h in only_go.hits} == {"go"}
+        storage = engine.search("cache", paths=["storage/"], limit=5, mode="hybrid")
+        assert storage.hits and all(h.rel.startswith("storage/") for h in storage.hits)
+        assert listed == []  # the candidates sufficed: no list of every passing symbol
+        # A filter that the best candidates miss, beyond what over-fetching may ask for (here
+        # no more than the two wanted), falls back to searching only the symbols that pass.
+        monkeypatch.setattr(engine_module, "OVERFETCH", 1)
+        monkeypatch.setattr(engine_module, "OVERFETCH_CAP", 2)
+        engine.ranking = dataclasses.replace(engine.ranking, candidates=2)
+        query = "retry a failed http request with exponential backoff"
+        elsewhere = engine.search(query, paths=["text/slugify.py"], limit=2, mode="semantic")
+        assert listed and len(elsewhere.hits) == 2
+        assert all(h.rel == "text/slugify.py" for h in elsewhere.hits)
+    finally:
+        engine.close()

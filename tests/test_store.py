@@ -126,7 +126,8 @@ def test_vector_cache_by_body_hash_and_model(tmp_path):
     assert len(store.pending("model-b/d1", 10)) == 4  # another model: nothing cached
     cached = store.vectors_for(KEY, vectors)
     assert set(cached) == set(list(vectors)[:3])
-    assert np.array_equal(cached[pending[1].body_hash], vectors[pending[1].body_hash])
+    # Stored as int8 with a scale: equal up to 1/254 of the largest component.
+    assert np.allclose(cached[pending[1].body_hash], vectors[pending[1].body_hash], atol=1e-6)
     ids, data = store.symbol_vectors(KEY)
     assert len(ids) == 3 == store.vector_symbol_count(KEY) and data.shape == (3, 3)
     # The same code in a second file shares the cached vectors.
@@ -173,9 +174,9 @@ def test_a_version_1_index_is_migrated_not_dropped(tmp_path):
     db.commit()
     db.close()
     store = Store(tmp_path)
-    assert store.schema_version == SCHEMA_VERSION == 4
+    assert store.schema_version == SCHEMA_VERSION == 5
     assert store.generation == 7
-    assert np.array_equal(store.vectors_for("k/d1", ["b"])["b"], np.ones(3, np.float32))
+    assert np.allclose(store.vectors_for("k/d1", ["b"])["b"], np.ones(3, np.float32))
     assert [i for i, _ in store.lexical(["config"], 5, WEIGHTS)] == [5]
     assert [i for i, _ in store.lexical(["settings"], 5, WEIGHTS)] == [5]
     # v4 stems: "loads" and "configs" find loadConfig, "setting" its doc's "settings".
@@ -336,3 +337,128 @@ def test_forget_files_keeps_the_vector_cache(tmp_path):
     assert store.generation == generation + 1
     put(store)
     assert store.counts(KEY)["pending"] == 0
+
+
+def _v4_store(directory: Path, vectors: dict[str, np.ndarray]) -> None:
+    """An index as findcode wrote it at schema v4: float32 vectors, code as text, FTS5 with
+    its own copy of the words."""
+    db = sqlite3.connect(directory / store_module.DB_NAME)
+    db.executescript(store_module._SCHEMA_V1)
+    for target in (2, 3, 4):
+        store_module._MIGRATIONS[target](db)
+    db.execute(
+        "INSERT INTO meta VALUES ('schema_version', '4'), ('generation', '3'), "
+        f"('embed_key', '{KEY}'), ('dims', '384')"
+    )
+    db.execute("INSERT INTO files VALUES (1, 'net/client.py', 1, 1, 'h', 'python')")
+    for n, symbol in enumerate(symbols(), 1):
+        db.execute(
+            "INSERT INTO symbols (id, file_id, language, kind, name, qualified_name, start_line,"
+            " start_col, end_line, end_col, signature, doc, code, body_hash) "
+            "VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (n, symbol.language, symbol.kind, symbol.name, symbol.qualified_name,
+             symbol.start_line, symbol.start_col, symbol.end_line, symbol.end_col,
+             symbol.signature, symbol.doc, symbol.code, symbol.body_hash),
+        )  # fmt: skip
+        store_module._index_words(db, n, symbol.qualified_name, symbol.doc, symbol.code)
+    for body_hash, vector in vectors.items():
+        db.execute(
+            "INSERT INTO vectors (body_hash, embed_key, vector) VALUES (?, ?, ?)",
+            (body_hash, KEY, vector.astype(np.float32).tobytes()),
+        )
+    db.commit()
+    db.close()
+
+
+def test_a_version_4_index_is_compacted_and_keeps_its_vectors(tmp_path):
+    rng = np.random.default_rng(5)
+    originals = symbols()
+    # Three of the four symbols were embedded; the fourth is still waiting.
+    vectors = {s.body_hash: rng.standard_normal(384).astype(np.float32) for s in originals[:3]}
+    _v4_store(tmp_path, vectors)
+    before = (tmp_path / store_module.DB_NAME).stat().st_size
+    store = Store(tmp_path)
+    assert store.schema_version == SCHEMA_VERSION == 5
+    assert store.counts(KEY) == {"files": 1, "symbols": 4, "vectors": 3, "pending": 1}
+    assert store.file_counts(KEY) == (0, 1)
+    # Not re-embedded: converted, to within int8 rounding (cosine with the original ~1).
+    for body_hash, vector in store.vectors_for(KEY, vectors).items():
+        original = vectors[body_hash]
+        cosine = vector @ original / np.linalg.norm(vector) / np.linalg.norm(original)
+        assert cosine > 0.9999
+    ids, data = store.symbol_vectors(KEY)
+    assert len(ids) == 3 == store.vector_symbol_count(KEY) and data.shape == (3, 384)
+    rows = store.symbols([1, 2, 3, 4])
+    assert [rows[n].code for n in (1, 2, 3, 4)] == [s.code for s in originals]
+    assert [i for i, _ in store.lexical(["retry"], 5, WEIGHTS)] == [2]
+    # The contentless lexical index forgets a removed symbol's words, and only its words.
+    store.remove_file("net/client.py")
+    assert store.lexical(["retry"], 5, WEIGHTS) == []
+    assert store.lexical_stats(["retry"]).rows == 0
+    assert store.counts(KEY) == {"files": 0, "symbols": 0, "vectors": 3, "pending": 0}
+    store.gc(KEY)
+    store.close()
+    assert before > 0  # (the bytes saved are measured at scale by bench/scale_bench.py)
+
+
+def _counted_the_slow_way(store: Store, key: str) -> dict[str, int]:
+    db = store._db
+    one = lambda sql, *args: db.execute(sql, args).fetchone()[0]  # noqa: E731
+    return {
+        "files": one("SELECT count(*) FROM files"),
+        "symbols": one("SELECT count(*) FROM symbols"),
+        "vectors": one("SELECT count(*) FROM vectors WHERE embed_key = ?", key),
+        "pending": one(
+            "SELECT count(*) FROM symbols s WHERE NOT EXISTS (SELECT 1 FROM vectors v "
+            "WHERE v.body_hash = s.body_hash AND v.embed_key = ?)",
+            key,
+        ),
+    }
+
+
+def test_tallied_counts_follow_every_kind_of_change(tmp_path):
+    store = Store(tmp_path)
+    store.check_model(KEY, 3)
+    put(store)
+    put(store, rel="copy/client.py")
+    assert store.counts(KEY) == _counted_the_slow_way(store, KEY)
+    first = store.pending(KEY, 2)
+    store.put_vectors(KEY, [(row.body_hash, np.ones(3, np.float32)) for row in first])
+    store.put_vectors(KEY, [(first[0].body_hash, np.full(3, 2, np.float32))])  # replaced
+    store.put_vectors("model-b/d1", [(first[0].body_hash, np.ones(3, np.float32))])
+    assert store.counts(KEY) == _counted_the_slow_way(store, KEY)
+    assert store.counts(KEY)["vectors"] == 2 and store.counts(KEY)["pending"] == 4
+    assert store.file_counts(KEY) == (0, 2)
+    put(store, rel="copy/client.py", text=SOURCE.replace("attempts", "tries"))
+    rest = store.pending(KEY, 10)
+    store.put_vectors(KEY, [(row.body_hash, np.ones(3, np.float32)) for row in rest])
+    assert store.file_counts(KEY) == (2, 2)
+    store.remove_file("net/client.py")
+    store.gc(KEY)
+    assert store.counts(KEY) == _counted_the_slow_way(store, KEY)
+    assert store.counts("model-b/d1") == _counted_the_slow_way(store, "model-b/d1")
+    # Another model: nothing of it is embedded, every symbol waits.
+    store.check_model("model-b/d1", 3)
+    assert store.counts("model-b/d1") == _counted_the_slow_way(store, "model-b/d1")
+    assert store.counts(KEY) == _counted_the_slow_way(store, KEY)
+    store.forget_files()
+    assert store.counts(KEY) == _counted_the_slow_way(store, KEY)
+
+
+def test_counts_read_the_waiting_symbols_not_all_of_them(tmp_path):
+    """status and every search count; at 10^6 symbols a walk over all of them costs seconds."""
+    store = Store(tmp_path)
+    store.check_model(KEY, 3)
+    many = "\n".join(f"def f{n}(x):\n    return x + {n}\n" for n in range(3000))
+    put(store, rel="many.py", text=many)
+    waiting = store.pending(KEY, 4000)
+    store.put_vectors(KEY, [(r.body_hash, np.ones(3, np.float32)) for r in waiting])
+    put(store)  # four symbols waiting
+    steps = []
+    store._db.set_progress_handler(lambda: steps.append(1), 100)
+    assert store.counts(KEY) == {"files": 2, "symbols": 3004, "vectors": 3000, "pending": 4}
+    assert store.file_counts(KEY) == (1, 2)
+    assert store.vector_symbol_count(KEY) == 3000
+    store._db.set_progress_handler(None, 0)
+    # Each 100 SQLite VM steps call the handler once; a walk over 3,004 rows takes >30 calls.
+    assert len(steps) < 10

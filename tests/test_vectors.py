@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 import pytest
+from findcode import vectors as vectors_module
 from findcode.vectors import HEADER_NAME, INDEX_NAME, MIN_CAPACITY, VectorIndex
 
 DIMS = 16
@@ -137,3 +138,33 @@ def test_rebuild_replaces_everything(tmp_path, rng):
     assert index.search(data[4], 1)[0][0] == 204
     assert np.allclose(index.vector(204), data[4], atol=1e-6)
     assert index.vector(0) is None
+
+
+@pytest.mark.parametrize("where", ["head", "middle block", "tail", "all"])
+def test_a_large_file_is_checked_by_samples_that_catch_damage(tmp_path, rng, monkeypatch, where):
+    """Above FULL_HASH_BYTES the open-time check hashes head, tail and sampled blocks (at 10^6
+    vectors, hashing 1.7 GB would take seconds of the 2 s open budget)."""
+    monkeypatch.setattr(vectors_module, "FULL_HASH_BYTES", 1024)
+    monkeypatch.setattr(vectors_module, "HEAD_BYTES", 256)
+    monkeypatch.setattr(vectors_module, "TAIL_BYTES", 512)
+    monkeypatch.setattr(vectors_module, "SAMPLES", 8)
+    monkeypatch.setattr(vectors_module, "SAMPLE_BYTES", 64)
+    saved(tmp_path, rng)
+    loaded = VectorIndex(tmp_path, DIMS, "m")
+    assert loaded.load(generation=3, count=39) is None  # undamaged: loads
+    hnsw = tmp_path / INDEX_NAME
+    data = bytearray(hnsw.read_bytes())
+    size = len(data)
+    if where == "head":
+        data[10:20] = bytes(10)
+    elif where == "middle block":
+        data[256 + 3 * ((size - 512 - 256) // 8) + 5] ^= 0xFF  # inside the fourth sample
+    elif where == "tail":
+        data[-100] ^= 0xFF
+    else:
+        data = bytearray(np.random.default_rng(1).bytes(size))
+    hnsw.write_bytes(bytes(data))
+    index = VectorIndex(tmp_path, DIMS, "m")
+    reason = index.load(generation=3, count=39)
+    assert reason is not None and "checksum" in reason
+    assert len(index) == 0

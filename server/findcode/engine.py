@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,11 @@ __all__ = ["Engine", "Hit", "Progress", "SearchOutcome"]
 # milliseconds there, while in the indexer's context it would first wait for the batch being
 # embedded (about half a second for 16 symbols on two cores).
 QUERY_THREADS = 1
+# A filtered search asks each list for this many times the candidates it needs and keeps those
+# that pass, asking again for more up to OVERFETCH_CAP: reading only what it returns. A filter
+# that lets fewer through falls back to listing every symbol that passes (store.filtered_ids).
+OVERFETCH = 4
+OVERFETCH_CAP = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,42 +367,41 @@ class Engine:
         dense: list[tuple[_Key, float]] = []
         lexical: list[tuple[_Key, float]] = []
         files = total = 0
+        filtered = bool(paths) or bool(languages) or bool(kinds)
+        allow_row = _row_filter(paths, languages, kinds) if filtered else None
+        weights = self.ranking.bm25_weights
         for index in self._worker.roots():
-            allowed_files = _allowed_files(index, paths)
-            filtered = allowed_files is not None or bool(languages) or bool(kinds)
             # An open buffer's unsaved symbols stand in for its file's stored ones.
             overlaid = self.overlays.files(index.root)
             hidden = index.store.symbol_ids_in(overlaid) if overlaid else set()
-            allow_row = _row_filter(paths, languages, kinds) if filtered else None
+            needed = wanted + len(hidden)
             if vector is not None:
-                allow = (
-                    index.store.filtered_ids(allowed_files, languages, kinds).__contains__
-                    if filtered
-                    else None
-                )
-                dense.extend(
-                    ((index.root, i), s)
-                    for i, s in index.vectors.search(vector, wanted + len(hidden), allow)
-                    if i not in hidden
-                )
+                found = _filtered(index, partial(index.vectors.search, vector), needed, allow_row)
+                if found is None:  # few pass the filter: hnswlib searches only those
+                    allowed = index.store.filtered_ids(
+                        _allowed_files(index, paths), languages, kinds
+                    )
+                    found = index.vectors.search(vector, needed, allowed.__contains__)
+                dense.extend(((index.root, i), s) for i, s in found if i not in hidden)
                 if overlaid:
                     dense.extend(
                         ((index.root, i), s)
                         for i, s in self.overlays.dense(index.root, vector, wanted, allow_row)
                     )
             if words:
-                lexical.extend(
-                    ((index.root, i), s)
-                    for i, s in index.store.lexical(
+                found = _filtered(
+                    index, partial(index.store.lexical, words, weights=weights), needed, allow_row
+                )
+                if found is None:
+                    found = index.store.lexical(
                         words,
-                        wanted + len(hidden),
-                        self.ranking.bm25_weights,
-                        allowed_files=allowed_files,
+                        needed,
+                        weights,
+                        allowed_files=_allowed_files(index, paths),
                         languages=languages,
                         kinds=kinds,
                     )
-                    if i not in hidden
-                )
+                lexical.extend(((index.root, i), s) for i, s in found if i not in hidden)
                 if overlaid:
                     lexical.extend(
                         ((index.root, i), s)
@@ -426,10 +431,8 @@ class Engine:
         hits = self._hits(ranked, rows, self._result_cosines(ranked, cosines, field, vector), field)
         worker = self._worker
         for index in worker.roots():
-            # Counting the files still waiting for vectors walks every symbol (40 ms at 20k),
-            # and the first search after each save would pay it; an idle index has none.
-            complete = worker.all_embedded(index.root)
-            counts = index.store.file_counts(worker.embed_key, none_pending=complete)
+            # Reads only the symbols still waiting for vectors (store.py), not every symbol.
+            counts = index.store.file_counts(worker.embed_key)
             files += counts[0]
             total += counts[1]
         return SearchOutcome(
@@ -546,6 +549,29 @@ class Engine:
             "indexPaths": [str(index.directory) for index in worker.roots()],
             "lastError": worker.last_error,
         }
+
+
+def _filtered(
+    index: RootIndex,
+    ask: Callable[[int], list[tuple[int, float]]],
+    wanted: int,
+    allow_row: Callable[[SymbolRow], bool] | None,
+) -> list[tuple[int, float]] | None:
+    """The best `wanted` of `ask(k)` (ranked candidates) that pass the filters, asking for
+    OVERFETCH times more until enough pass: it reads only the candidates, where listing every
+    symbol that passes reads them all. None when a filter lets too few through for that."""
+    if allow_row is None:
+        return ask(wanted)
+    k = wanted * OVERFETCH
+    while True:
+        found = ask(k)
+        rows = index.store.symbols([i for i, _ in found])
+        kept = [(i, s) for i, s in found if i in rows and allow_row(rows[i])]
+        if len(kept) >= wanted or len(found) < k:  # enough, or every candidate there is
+            return kept[:wanted]
+        if k >= OVERFETCH_CAP:
+            return None
+        k *= OVERFETCH
 
 
 def _allowed_files(index: RootIndex, globs: Sequence[str] | None) -> list[int] | None:

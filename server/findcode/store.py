@@ -12,6 +12,11 @@ comes back with a branch switch finds its vector already here and is never embed
 The schema carries a version; opening an older database runs the migrations in order inside
 one transaction instead of throwing the user's index away.
 
+Large indexes (10^5-10^6 symbols) shaped schema v5: vectors are int8 with a scale, code is
+compressed, the lexical index keeps no copy of the words, and the counts that status and every
+search read (files, symbols, vectors, symbols waiting for one) come from tallies kept by
+triggers and from a partial index of the waiting symbols, never from a walk over all of them.
+
 One process at a time writes an index: the one holding its writer lease (an flock the kernel
 drops when the holder dies, kill -9 included). Others only read it, so two processes never embed
 the same symbols. The holder marks the store while it holds the lease; a mark found by the next
@@ -28,6 +33,7 @@ import os
 import re
 import sqlite3
 import threading
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,7 +45,7 @@ import numpy as np
 from findcode.errors import FindcodeError, IndexAccessError, IndexCorruptError
 from findcode.symbols import Symbol
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DB_NAME = "index.sqlite3"
 DB_NAMES = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm")
 LEASE_NAME = "writer.lock"
@@ -200,6 +206,51 @@ _SYMBOL_COLUMNS = (
 )
 
 
+def _symbol_row(row: Sequence) -> SymbolRow:
+    """A row of _SYMBOL_COLUMNS, its code unpacked (stored compressed since schema v5)."""
+    values = list(row)
+    values[13] = _unpack_code(values[13])
+    return SymbolRow(*values)
+
+
+def _pack_code(code: str) -> bytes:
+    # Code compresses 2-3x and is read only for the few results shown: the bytes saved on a
+    # large index outweigh a decompression per result.
+    return zlib.compress(code.encode("utf-8", "surrogatepass"), 6)
+
+
+def _unpack_code(code: bytes | str) -> str:
+    if isinstance(code, str):  # written before v5 and not yet migrated (never after it)
+        return code
+    return zlib.decompress(code).decode("utf-8", "surrogatepass")
+
+
+def pack_vector(vector: np.ndarray) -> bytes:
+    """A vector as stored since schema v5: a float32 scale, then one int8 per dimension.
+
+    A quarter of float32's bytes. The scale is per vector (its largest magnitude maps to 127),
+    so each component keeps about 2 significant digits; cosine rankings barely move
+    (bench/scale_bench.py measures recall@10 of int8 against float32 exact search).
+    """
+    v = np.asarray(vector, dtype=np.float32).ravel()
+    peak = float(np.max(np.abs(v))) if v.size else 0.0
+    scale = peak / 127.0 if peak > 0 else 1.0
+    q = np.clip(np.rint(v / scale), -127, 127).astype(np.int8)
+    return np.float32(scale).tobytes() + q.tobytes()
+
+
+def unpack_vector(blob: bytes) -> np.ndarray:
+    scale = np.frombuffer(blob, dtype=np.float32, count=1)[0]
+    return np.frombuffer(blob, dtype=np.int8, offset=4).astype(np.float32) * scale
+
+
+def _unpack_vectors(blobs: Sequence[bytes]) -> np.ndarray:
+    """Many stored vectors (of one model: equal lengths) as one float32 matrix, vectorised."""
+    raw = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), -1)
+    scales = raw[:, :4].copy().view(np.float32)
+    return raw[:, 4:].view(np.int8).astype(np.float32) * scales
+
+
 @dataclass(frozen=True, slots=True)
 class FileChange:
     """What replacing one file's symbols did, for the vector index to follow."""
@@ -331,7 +382,6 @@ class Store:
             raise self._corrupt(error) from None
         self._lock = threading.RLock()
         self._lease = WriterLease(self.directory)
-        self._file_counts: tuple[tuple[int, str], tuple[int, int]] | None = None
 
     def _check_files(self, *, create: bool) -> None:
         """Say what is wrong with the folder before SQLite says "unable to open database file"."""
@@ -505,6 +555,7 @@ class Store:
         with self.transaction():
             self._meta_set("embed_key", embed_key)
             self._meta_set("dims", str(dims))
+            _flag_embedded(self._db)  # walks every symbol: once per change of model
 
     # -- files
 
@@ -594,8 +645,10 @@ class Store:
     def _insert_symbol(self, file_id: int, symbol: Symbol) -> int:
         symbol_id = self._db.execute(
             "INSERT INTO symbols (file_id, language, kind, name, qualified_name, start_line, "
-            "start_col, end_line, end_col, signature, doc, code, body_hash) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "start_col, end_line, end_col, signature, doc, code, body_hash, embedded) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, EXISTS (SELECT 1 FROM vectors "
+            "WHERE body_hash = ? AND embed_key = "
+            "(SELECT value FROM meta WHERE key = 'embed_key')))",
             (
                 file_id,
                 symbol.language,
@@ -608,7 +661,8 @@ class Store:
                 symbol.end_col,
                 symbol.signature,
                 symbol.doc,
-                symbol.code,
+                _pack_code(symbol.code),
+                symbol.body_hash,
                 symbol.body_hash,
             ),
         ).lastrowid
@@ -620,14 +674,18 @@ class Store:
         for start in range(0, len(ids), 500):
             chunk = list(ids[start : start + 500])
             marks = ",".join("?" * len(chunk))
-            self._db.execute(f"DELETE FROM symbols_fts WHERE rowid IN ({marks})", chunk)
+            rows = self._db.execute(
+                f"SELECT id, qualified_name, doc, code FROM symbols WHERE id IN ({marks})", chunk
+            ).fetchall()
+            for symbol_id, qualified_name, doc, code in rows:
+                _forget_words(self._db, symbol_id, qualified_name, doc, _unpack_code(code))
             self._db.execute(f"DELETE FROM symbols WHERE id IN ({marks})", chunk)
 
     def forget_files(self) -> None:
         """Drop every file and symbol but keep the vector cache: a reindex parses everything
         again and embeds only what no stored vector covers."""
         with self.transaction():
-            self._db.execute("DELETE FROM symbols_fts")
+            self._db.execute("INSERT INTO symbols_fts (symbols_fts) VALUES ('delete-all')")
             self._db.execute("DELETE FROM symbols")
             self._db.execute("DELETE FROM files")
 
@@ -660,7 +718,7 @@ class Store:
                     f"WHERE s.id IN ({marks})",
                     chunk,
                 ):
-                    out[row[0]] = SymbolRow(*row)
+                    out[row[0]] = _symbol_row(row)
 
         self._read(fetch)
         return out
@@ -676,7 +734,7 @@ class Store:
                 (rel, line, end),
             ).fetchall()
         )
-        return [SymbolRow(*row) for row in rows]
+        return [_symbol_row(row) for row in rows]
 
     def all_symbol_keys(self) -> list[tuple[str, str, str, int, int]]:
         """(rel, qualified_name, kind, start_line, end_line) of every symbol: for comparisons."""
@@ -688,46 +746,43 @@ class Store:
         )
 
     def counts(self, embed_key: str) -> dict[str, int]:
+        """Files, symbols, vectors of this model, and symbols waiting for one: read from the
+        tallies and the waiting symbols' index, never by walking every symbol."""
+
         def fetch() -> dict[str, int]:
-            db = self._db
+            tallies = dict(self._db.execute("SELECT name, n FROM tallies").fetchall())
             return {
-                "files": db.execute("SELECT count(*) FROM files").fetchone()[0],
-                "symbols": db.execute("SELECT count(*) FROM symbols").fetchone()[0],
-                "vectors": db.execute(
-                    "SELECT count(*) FROM vectors WHERE embed_key = ?", (embed_key,)
-                ).fetchone()[0],
-                "pending": db.execute(
-                    "SELECT count(*) FROM symbols s WHERE NOT EXISTS (SELECT 1 FROM vectors v "
-                    "WHERE v.body_hash = s.body_hash AND v.embed_key = ?)",
-                    (embed_key,),
-                ).fetchone()[0],
+                "files": tallies.get("files", 0),
+                "symbols": tallies.get("symbols", 0),
+                "vectors": tallies.get(f"vectors {embed_key}", 0),
+                "pending": self._waiting(embed_key, "count(*)"),
             }
 
         return self._read(fetch)
 
-    def file_counts(self, embed_key: str, *, none_pending: bool = False) -> tuple[int, int]:
-        """(files whose symbols all have vectors, all files); cached per generation.
+    def _waiting(self, embed_key: str, what: str) -> int:
+        """`what` (a count) over the symbols with no vector of this model yet. For the index's
+        own model the flag says it (reading only the waiting symbols); for another, each
+        symbol is looked up (all of them: a reader whose model differs from the writer's)."""
+        db = self._db
+        if embed_key == self._meta_get("embed_key"):
+            sql = f"SELECT {what} FROM symbols INDEXED BY symbols_waiting WHERE embedded = 0"
+            return db.execute(sql).fetchone()[0]
+        return db.execute(
+            f"SELECT {what} FROM symbols WHERE NOT EXISTS (SELECT 1 FROM vectors v "
+            "WHERE v.body_hash = symbols.body_hash AND v.embed_key = ?)",
+            (embed_key,),
+        ).fetchone()[0]
 
-        `none_pending`: the caller knows every symbol has its vector, so only files are counted.
-        """
-        key = (self.generation, embed_key)
-        if self._file_counts is not None and self._file_counts[0] == key:
-            return self._file_counts[1]
+    def file_counts(self, embed_key: str) -> tuple[int, int]:
+        """(files whose symbols all have vectors, all files)."""
 
         def fetch() -> tuple[int, int]:
-            total = self._db.execute("SELECT count(*) FROM files").fetchone()[0]
-            if none_pending:
-                return total, total
-            waiting = self._db.execute(
-                "SELECT count(DISTINCT s.file_id) FROM symbols s WHERE NOT EXISTS (SELECT 1 "
-                "FROM vectors v WHERE v.body_hash = s.body_hash AND v.embed_key = ?)",
-                (embed_key,),
-            ).fetchone()[0]
-            return total - waiting, total
+            row = self._db.execute("SELECT n FROM tallies WHERE name = 'files'").fetchone()
+            total = row[0] if row else 0
+            return total - self._waiting(embed_key, "count(DISTINCT file_id)"), total
 
-        counts = self._read(fetch)
-        self._file_counts = (key, counts)
-        return counts
+        return self._read(fetch)
 
     def pending(
         self, embed_key: str, limit: int, *, after_id: int = 0, file_ids: Sequence[int] = ()
@@ -755,7 +810,7 @@ class Store:
             for row in self._db.execute(query, (embed_key, *params, limit * 2)):
                 if len(out) >= limit:
                     break
-                out.setdefault(row[-1], SymbolRow(*row))
+                out.setdefault(row[-1], _symbol_row(row))
             return list(out.values())
 
         return self._read(fetch)
@@ -780,14 +835,20 @@ class Store:
     # -- vectors
 
     def put_vectors(self, embed_key: str, items: Sequence[tuple[str, np.ndarray]]) -> None:
+        """Store float32 vectors (kept as int8 with a scale: pack_vector)."""
         with self.transaction():
+            # An upsert, not INSERT OR REPLACE: REPLACE deletes without firing the tallies'
+            # delete trigger, and would count a replaced vector twice.
             self._db.executemany(
-                "INSERT OR REPLACE INTO vectors (body_hash, embed_key, vector) VALUES (?, ?, ?)",
-                [
-                    (body_hash, embed_key, np.asarray(v, dtype=np.float32).tobytes())
-                    for body_hash, v in items
-                ],
+                "INSERT INTO vectors (body_hash, embed_key, vector) VALUES (?, ?, ?) "
+                "ON CONFLICT (body_hash, embed_key) DO UPDATE SET vector = excluded.vector",
+                [(body_hash, embed_key, pack_vector(v)) for body_hash, v in items],
             )
+            if embed_key == self._meta_get("embed_key"):
+                self._db.executemany(
+                    "UPDATE symbols SET embedded = 1 WHERE body_hash = ? AND embedded = 0",
+                    [(body_hash,) for body_hash, _ in items],
+                )
 
     def vectors_for(self, embed_key: str, body_hashes: Iterable[str]) -> dict[str, np.ndarray]:
         hashes = list(dict.fromkeys(body_hashes))
@@ -802,20 +863,15 @@ class Store:
                     f"AND body_hash IN ({marks})",
                     (embed_key, *chunk),
                 ):
-                    out[body_hash] = np.frombuffer(blob, dtype=np.float32)
+                    out[body_hash] = unpack_vector(blob)
 
         self._read(fetch)
         return out
 
     def vector_symbol_count(self, embed_key: str) -> int:
         """How many symbols have a vector: what the hnswlib index must hold."""
-        return self._read(
-            lambda: self._db.execute(
-                "SELECT count(*) FROM symbols s JOIN vectors v "
-                "ON v.body_hash = s.body_hash AND v.embed_key = ?",
-                (embed_key,),
-            ).fetchone()[0]
-        )
+        counts = self.counts(embed_key)
+        return counts["symbols"] - counts["pending"]
 
     def symbol_vectors(self, embed_key: str) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of every symbol that has a vector: what the hnswlib index holds."""
@@ -829,8 +885,7 @@ class Store:
             ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
             if not rows:
                 return ids, np.zeros((0, 0), dtype=np.float32)
-            data = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-            return ids, data.reshape(len(rows), -1)
+            return ids, _unpack_vectors([r[1] for r in rows])
 
         return self._read(fetch)
 
@@ -843,6 +898,8 @@ class Store:
                 + (" OR embed_key != ?" if keep_embed_key else ""),
                 (keep_embed_key,) if keep_embed_key else (),
             ).rowcount
+            if keep_embed_key and keep_embed_key != self._meta_get("embed_key"):
+                _flag_embedded(self._db)  # the index's own model lost its vectors
         self._read(lambda: self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
         return removed
 
@@ -964,17 +1021,35 @@ def _varints(data: bytes) -> list[int]:
     return out
 
 
+def _words(symbol_id: int, qualified_name: str, doc: str, code: str) -> tuple:
+    return (
+        symbol_id,
+        " ".join(identifier_words(qualified_name)),
+        " ".join(identifier_words(doc)),
+        " ".join(identifier_words(code)),
+    )
+
+
 def _index_words(
     db: sqlite3.Connection, symbol_id: int, qualified_name: str, doc: str, code: str
 ) -> None:
     db.execute(
         "INSERT INTO symbols_fts (rowid, names, doc, code) VALUES (?, ?, ?, ?)",
-        (
-            symbol_id,
-            " ".join(identifier_words(qualified_name)),
-            " ".join(identifier_words(doc)),
-            " ".join(identifier_words(code)),
-        ),
+        _words(symbol_id, qualified_name, doc, code),
+    )
+
+
+def _forget_words(
+    db: sqlite3.Connection, symbol_id: int, qualified_name: str, doc: str, code: str
+) -> None:
+    # The lexical index keeps no copy of the words (contentless, schema v5): removing a row
+    # means handing FTS5 the very words it indexed, which identifier_words makes again from
+    # the stored symbol. A change to identifier_words must therefore come with a migration
+    # that rebuilds the lexical index, as v4 did.
+    db.execute(
+        "INSERT INTO symbols_fts (symbols_fts, rowid, names, doc, code) "
+        "VALUES ('delete', ?, ?, ?, ?)",
+        _words(symbol_id, qualified_name, doc, code),
     )
 
 
@@ -1017,12 +1092,79 @@ def _stemmed_lexical_index(db: sqlite3.Connection) -> None:
         _index_words(db, *row)
 
 
+_TALLY_TRIGGERS = """
+CREATE TRIGGER files_added AFTER INSERT ON files
+BEGIN UPDATE tallies SET n = n + 1 WHERE name = 'files'; END;
+CREATE TRIGGER files_removed AFTER DELETE ON files
+BEGIN UPDATE tallies SET n = n - 1 WHERE name = 'files'; END;
+CREATE TRIGGER symbols_added AFTER INSERT ON symbols
+BEGIN UPDATE tallies SET n = n + 1 WHERE name = 'symbols'; END;
+CREATE TRIGGER symbols_removed AFTER DELETE ON symbols
+BEGIN UPDATE tallies SET n = n - 1 WHERE name = 'symbols'; END;
+CREATE TRIGGER vectors_added AFTER INSERT ON vectors
+BEGIN
+    INSERT INTO tallies VALUES ('vectors ' || new.embed_key, 1)
+    ON CONFLICT (name) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER vectors_removed AFTER DELETE ON vectors
+BEGIN UPDATE tallies SET n = n - 1 WHERE name = 'vectors ' || old.embed_key; END;
+"""
+
+
+def _compact_storage(db: sqlite3.Connection) -> None:
+    # v5: a large index in a third of the bytes, and counts that cost nothing (measured by
+    # bench/scale_bench.py). Nothing is re-embedded: the stored vectors are converted.
+    # - vectors as int8 with a per-vector scale (pack_vector), a quarter of float32;
+    for row_id, blob in db.execute("SELECT id, vector FROM vectors").fetchall():
+        vector = np.frombuffer(blob, dtype=np.float32)
+        db.execute("UPDATE vectors SET vector = ? WHERE id = ?", (pack_vector(vector), row_id))
+    # - code compressed (_pack_code);
+    for symbol_id, code in db.execute("SELECT id, code FROM symbols").fetchall():
+        db.execute("UPDATE symbols SET code = ? WHERE id = ?", (_pack_code(code), symbol_id))
+    # - a contentless lexical index: FTS5 kept a second copy of every symbol's words;
+    db.execute("DROP TABLE symbols_fts")
+    db.execute(
+        "CREATE VIRTUAL TABLE symbols_fts USING fts5(names, doc, code, content = '', "
+        "tokenize = 'porter unicode61')"
+    )
+    for symbol_id, qualified_name, doc, code in db.execute(
+        "SELECT id, qualified_name, doc, code FROM symbols"
+    ).fetchall():
+        _index_words(db, symbol_id, qualified_name, doc, _unpack_code(code))
+    # - each symbol flagged when its body has a vector of the index's model, the unflagged in
+    #   a partial index: what is still waiting is counted without walking every symbol;
+    db.execute("ALTER TABLE symbols ADD COLUMN embedded INTEGER NOT NULL DEFAULT 0")
+    _flag_embedded(db)
+    db.execute("CREATE INDEX symbols_waiting ON symbols(file_id) WHERE embedded = 0")
+    # - files, symbols and vectors counted by triggers as rows come and go.
+    db.execute("CREATE TABLE tallies (name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID")
+    db.execute(
+        "INSERT INTO tallies SELECT 'files', count(*) FROM files UNION ALL "
+        "SELECT 'symbols', count(*) FROM symbols UNION ALL "
+        "SELECT 'vectors ' || embed_key, count(*) FROM vectors GROUP BY embed_key"
+    )
+    for statement in _TALLY_TRIGGERS.split("END;"):
+        if statement.strip():
+            db.execute(statement + "END;")
+
+
+def _flag_embedded(db: sqlite3.Connection) -> None:
+    """Flag every symbol by whether the index's model has a vector for it (walks them all:
+    at migration and when the model changes)."""
+    db.execute(
+        "UPDATE symbols SET embedded = EXISTS (SELECT 1 FROM vectors v "
+        "WHERE v.body_hash = symbols.body_hash "
+        "AND v.embed_key = (SELECT value FROM meta WHERE key = 'embed_key'))"
+    )
+
+
 # schema version -> the step that upgrades the version before it; run in order, in the same
 # transaction as the version bump, so a crash mid-migration leaves the old schema intact.
 _MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     2: _add_lexical_index,
     3: _vectors_in_a_rowid_table,
     4: _stemmed_lexical_index,
+    5: _compact_storage,
 }
 
 

@@ -27,7 +27,8 @@ import numpy as np
 
 INDEX_NAME = "vectors.hnsw"
 HEADER_NAME = "vectors.json"
-HEADER_VERSION = 1
+# 2: "fingerprint" (sampled) in place of "sha256" (the whole file).
+HEADER_VERSION = 2
 FILE_MODE = 0o600
 
 # M: links per node. More links give better recall and steadier latency on large indexes but
@@ -42,6 +43,15 @@ EF_SEARCH = 64
 # Capacity grows geometrically so a stream of inserts costs amortised O(1) resizes.
 GROWTH = 1.5
 MIN_CAPACITY = 1024
+# The open-time check hashes a file this small whole; a larger one (1.7 GB at 10^6 vectors:
+# seconds to hash) by its head, its tail and evenly spaced blocks, about this many bytes.
+# hnswlib reads the sizes it allocates by from the head (counts) and the tail (the upper
+# layers' link lists, ~12 bytes a vector): those are hashed whole up to TAIL_BYTES.
+FULL_HASH_BYTES = 32 << 20
+HEAD_BYTES = 1 << 16
+TAIL_BYTES = 16 << 20
+SAMPLES = 1024
+SAMPLE_BYTES = 4096
 
 
 class VectorIndex:
@@ -99,7 +109,7 @@ class VectorIndex:
                 return f"vector index {key} is {header.get(key)!r}, expected {value!r}"
         # hnswlib trusts the sizes written in its file; garbage of the right length could make
         # it allocate wildly or crash the process, so the bytes are checked before it sees them.
-        if _digest(index_path) != header.get("sha256"):
+        if _fingerprint(index_path) != header.get("fingerprint"):
             return "vector index checksum does not match: the file is corrupt"
         index = hnswlib.Index(space="cosine", dim=self.dims)
         try:
@@ -153,7 +163,7 @@ class VectorIndex:
         tmp_index.chmod(FILE_MODE)  # hnswlib creates it with the umask's mode
         _fsync(tmp_index)
         header["size"] = tmp_index.stat().st_size
-        header["sha256"] = _digest(tmp_index)
+        header["fingerprint"] = _fingerprint(tmp_index)
         fd = os.open(tmp_header, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
         os.fchmod(fd, FILE_MODE)  # a leftover from a crash keeps the mode it was made with
         with os.fdopen(fd, "w") as handle:
@@ -231,12 +241,32 @@ class VectorIndex:
             return np.asarray(self._index.get_items([label])[0], dtype=np.float32)
 
 
-def _digest(path: Path) -> str:
+def _fingerprint(path: Path) -> str:
+    """sha256 of the file, or of its size, head, tail and sampled blocks when it is large.
+
+    The file is only ever written whole and renamed into place, so the damage to expect is a
+    truncation, a file swapped or overwritten, a disk returning garbage: all change the size,
+    the head, the tail or most blocks. A lone flipped byte deep in the graph may pass; it costs
+    some recall, never a crash, and the next save replaces the file.
+    """
     sha = hashlib.sha256()
     with path.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size <= FULL_HASH_BYTES:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                sha.update(block)
+            return sha.hexdigest()
+        sha.update(str(size).encode())
+        body_end = size - TAIL_BYTES
+        stride = (body_end - HEAD_BYTES) // SAMPLES
+        offsets = [0] + [HEAD_BYTES + n * stride for n in range(SAMPLES)]
+        lengths = [HEAD_BYTES] + [SAMPLE_BYTES] * SAMPLES
+        for offset, length in zip(offsets, lengths, strict=True):
+            sha.update(os.pread(handle.fileno(), length, offset))
+        handle.seek(body_end)
         for block in iter(lambda: handle.read(1 << 20), b""):
             sha.update(block)
-    return sha.hexdigest()
+    return "sampled:" + sha.hexdigest()
 
 
 def _fsync(path: Path) -> None:
