@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from findcode.documents import MAX_CHARS, document_text, split_identifier, split_identifiers
+from findcode.documents import (
+    MAX_CHARS,
+    MAX_CODE_CHARS,
+    document_text,
+    split_identifier,
+    split_identifiers,
+)
 from findcode.symbols import Symbol, extract_symbols
 
 
@@ -80,3 +86,85 @@ def test_real_extracted_symbol() -> None:
     text = document_text(symbol)
     assert text.startswith("function read config")
     assert "Load the TOML settings." in text
+
+
+CLASS_SOURCE = '''
+@dataclass
+class RetryPolicy(Base):
+    """How a request is retried.
+
+    With exponential backoff.
+    """
+
+    attempts: int = 3
+    banner = """several
+lines"""
+
+    @property
+    def delay(self) -> float:
+        """Seconds before the next try."""
+        return self.base_delay * 2**self.tries
+
+    # Called by the client.
+    def run(self, fn, tries=3):
+        for _ in range(tries):
+            fn()
+'''
+
+
+def test_a_class_reads_as_its_outline_not_its_body() -> None:
+    symbols = {s.name: s for s in extract_symbols("retry.py", CLASS_SOURCE)}
+    text = document_text(symbols["RetryPolicy"])
+    assert text.split("\n") == [
+        "class retry policy",
+        "How a request is retried.",
+        "",
+        "With exponential backoff.",
+        "class RetryPolicy(Base):",
+        "attempts: int = 3",
+        'banner = """several',
+        "def delay(self) -> float:",
+        "def run(self, fn, tries=3):",
+    ]
+    # Its methods' bodies are in their own documents.
+    assert "base_delay" in document_text(symbols["delay"])
+
+
+def test_a_braced_class_outline_keeps_members_not_brackets_or_comments() -> None:
+    source = (
+        "/** A client. */\nclass Client extends Base {\n  // the url\n  constructor(url) {\n"
+        "    this.url = url;\n  }\n  async send(data) {\n    return post(this.url, data);\n  }\n}\n"
+    )
+    (client,) = [s for s in extract_symbols("client.js", source) if s.kind == "class"]
+    assert document_text(client).split("\n")[-3:] == [
+        "class Client extends Base {",
+        "constructor(url) {",
+        "async send(data) {",
+    ]
+
+
+def test_a_python_docstring_is_read_once() -> None:
+    source = (
+        "def read_config(path: str,\n                encoding='utf-8') -> dict:\n"
+        '    """Load the TOML settings.\n\n    Missing keys get defaults.\n    """\n'
+        "    return toml.load(path)\n"
+    )
+    (symbol,) = extract_symbols("a.py", source)
+    text = document_text(symbol)
+    assert text.count("Load the TOML settings.") == 1
+    assert text.count("encoding='utf-8'") == 1  # a signature over two lines is not repeated
+    assert text.endswith("    return toml.load(path)")
+
+
+def test_a_docstring_like_string_stays_when_the_doc_is_a_comment() -> None:
+    symbol = make_symbol(
+        language="go", doc="Start runs it.", code='func Start() {\n\t"literal"\n}', signature=""
+    )
+    assert '"literal"' in document_text(symbol)
+
+
+def test_long_code_is_cut_to_its_first_lines() -> None:
+    code = "def retry_request(self, url, attempts=3):\n" + "    step()\n" * 500
+    text = document_text(make_symbol(code=code, doc=""))
+    assert len(text) < MAX_CODE_CHARS + 100
+    assert "def retry_request" in text

@@ -12,12 +12,25 @@ import re
 
 from findcode.symbols import Symbol
 
-DOCUMENT_FORM_VERSION = "d1"
+DOCUMENT_FORM_VERSION = "d2"
 
 # The model reads at most a few hundred tokens; characters beyond this never reach it, and
 # cutting here keeps the tokenizer's work proportional to what is used.
 MAX_CHARS = 2400
 MAX_DOC_CHARS = 600
+# A function's code beyond its first lines changes its vector little and costs a token per
+# ~3.5 characters (bench/cold_bench.py; bench/quality for what it does to results).
+MAX_CODE_CHARS = 600
+
+# What opens a line of a class body that is no member: closing brackets, comments, decorators.
+_NOT_MEMBERS = ("{", "}", ")", "]", "#", "//", "/*", "*", "@")
+# A string literal opening a line (a docstring, or one line of a longer string).
+_STRING = re.compile(r"[rRuUbBfF]{0,2}[\"']")
+# A Python header (up to the colon ending its line) and the docstring right under it.
+_DOCSTRING = re.compile(
+    r"(?s)\A.*?:[ \t]*\n"  # the header, to the first line ending in a colon
+    r"([ \t]*[rRuUbB]{0,2}(\"\"\"|'''|\"|').*?\2[ \t]*(?:\n|\Z))"  # the docstring's lines
+)
 
 _IDENTIFIER_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
@@ -47,16 +60,61 @@ def split_identifier(name: str) -> str:
 
 
 def document_text(symbol: Symbol) -> str:
-    """Name words first (what a query names), then the doc (what it means), then the code."""
+    """Name words first (what a query names), then the doc (what it means), then the code.
+
+    Tokens are what indexing costs (the model's work grows with them), so none is spent
+    twice: a Python docstring is the doc already, and a class's methods are symbols of their
+    own, so a class reads as its outline (member signatures and fields), not its whole body.
+    """
     lines = [f"{symbol.kind} {split_identifier(symbol.qualified_name)}".strip()]
     code = symbol.code.strip()
     signature = symbol.signature.strip()
-    # The code usually starts with the signature; repeating it only spends tokens.
-    if signature and not code.startswith(signature):
+    # The code usually starts with the signature (over several lines, maybe); repeating it
+    # only spends tokens.
+    if signature and not " ".join(code[: 2 * len(signature)].split()).startswith(signature):
         lines.append(signature)
     doc = symbol.doc.strip()
     if doc:
         lines.append(doc[:MAX_DOC_CHARS])
-    if code:
-        lines.append(code)
-    return "\n".join(lines)[:MAX_CHARS]
+    if symbol.kind == "class":
+        head, _, body = code.partition("\n")
+        lines.append(head)
+        lines.extend(outline(body))
+    elif code:
+        if doc and symbol.language == "python":
+            code = without_docstring(code)
+        lines.append(code[:MAX_CODE_CHARS])
+    return "\n".join(line for line in lines if line)[:MAX_CHARS]
+
+
+def outline(body: str) -> list[str]:
+    """The lines of a class body at its outermost indentation: member signatures and fields,
+    without their bodies (deeper lines), strings, comments, decorators or closing brackets."""
+    lines = body.split("\n")
+    # The first member's indentation (a lone bracket or a comment may sit elsewhere).
+    level = next((_indent(line) for line in lines if _is_member(line.strip())), 0)
+    kept: list[str] = []
+    quote: str | None = None  # inside a triple-quoted string that this quote opened
+    for line in lines:
+        text = line.strip()
+        inside = quote is not None
+        for mark in ('"""', "'''"):
+            if quote in (None, mark) and text.count(mark) % 2:
+                quote = None if quote == mark else mark
+        if not inside and _indent(line) == level and _is_member(text):
+            kept.append(text)
+    return kept
+
+
+def _is_member(text: str) -> bool:
+    return bool(text) and not text.startswith(_NOT_MEMBERS) and not _STRING.match(text)
+
+
+def without_docstring(code: str) -> str:
+    """A Python function's code without its docstring (the document holds it as the doc)."""
+    found = _DOCSTRING.match(code)
+    return code[: found.start(1)] + code[found.end() :] if found else code
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())

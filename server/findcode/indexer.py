@@ -37,6 +37,7 @@ from findcode.documents import document_text
 from findcode.embedder import Embedder
 from findcode.errors import FindcodeError
 from findcode.overlay import Overlays
+from findcode.recency import recent_files
 from findcode.roots import RootIndex, open_root, reset_index
 from findcode.store import SymbolRow
 from findcode.symbols import extract_symbols, language_for_path
@@ -441,11 +442,25 @@ class Indexer:
                 changed.append(source.path)
         for rel in set(known) - seen:
             self._forget(index, rel)
+        changed = self._first_things_first(root, changed)
         with self._cond:
             for path in changed:
                 if path not in self._urgent:
                     self._normal[path] = root
             self._pass.files_total += len(changed)
+
+    def _first_things_first(self, root: Path, paths: list[Path]) -> list[Path]:
+        """`paths` in the order a person waiting for the first index wants them: open buffers,
+        then the files changed lately (recency.py), then the rest in walk order.
+
+        Symbol ids are given in parse order and the first pass embeds up the ids, so this
+        order is the embedding's too."""
+        if len(paths) < 2:
+            return paths
+        rank = {rel: place for place, rel in enumerate(recent_files(root))}
+        rank.update((rel, -1) for rel in self.overlays.files(root))
+        unranked = len(rank)
+        return sorted(paths, key=lambda path: rank.get(path.relative_to(root).as_posix(), unranked))
 
     def _forget(self, index: RootIndex, rel: str) -> None:
         removed = index.store.remove_file(rel)
@@ -488,6 +503,8 @@ class Indexer:
             return
         row = index.store.file(rel)
         if row is not None and row.size == info.st_size and row.mtime_ns == info.st_mtime_ns:
+            if urgent:  # opened in the editor: what it holds still without vectors goes first
+                self._urgent_files[root].add(row.id)
             return
         try:
             text = read_source(path, self.settings.max_file_bytes)
