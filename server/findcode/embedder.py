@@ -219,7 +219,8 @@ class Embedder:
         self._strip_accents = (
             llama_cpp.llama_vocab_type(self._vocab) == llama_cpp.LLAMA_VOCAB_TYPE_WPM
         )
-        self._ctx = self._new_context(pooling_type, threads)
+        self.threads = threads or usable_cores()
+        self._ctx = self._new_context(pooling_type, self.threads)
         self._memory = llama_cpp.llama_get_memory(self._ctx)
         self._batch = llama_cpp.llama_batch_init(self._budget, 0, 1)
         self._specials = self._tokenize("", special=True)
@@ -238,7 +239,7 @@ class Embedder:
         if magic != b"GGUF":
             raise ModelError(f"{self.path} is not a GGUF file (it does not start with 'GGUF')")
 
-    def _new_context(self, pooling_type: int, threads: int | None) -> ctypes.c_void_p:
+    def _new_context(self, pooling_type: int, threads: int) -> ctypes.c_void_p:
         params = llama_cpp.llama_context_default_params()
         params.n_ctx = self._budget
         # One micro-batch per batch: non-causal attention asserts that a sequence is never
@@ -249,7 +250,7 @@ class Embedder:
         params.embeddings = True
         params.pooling_type = pooling_type
         params.kv_unified = True  # causal models: sequences share the cache, any length mix fits
-        params.n_threads = params.n_threads_batch = threads or usable_cores()
+        params.n_threads = params.n_threads_batch = threads
         params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
         ctx = llama_cpp.llama_init_from_model(self._model, params)
         if not ctx:
@@ -290,6 +291,14 @@ class Embedder:
         # At interpreter exit llama_cpp may already be torn down; the OS frees memory anyway.
         with contextlib.suppress(Exception):
             self.close()
+
+    def set_threads(self, threads: int) -> None:
+        """Compute threads from the next batch on: the indexer adapts them to the machine's
+        load (load.py). Threads a smaller count leaves unused sleep in llama.cpp's pool."""
+        with self._lock:
+            if self._ctx and threads != self.threads:
+                llama_cpp.llama_set_n_threads(self._ctx, threads, threads)
+                self.threads = threads
 
     # -- tokens
 
