@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+from findcode import indexer
 from findcode.config import Settings
 from findcode.engine import Engine
 from findcode.indexer import EMBED_BATCH, Progress
@@ -137,3 +138,36 @@ def test_findcode_status_tells_a_running_servers_pause(tmp_path: Path):
         engine.wait_idle(30)
     # The server stopped: nothing is paused any more.
     assert "paused" not in findcode("status", "--index-dir", index_dir, repo).stdout
+
+
+def test_pause_on_battery_and_on_again_on_mains(tmp_path: Path, monkeypatch):
+    """pauseOnBattery with the power supply's answer stood in for (power.py reads sysfs, tested
+    on its own): on battery nothing is walked; back on mains indexing goes on; a pause of the
+    user's outlasts the battery's, and a resume on battery holds until the power changes."""
+    power = {"battery": True}
+    monkeypatch.setattr(indexer, "on_battery", lambda: power["battery"])
+    monkeypatch.setattr(indexer, "POWER_CHECK_S", 0.2)
+    repo = copy_repo(tmp_path)
+    with Engine([repo], settings(tmp_path).replace(pause_on_battery=True)) as engine:
+        held = settle(engine, lambda s: s["state"] == "paused")
+        assert (held["paused"], held["files"], held["embedded"]) == ("battery", 0, 0)
+
+        power["battery"] = False
+        done = settle(engine, lambda s: s["state"] == "idle" and s["files"] and not s["pending"])
+        assert done["paused"] is None and done["vectors"] == done["symbols"]
+
+        engine.pause()
+        power["battery"] = True
+        settle(engine, lambda s: s["paused"] == "user")
+        time.sleep(0.5)  # power checked again meanwhile
+        assert engine.status()["paused"] == "user"  # the user's reason is the one told
+        power["battery"] = False
+        time.sleep(0.5)
+        assert engine.status()["paused"] == "user"  # mains power does not undo the user's pause
+
+        engine.resume()
+        power["battery"] = True
+        settle(engine, lambda s: s["paused"] == "battery")
+        engine.resume()  # the user insists: indexing goes on, on battery
+        time.sleep(0.5)
+        assert engine.status()["paused"] is None

@@ -221,6 +221,11 @@ class Embedder:
         )
         self.threads = threads or usable_cores()
         self._ctx = self._new_context(pooling_type, self.threads)
+        # llama.cpp asks after each step of a batch whether to give it up (`interrupt`). The
+        # callback takes the GIL for a moment per step: a few microseconds, ~150 steps a batch.
+        self._interrupted = False
+        self._abort = llama_cpp.ggml_abort_callback(lambda _data: self._interrupted)
+        llama_cpp.llama_set_abort_callback(self._ctx, self._abort, None)
         self._memory = llama_cpp.llama_get_memory(self._ctx)
         self._batch = llama_cpp.llama_batch_init(self._budget, 0, 1)
         self._specials = self._tokenize("", special=True)
@@ -292,6 +297,12 @@ class Embedder:
         with contextlib.suppress(Exception):
             self.close()
 
+    def interrupt(self) -> None:
+        """Give up the call in progress (ModelError), from another thread. An indexer at idle
+        priority on a busy machine may take minutes over a batch; its stop must not wait."""
+        if self._lock.locked():  # a call ending meanwhile is harmless: the next one resets it
+            self._interrupted = True
+
     def set_threads(self, threads: int) -> None:
         """Compute threads from the next batch on: the indexer adapts them to the machine's
         load (load.py). Threads a smaller count leaves unused sleep in llama.cpp's pool."""
@@ -344,6 +355,7 @@ class Embedder:
         with self._lock:
             if not self._ctx or self._batch is None:
                 raise ModelError(f"the embedder for {self.path} is closed")
+            self._interrupted = False
             out = np.zeros((len(texts), self.dims), dtype=np.float32)
             sequences = [self._token_ids(t) for t in texts]
             # Similar lengths together: fewer wasted cross-sequence attention cells per batch.
@@ -378,6 +390,8 @@ class Embedder:
         if self._memory:
             llama_cpp.llama_memory_clear(self._memory, True)
         status = llama_cpp.llama_decode(self._ctx, batch)
+        if status == 2 and self._interrupted:  # llama.cpp's "aborted"
+            raise ModelError(f"embedding with {self.path} was interrupted")
         if status != 0:
             raise ModelError(f"llama.cpp failed to embed a batch with {self.path} ({status=})")
         for seq, index in enumerate(indices):

@@ -196,6 +196,9 @@ class Indexer:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
+        # The batch in hand is given up (it stays pending in the store): at idle priority on
+        # a busy machine it could hold a shutdown or a restart for minutes.
+        self.embedder.interrupt()
         if self._thread is not None:
             self._thread.join()
         self._paused.clear()
@@ -380,6 +383,8 @@ class Indexer:
             try:
                 task()
             except FindcodeError as error:
+                if self._stopping:
+                    return  # an interrupted batch (stop), not a failure
                 self._fail(str(error))
             except Exception as error:  # the worker must outlive any one bad file
                 self._fail(f"indexing failed: {error!r}\n{traceback.format_exc()}")
