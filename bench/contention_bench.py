@@ -167,7 +167,8 @@ def run(symbols: int, competitor_s: float, limit_s: float, work: Path) -> dict[s
         side = figures[mode]
         assert isinstance(side, dict)
         side["competitor_ratio"] = side["competitor_beside"] / solo
-        side["findcode_ratio"] = side["together"]["rate"] / side["alone"]["rate"]
+        alone = side["alone"]["rate"]  # 0: starved by other load within --limit-s
+        side["findcode_ratio"] = side["together"]["rate"] / alone if alone else None
     figures["load_after"] = load()
     return figures
 
@@ -186,10 +187,11 @@ def table(figures: dict) -> str:
     for mode, label in labels.items():
         side = figures[mode]
         threads = "/".join(map(str, side["together"]["threads"])) or "-"
+        ratio = side["findcode_ratio"]
         lines.append(
             f"| {label} | {side['together']['priority']} | {threads} "
             f"| {side['competitor_ratio']:.2f} | >= {BUDGETS['competitor']:.2f} "
-            f"| {side['findcode_ratio']:.2f} ({side['together']['rate']:.1f} vs "
+            f"| {'n/a' if ratio is None else f'{ratio:.2f}'} ({side['together']['rate']:.1f} vs "
             f"{side['alone']['rate']:.1f} symbols/s) | >= {BUDGETS['findcode']:.2f} |"
         )
     unfinished = [
