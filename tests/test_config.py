@@ -34,6 +34,8 @@ def test_every_option_parsed_from_camel_case():
             "watch": False,
             "threads": 1,
             "searchDefaults": {"limit": 5, "mode": "lexical"},
+            "lowPriority": False,
+            "pauseOnBattery": True,
         }
     )
     assert warnings == []
@@ -46,6 +48,8 @@ def test_every_option_parsed_from_camel_case():
         watch=False,
         threads=1,
         search_defaults=SearchDefaults(limit=5, mode="lexical"),
+        low_priority=False,
+        pause_on_battery=True,
     )
     assert set(OPTION_NAMES) == {
         "model",
@@ -56,6 +60,8 @@ def test_every_option_parsed_from_camel_case():
         "watch",
         "threads",
         "searchDefaults",
+        "lowPriority",
+        "pauseOnBattery",
     }
 
 
@@ -76,6 +82,8 @@ def test_options_apply_over_a_base():
         ({"threads": 1_000_000}, ["threads", f"at most {MAX_THREADS}"]),
         ({"threads": -1}, ["threads"]),
         ({"watch": "yes"}, ["watch", "true or false"]),
+        ({"pauseOnBattery": "yes"}, ["pauseOnBattery", "true or false"]),
+        ({"lowPriority": 0}, ["lowPriority", "true or false"]),
         ({"exclude": "*.md"}, ["exclude", "list of strings"]),
         ({"languages": [1]}, ["languages", "list of strings"]),
         ({"languages": ["cobol"]}, ["languages", "cobol", "python", "nothing would be indexed"]),

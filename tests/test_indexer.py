@@ -51,6 +51,9 @@ class GatedEmbedder:
     def embed_query(self, text):
         return self._vector(text)
 
+    def interrupt(self) -> None:
+        pass  # a batch of this fake ends when the test opens the gate
+
     def close(self) -> None:
         pass
 

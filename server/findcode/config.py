@@ -40,7 +40,11 @@ class Settings:
     languages: tuple[str, ...] | None = None  # None: every supported language
     max_file_bytes: int = 1_000_000
     watch: bool = True
-    threads: int | None = None  # embedding threads; None: all cores
+    threads: int | None = None  # embedding threads; None: the cores other processes leave free
+    # The indexer's threads at the lowest OS priority (priority.py): an editor's builds and
+    # tests come first. Off only to measure the old behaviour, or on a machine left to indexing.
+    low_priority: bool = True
+    pause_on_battery: bool = False  # pause indexing while the machine runs on battery
     search_defaults: SearchDefaults = field(default_factory=SearchDefaults)
 
     def replace(self, **changes: Any) -> Settings:
@@ -146,6 +150,8 @@ _OPTIONS = {
     "watch": ("watch", _bool),
     "threads": ("threads", lambda v: None if v is None else _at_most(MAX_THREADS, _CPUS)(v)),
     "searchDefaults": ("search_defaults", _search_defaults),
+    "lowPriority": ("low_priority", _bool),
+    "pauseOnBattery": ("pause_on_battery", _bool),
 }
 
 OPTION_NAMES = tuple(_OPTIONS)

@@ -219,7 +219,13 @@ class Embedder:
         self._strip_accents = (
             llama_cpp.llama_vocab_type(self._vocab) == llama_cpp.LLAMA_VOCAB_TYPE_WPM
         )
-        self._ctx = self._new_context(pooling_type, threads)
+        self.threads = threads or usable_cores()
+        self._ctx = self._new_context(pooling_type, self.threads)
+        # llama.cpp asks after each step of a batch whether to give it up (`interrupt`). The
+        # callback takes the GIL for a moment per step: a few microseconds, ~150 steps a batch.
+        self._interrupted = False
+        self._abort = llama_cpp.ggml_abort_callback(lambda _data: self._interrupted)
+        llama_cpp.llama_set_abort_callback(self._ctx, self._abort, None)
         self._memory = llama_cpp.llama_get_memory(self._ctx)
         self._batch = llama_cpp.llama_batch_init(self._budget, 0, 1)
         self._specials = self._tokenize("", special=True)
@@ -238,7 +244,7 @@ class Embedder:
         if magic != b"GGUF":
             raise ModelError(f"{self.path} is not a GGUF file (it does not start with 'GGUF')")
 
-    def _new_context(self, pooling_type: int, threads: int | None) -> ctypes.c_void_p:
+    def _new_context(self, pooling_type: int, threads: int) -> ctypes.c_void_p:
         params = llama_cpp.llama_context_default_params()
         params.n_ctx = self._budget
         # One micro-batch per batch: non-causal attention asserts that a sequence is never
@@ -249,7 +255,7 @@ class Embedder:
         params.embeddings = True
         params.pooling_type = pooling_type
         params.kv_unified = True  # causal models: sequences share the cache, any length mix fits
-        params.n_threads = params.n_threads_batch = threads or usable_cores()
+        params.n_threads = params.n_threads_batch = threads
         params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
         ctx = llama_cpp.llama_init_from_model(self._model, params)
         if not ctx:
@@ -290,6 +296,20 @@ class Embedder:
         # At interpreter exit llama_cpp may already be torn down; the OS frees memory anyway.
         with contextlib.suppress(Exception):
             self.close()
+
+    def interrupt(self) -> None:
+        """Give up the call in progress (ModelError), from another thread. An indexer at idle
+        priority on a busy machine may take minutes over a batch; its stop must not wait."""
+        if self._lock.locked():  # a call ending meanwhile is harmless: the next one resets it
+            self._interrupted = True
+
+    def set_threads(self, threads: int) -> None:
+        """Compute threads from the next batch on: the indexer adapts them to the machine's
+        load (load.py). Threads a smaller count leaves unused sleep in llama.cpp's pool."""
+        with self._lock:
+            if self._ctx and threads != self.threads:
+                llama_cpp.llama_set_n_threads(self._ctx, threads, threads)
+                self.threads = threads
 
     # -- tokens
 
@@ -340,6 +360,7 @@ class Embedder:
         with self._lock:
             if not self._ctx or self._batch is None:
                 raise ModelError(f"the embedder for {self.path} is closed")
+            self._interrupted = False
             out = np.zeros((len(texts), self.dims), dtype=np.float32)
             sequences = [self._token_ids(t) for t in texts]
             # Similar lengths together: fewer wasted cross-sequence attention cells per batch.
@@ -374,6 +395,8 @@ class Embedder:
         if self._memory:
             llama_cpp.llama_memory_clear(self._memory, True)
         status = llama_cpp.llama_decode(self._ctx, batch)
+        if status == 2 and self._interrupted:  # llama.cpp's "aborted"
+            raise ModelError(f"embedding with {self.path} was interrupted")
         if status != 0:
             raise ModelError(f"llama.cpp failed to embed a batch with {self.path} ({status=})")
         for seq, index in enumerate(indices):

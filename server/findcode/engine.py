@@ -9,6 +9,7 @@ batches.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from findcode.config import Settings
 from findcode.documents import DOCUMENT_FORM_VERSION, document_text, split_identifiers
 from findcode.embedder import Embedder
 from findcode.errors import FindcodeError, QueryError
-from findcode.indexer import Indexer, Progress, root_of
+from findcode.indexer import PAUSED_BY_USER, Indexer, Progress, root_of
 from findcode.model import resolve_model_path
 from findcode.overlay import Overlays
 from findcode.relevance import calibration_for, field_of
@@ -110,6 +111,9 @@ class Engine:
         self._indexer: Indexer | None = None
         self.overlays = Overlays()  # open buffers' unsaved symbols (overlay.py)
         self.state = "starting"
+        # Paused by the user: held here too, so a pause before start (or during it) applies.
+        self._pause_lock = threading.Lock()
+        self._paused_by_user = False
 
     # -- lifecycle
 
@@ -134,6 +138,9 @@ class Engine:
             on_progress=self._on_progress,
             log=self._log,
             overlays=self.overlays,
+            # Threads follow the load on the model this engine loaded, unless the user chose
+            # a count; one handed in (tests, the evaluation) keeps its own.
+            adapt_threads=self._owns_embedder and self.settings.threads is None,
         )
         opened: list[RootIndex] = []
         try:
@@ -143,7 +150,10 @@ class Engine:
             for index in opened:
                 index.store.close()
             raise
-        self._indexer = indexer
+        with self._pause_lock:
+            self._indexer = indexer
+            if self._paused_by_user:
+                indexer.pause(PAUSED_BY_USER)
         indexer.scan()  # queued first, so the worker's first event is the walk, not "idle"
         indexer.start()
         self.state = "indexing"
@@ -190,7 +200,38 @@ class Engine:
         self._worker.reindex()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until the indexer has nothing it would do: while paused, that is the work a
+        pause leaves to do (a save's parse), not the whole index."""
         return self._worker.wait_idle(timeout)
+
+    def pause(self) -> None:
+        """Stop indexing after the batch in hand: no walking, background parsing or embedding.
+        Saved files are still parsed (milliseconds), so their names stay searchable; searches
+        by meaning find what is embedded. Works before `start` too."""
+        with self._pause_lock:
+            self._paused_by_user = True
+            if self._indexer is not None:
+                self._indexer.pause(PAUSED_BY_USER)
+
+    def resume(self) -> None:
+        """Index on from where the pause stopped (a pause on battery too)."""
+        with self._pause_lock:
+            self._paused_by_user = False
+            if self._indexer is not None:
+                self._indexer.resume()
+
+    @property
+    def indexing_priority(self) -> str:
+        """What the OS granted the indexer's threads, in words (priority.py)."""
+        return self._worker.priority
+
+    @property
+    def paused(self) -> str | None:
+        """Why indexing is paused ("user" or "battery"), or None."""
+        with self._pause_lock:
+            if self._indexer is None:
+                return PAUSED_BY_USER if self._paused_by_user else None
+            return self._indexer.paused
 
     # -- unsaved buffers (overlay.py)
 
@@ -275,6 +316,8 @@ class Engine:
         worker = self._worker
         if worker.last_error and not worker.busy:
             return "error"
+        if worker.paused:
+            return "paused"
         if worker.busy or not all(index.writer for index in worker.roots()):
             return "indexing"  # here or, for a root whose lease another process holds, there
         return "idle"
@@ -548,6 +591,7 @@ class Engine:
             },
             "indexPaths": [str(index.directory) for index in worker.roots()],
             "lastError": worker.last_error,
+            "paused": worker.paused,
         }
 
 

@@ -46,7 +46,16 @@ log = logging.getLogger("findcode.lsp")
 # default model on first use takes longer than loading it; the request then asks to retry.
 START_WAIT_S = 120.0
 # Settings whose change needs a new engine: another model, other files, another index.
-ENGINE_SETTINGS = ("model", "index_dir", "exclude", "languages", "max_file_bytes", "threads")
+ENGINE_SETTINGS = (
+    "model",
+    "index_dir",
+    "exclude",
+    "languages",
+    "max_file_bytes",
+    "threads",
+    "low_priority",
+    "pause_on_battery",
+)
 STOPPED = "findcode has shut down"
 # An unsaved buffer is parsed again at most this often while it is being typed in.
 BUFFER_DEBOUNCE_S = 0.3
@@ -99,6 +108,9 @@ class EngineHost:
         self._leases = 0
         self._unused: asyncio.Event | None = None  # set while no search holds the engine
         self._buffers: dict[Path, _Buffer] = {}
+        # Paused by the user: every engine this host starts is paused until resumed (a settings
+        # change restarts the engine; a new server starts unpaused).
+        self.paused = False
 
     # -- requests from the server's handlers (on the event loop)
 
@@ -154,6 +166,17 @@ class EngineHost:
         """The engine if it is ready now, else None (status, notifications about files)."""
         ready = self._ready
         return self._engine if ready is not None and ready.done() else None
+
+    def pause(self) -> None:
+        """Pause indexing now, in the engine running or starting, and in any later one."""
+        self.paused = True
+        if self._engine is not None:
+            self._engine.pause()
+
+    def resume(self) -> None:
+        self.paused = False
+        if self._engine is not None:
+            self._engine.resume()
 
     def notify_changed(self, paths: Iterable[Path], *, urgent: bool = False) -> None:
         """Files changed; while no engine runs, its start's walk will find them instead."""
@@ -323,6 +346,8 @@ class EngineHost:
         engine = self._engine = Engine(
             self.roots, self.settings, on_progress=report, on_log=_engine_log
         )
+        if self.paused:
+            engine.pause()
         self._progress_listener.starting()
         self.error = None
         try:

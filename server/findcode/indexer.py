@@ -14,6 +14,10 @@ symbols whose body hash has no stored vector are embedded. All state lives in th
 killed process resumes where it stopped: what is pending is simply what has no vector.
 The hnswlib file is only a cache of the stored vectors, so it is written after a quiet spell,
 not at every idle: a crash in between costs a rebuild from the store on open, never an embed.
+
+The editor's own work comes before indexing: the thread runs at the lowest OS priority
+(priority.py), its embedding threads follow what other processes leave free (load.py), and a
+pause (by the user, or on battery) stops it taking background work between two batches.
 """
 
 from __future__ import annotations
@@ -34,9 +38,12 @@ import numpy as np
 
 from findcode.config import Settings
 from findcode.documents import document_text
-from findcode.embedder import Embedder
+from findcode.embedder import Embedder, usable_cores
 from findcode.errors import FindcodeError
+from findcode.load import CpuMeter, threads_for
 from findcode.overlay import Overlays
+from findcode.power import on_battery
+from findcode.priority import lower_this_thread
 from findcode.recency import recent_files
 from findcode.roots import RootIndex, open_root, reset_index
 from findcode.store import SymbolRow
@@ -57,11 +64,19 @@ SAVE_AFTER_QUIET_S = 5.0
 # ...or at the next idle once changes have been waiting this long, so a stream of edits cannot
 # put the save off forever.
 SAVE_AT_MOST_EVERY_S = 60.0
+# With pauseOnBattery, how often an idle or paused worker looks at the power supply.
+POWER_CHECK_S = 10.0
+# Why indexing is paused: by the user's command, or because the machine went on battery.
+PAUSED_BY_USER = "user"
+PAUSED_ON_BATTERY = "battery"
+# In a paused root's index folder, "<pid> <reason>": how `findcode status`, in another process,
+# learns that the server indexing the root is paused.
+PAUSE_MARK = "paused"
 
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    phase: str  # "walking" | "parsing" | "embedding" | "idle"
+    phase: str  # "walking" | "parsing" | "embedding" | "idle" | "paused"
     files_done: int
     files_total: int
     symbols_done: int
@@ -83,6 +98,15 @@ def root_of(roots: Iterable[Path], path: Path) -> Path | None:
     return best
 
 
+def pause_mark(directory: Path) -> tuple[int, str] | None:
+    """(pid, reason) of the process that paused indexing this index folder, if one did."""
+    try:
+        pid, reason = (directory / PAUSE_MARK).read_text(encoding="utf-8").split()
+        return int(pid), reason
+    except (OSError, ValueError):
+        return None
+
+
 class Indexer:
     def __init__(
         self,
@@ -93,6 +117,7 @@ class Indexer:
         on_progress: Callable[[Progress], None] | None = None,
         log: Callable[[str, str], None],
         overlays: Overlays | None = None,
+        adapt_threads: bool = False,
     ) -> None:
         self.settings = settings
         # Open buffers' unsaved symbols: embedded here, after saves and before the background
@@ -130,6 +155,15 @@ class Indexer:
         self._pass = _PassCounters()
         self._last_progress = 0.0
         self._last_phase = ""
+        # Why the worker takes no background work, "user" before "battery" (empty: it does).
+        self._paused: set[str] = set()
+        self._on_battery: bool | None = None  # last seen, to pause on the change only
+        self._power_checked = -POWER_CHECK_S
+        self.priority = "normal"  # what the OS granted the worker thread (status, the bench)
+        # The embedder's threads follow the load between batches (load.py).
+        self._meter = CpuMeter() if adapt_threads else None
+        self._marked: dict[Path, str] = {}  # roots whose folder holds PAUSE_MARK, and why
+        self._pause_told = True  # False: a pause or resume the worker has not yet acted on
 
     # -- roots (opened by the caller before start; later ones through the queue)
 
@@ -163,8 +197,13 @@ class Indexer:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
+        # The batch in hand is given up (it stays pending in the store): at idle priority on
+        # a busy machine it could hold a shutdown or a restart for minutes.
+        self.embedder.interrupt()
         if self._thread is not None:
             self._thread.join()
+        self._paused.clear()
+        self._mark_pause()  # a stopped server pauses nothing
         for index in self.roots():
             index.close(save=index.root in self._dirty)
         self._dirty.clear()
@@ -207,6 +246,31 @@ class Indexer:
         it is, and a status still says idle while a buffer's edit is embedded."""
         with self._cond:
             self._cond.notify_all()
+
+    def pause(self, reason: str = PAUSED_BY_USER) -> None:
+        """Take no more parsing or embedding work after the batch in hand; control requests
+        and saved files still run (a save is parsed, so its names stay searchable)."""
+        with self._cond:
+            self._paused.add(reason)
+            self._pause_told = False
+            self._idle.clear()  # wait_idle: until the worker has stopped and said so
+            self._cond.notify_all()
+
+    def resume(self) -> None:
+        """Go on where the pause stopped; a later switch to battery pauses again."""
+        with self._cond:
+            self._paused.clear()
+            self._pause_told = False
+            self._idle.clear()
+            self._cond.notify_all()
+
+    @property
+    def paused(self) -> str | None:
+        """Why indexing is paused: PAUSED_BY_USER, PAUSED_ON_BATTERY, or None."""
+        with self._cond:
+            if PAUSED_BY_USER in self._paused:
+                return PAUSED_BY_USER
+            return PAUSED_ON_BATTERY if self._paused else None
 
     def control(self, fn: Callable[[], None]) -> None:
         """Run `fn` on the worker thread, before any other queued work."""
@@ -263,13 +327,12 @@ class Indexer:
     # -- the worker
 
     def _has_work(self) -> bool:
-        return bool(
-            self._control
-            or self._urgent
-            or self._scans
-            or self._normal
-            or any(self._pending.values())
-        )
+        """Work the worker would take now: while paused, only control requests and saves."""
+        return bool(self._control or self._urgent or (self._paused_work() and not self._paused))
+
+    def _paused_work(self) -> bool:
+        """Work a pause holds back."""
+        return bool(self._scans or self._normal or any(self._pending.values()))
 
     def _take(self) -> Callable[[], None] | None:
         with self._cond:
@@ -279,6 +342,8 @@ class Indexer:
                 path, root = next(iter(self._urgent.items()))
                 del self._urgent[path]
                 return lambda: self._process(root, path, urgent=True)
+            if self._paused:
+                return None
             for root, ids in self._urgent_files.items():
                 if ids and self._pending.get(root):
                     return functools.partial(self._embed, root, urgent_only=True)
@@ -300,7 +365,13 @@ class Indexer:
             return None
 
     def _run(self) -> None:
+        if self.settings.low_priority:
+            # Before the first batch: llama.cpp's compute threads, created by this thread's
+            # first embedding, inherit it.
+            self.priority = lower_this_thread()
         while True:
+            self._check_power()
+            self._mark_pause()
             task = self._take()
             if task is None:
                 self._settle()
@@ -313,6 +384,8 @@ class Indexer:
             try:
                 task()
             except FindcodeError as error:
+                if self._stopping:
+                    return  # an interrupted batch (stop), not a failure
                 self._fail(str(error))
             except Exception as error:  # the worker must outlive any one bad file
                 self._fail(f"indexing failed: {error!r}\n{traceback.format_exc()}")
@@ -326,17 +399,75 @@ class Indexer:
         while True:
             with self._cond:
                 while not self._has_work() and not self._stopping:
-                    if self.overlays.unembedded(1):
+                    if not self._pause_told:
+                        return True  # marked and told (_settle) on the way back here
+                    if not self._paused and self.overlays.unembedded(1):
                         return True
                     wait = save_at - time.monotonic() if self._dirty else None
                     if wait is not None and wait <= 0:
                         break
+                    if self.settings.pause_on_battery:
+                        power_at = self._power_checked + POWER_CHECK_S - time.monotonic()
+                        if power_at <= 0:
+                            return True  # _run looks at the power supply
+                        wait = power_at if wait is None else min(wait, power_at)
                     self._cond.wait(wait)
                 if self._stopping:
                     return False
                 if self._has_work():
                     return True
             self._save_vectors()  # outside the lock: a save arriving meanwhile is queued
+
+    def _check_power(self) -> None:
+        """With pauseOnBattery: pause when the machine goes on battery, resume back on mains
+        (a pause the user asked for stays). A resume on battery holds until the next change."""
+        if not self.settings.pause_on_battery:
+            return
+        now = time.monotonic()
+        if now - self._power_checked < POWER_CHECK_S:
+            return
+        self._power_checked = now
+        battery = on_battery()
+        if battery is None or battery == self._on_battery:
+            return
+        self._on_battery = battery
+        if battery:
+            self.pause(PAUSED_ON_BATTERY)
+        else:
+            with self._cond:
+                self._paused.discard(PAUSED_ON_BATTERY)
+                self._pause_told = False
+                if self._has_work():
+                    self._idle.clear()
+
+    def _mark_pause(self) -> None:
+        """Say in each written root's folder whether indexing is paused, and why."""
+        with self._cond:
+            self._pause_told = True
+        reason = self.paused
+        for index in self.roots():
+            if not index.writer or self._marked.get(index.root) == reason:
+                continue
+            mark = index.directory / PAUSE_MARK
+            try:
+                if reason is None:
+                    mark.unlink(missing_ok=True)
+                else:
+                    mark.write_text(f"{os.getpid()} {reason}\n", encoding="utf-8")
+            except OSError as error:
+                self._log("warning", f"cannot mark {index.directory} paused: {error}")
+            if reason is None:
+                self._marked.pop(index.root, None)
+            else:
+                self._marked[index.root] = reason
+
+    def _adapt_threads(self) -> None:
+        """Before a batch: as many threads as the cores other processes leave free."""
+        if self._meter is None:
+            return
+        others = self._meter.others_busy()
+        if others is not None:
+            self.embedder.set_threads(threads_for(usable_cores(), others))
 
     def _fail(self, message: str) -> None:
         self.last_error = message.splitlines()[0]
@@ -348,7 +479,9 @@ class Indexer:
         since = self._dirty_since
         if since is not None and time.monotonic() - since >= SAVE_AT_MOST_EVERY_S:
             self._save_vectors()
-        self.phase = "idle"
+        with self._cond:
+            held = bool(self._paused) and self._paused_work()
+        self.phase = "paused" if held else "idle"
         self._emit(force=True)
         with self._cond:
             if not self._has_work():
@@ -583,6 +716,7 @@ class Indexer:
             self._cursor[root] = max(cursor, rows[-1].id)
         self.phase = "embedding"
         self._emit()
+        self._adapt_threads()
         started = time.monotonic()
         vectors = self.embedder.embed_documents([document_text(row.as_symbol()) for row in rows])
         by_hash = {row.body_hash: vector for row, vector in zip(rows, vectors, strict=True)}
@@ -624,6 +758,7 @@ class Indexer:
             todo = [row for row in todo if row.body_hash not in stored]
         try:
             if todo:
+                self._adapt_threads()
                 vectors = self.embedder.embed_documents(
                     [document_text(row.as_symbol()) for row in todo]
                 )

@@ -334,6 +334,20 @@ def command_status(ls: FindcodeServer, *args: Any) -> protocol.Status:
     return _status(ls)
 
 
+@server.command(protocol.COMMAND_PAUSE)
+def command_pause(ls: FindcodeServer, *args: Any) -> protocol.Status:
+    ls.host.pause()
+    log.info("indexing paused")
+    return _status(ls)
+
+
+@server.command(protocol.COMMAND_RESUME)
+def command_resume(ls: FindcodeServer, *args: Any) -> protocol.Status:
+    ls.host.resume()
+    log.info("indexing resumed")
+    return _status(ls)
+
+
 # -- helpers: parameters in, results out
 
 
@@ -430,6 +444,7 @@ def _status(ls: FindcodeServer) -> protocol.Status:
         "model": {"name": ls.settings.model or "", "path": "", "dims": 0, "quantization": ""},
         "indexPaths": [],
         "lastError": ls.host.error,
+        "paused": "user" if ls.host.paused else None,
     }
 
 

@@ -138,7 +138,7 @@ class IndexingProgress:
         if not self.enabled:
             return
         if self._token is None:
-            if progress.phase == "idle":
+            if progress.phase in ("idle", "paused"):
                 return
             self._create()
         if self._meter is None:
@@ -146,6 +146,9 @@ class IndexingProgress:
         if progress.phase == "idle":
             self._embed_s = self._meter.embed_s
             self._finish(self._meter.finished(progress, time.monotonic()))
+            return
+        if progress.phase == "paused":  # the bar ends; resuming begins a new one
+            self._finish("paused")
             return
         self._latest = self._meter.update(progress)
         if self._created and self._token is not None:

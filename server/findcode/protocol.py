@@ -16,10 +16,16 @@ STATUS = "findcode/status"
 COMMAND_SEARCH = "findcode.search"  # arguments: [query: str] or [SearchParams]
 COMMAND_REINDEX = "findcode.reindex"  # arguments: none; drops the index and rebuilds it
 COMMAND_STATUS = "findcode.status"  # arguments: none; answers Status
-COMMANDS = (COMMAND_SEARCH, COMMAND_REINDEX, COMMAND_STATUS)
+# Arguments: none; answer Status. A pause holds until resumed: through a settings change and
+# the engine restart it causes, but not a restart of the server.
+COMMAND_PAUSE = "findcode.pause"
+COMMAND_RESUME = "findcode.resume"
+COMMANDS = (COMMAND_SEARCH, COMMAND_REINDEX, COMMAND_STATUS, COMMAND_PAUSE, COMMAND_RESUME)
 
 Mode = Literal["hybrid", "semantic", "lexical"]
-IndexState = Literal["starting", "indexing", "idle", "error"]
+IndexState = Literal["starting", "indexing", "idle", "paused", "error"]
+# Why indexing is paused: the user's findcode.pause, or pauseOnBattery on battery power.
+PauseReason = Literal["user", "battery"]
 MAX_LIMIT = 200
 # LSP's integer bound (its `uinteger` is 0..2^31-1): a line or limit past it is InvalidParams.
 MAX_INTEGER = 2**31 - 1
@@ -117,3 +123,4 @@ class Status(TypedDict):
     model: ModelInfo
     indexPaths: list[str]
     lastError: str | None
+    paused: PauseReason | None  # with state "paused"

@@ -16,7 +16,13 @@ async def execute(client: LanguageClient, command: str, *arguments):
 async def test_the_server_advertises_its_commands(client: LanguageClient):
     await wait_idle(client)
     provider = client.initialize_result.capabilities.execute_command_provider
-    assert set(provider.commands) == {"findcode.search", "findcode.reindex", "findcode.status"}
+    assert set(provider.commands) == {
+        "findcode.search",
+        "findcode.reindex",
+        "findcode.status",
+        "findcode.pause",
+        "findcode.resume",
+    }
 
 
 async def test_search_command_takes_a_query_or_search_params(client: LanguageClient):

@@ -36,7 +36,8 @@ def test_help_and_commands_with_the_runtimepath_only(tmp_path: Path) -> None:
         f"""
 T.run(function()
   local cmds = {{ vim.fn.exists(':FindCode'), vim.fn.exists(':FindCodeSimilar'),
-                 vim.fn.exists(':FindCodeStatus'), vim.fn.exists(':FindCodeReindex') }}
+                 vim.fn.exists(':FindCodeStatus'), vim.fn.exists(':FindCodeReindex'),
+                 vim.fn.exists(':FindCodePause'), vim.fn.exists(':FindCodeResume') }}
   local loaded = package.loaded['findcode.commands'] ~= nil
   local help_ok, help_err = pcall(vim.cmd, 'help findcode')
   local help = {{ vim.fn.expand('%:t'), vim.api.nvim_get_current_line() }}
@@ -53,7 +54,7 @@ end)
         setup="",
     )
     r = result(data)
-    assert r["cmds"] == [2, 2, 2, 2]
+    assert r["cmds"] == [2, 2, 2, 2, 2, 2]
     assert r["loaded"] is False
     assert r["help_ok"] is True, r["help_err"]
     assert r["help"][0] == "findcode.txt"

@@ -8,10 +8,11 @@
 --- `findcode` is on `$PATH`, then `vim.lsp.enable('findcode')`.
 ---
 --- Options go in `init_options` (camelCase, all optional): `model`, `indexDir`, `exclude`,
---- `languages`, `maxFileBytes`, `watch`, `threads`, `searchDefaults = { limit, mode }`.
+--- `languages`, `maxFileBytes`, `watch`, `threads`, `searchDefaults = { limit, mode }`,
+--- `pauseOnBattery`, `lowPriority`.
 ---
 --- The commands (`:FindCode`, `:FindCode!`, `:FindCodeSimilar`, `:FindCodeStatus`,
---- `:FindCodeReindex`) come with the plugin (plugin/findcode.lua); see `:help findcode`.
+--- `:FindCodeReindex`, `:FindCodePause`, `:FindCodeResume`) come with the plugin (plugin/findcode.lua); see `:help findcode`.
 --- Indexing progress is LSP work-done progress: it shows wherever `LspProgress` is shown
 --- (fidget.nvim, the statusline's `vim.lsp.status()`).
 

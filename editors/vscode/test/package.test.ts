@@ -88,7 +88,7 @@ describe("the .vsix", () => {
     assert.equal(manifest.main, "./dist/extension.js");
   });
 
-  it("contributes the six commands in category findcode, Find Similar in the editor menu", () => {
+  it("contributes the eight commands in category findcode, Find Similar in the editor menu", () => {
     const commands = Object.fromEntries(manifest.contributes.commands.map((c) => [c.command, `${c.category}: ${c.title}`]));
     assert.deepEqual(commands, {
       "findcode.findByMeaning": "findcode: Find Code by Meaning",
@@ -97,6 +97,8 @@ describe("the .vsix", () => {
       "findcode.showStatus": "findcode: Show Index Status",
       "findcode.showLog": "findcode: Show Log",
       "findcode.restartServer": "findcode: Restart Server",
+      "findcode.pauseIndexing": "findcode: Pause Indexing",
+      "findcode.resumeIndexing": "findcode: Resume Indexing",
     });
     assert.deepEqual(
       manifest.contributes.menus["editor/context"]?.map((m) => m.command),
@@ -121,6 +123,7 @@ describe("the .vsix", () => {
       "findcode.watch": ["boolean", "window", true],
       "findcode.maxFileBytes": ["integer", "window", 1000000],
       "findcode.threads": ["integer", "machine-overridable", 0],
+      "findcode.pauseOnBattery": ["boolean", "machine-overridable", false],
       "findcode.resultLimit": ["integer", "window", 20],
       "findcode.searchMode": ["string", "window", "hybrid"],
       "findcode.trace.server": ["string", "window", "off"],

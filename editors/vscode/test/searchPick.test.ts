@@ -45,6 +45,12 @@ class FakeServer implements FindcodeApi {
   reindex(): never {
     throw new Error("not used");
   }
+  pause(): never {
+    throw new Error("not used");
+  }
+  resume(): never {
+    throw new Error("not used");
+  }
 }
 
 function context(server: FindcodeApi | undefined): PickContext {

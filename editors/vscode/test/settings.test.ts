@@ -20,6 +20,7 @@ describe("settings", () => {
       watch: true,
       threads: null,
       searchDefaults: { limit: 20, mode: "hybrid" },
+      pauseOnBattery: false,
     });
   });
 
@@ -32,6 +33,7 @@ describe("settings", () => {
       watch: false,
       maxFileBytes: 250_000,
       threads: 2,
+      pauseOnBattery: true,
       resultLimit: 50,
       searchMode: "semantic",
     };
@@ -44,6 +46,7 @@ describe("settings", () => {
       watch: false,
       threads: 2,
       searchDefaults: { limit: 50, mode: "semantic" },
+      pauseOnBattery: true,
     });
   });
 

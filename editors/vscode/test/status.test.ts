@@ -6,7 +6,7 @@ import { statusReport } from "../src/common/commands";
 import { ProgressTracker } from "../src/common/progress";
 import { Status } from "../src/common/protocol";
 import { StatusItem } from "../src/common/statusItem";
-import { FIND, SHOW_LOG, statusView } from "../src/common/statusModel";
+import { FIND, RESUME, SHOW_LOG, statusView } from "../src/common/statusModel";
 
 const status = (overrides: Partial<Status> = {}): Status => ({
   state: "idle",
@@ -53,6 +53,18 @@ describe("ProgressTracker", () => {
 });
 
 describe("statusView", () => {
+  it("says indexing is paused, and why, and clicking resumes it", () => {
+    const byYou = statusView({ kind: "ready", status: status({ state: "paused", paused: "user", pending: 40, vectors: 12305 }) });
+    assert.equal(byYou.text, "$(debug-pause) findcode: paused");
+    assert.equal(byYou.detail, "Indexing paused by you: 40 pending; 12,345 symbols searchable by name, 12,305 by meaning");
+    assert.equal(byYou.busy, false);
+    assert.equal(byYou.command.id, RESUME);
+    const battery = statusView({ kind: "ready", status: status({ state: "paused", paused: "battery" }) });
+    assert.match(battery.detail, /^Indexing paused on battery: /);
+    assert.match(statusReport(status({ state: "paused", paused: "user" })), /Indexing paused by you/);
+    assert.doesNotMatch(statusReport(status()), /paused/);
+  });
+
   it("shows percentage and message while indexing, busy", () => {
     const view = statusView({ kind: "progress", title: "Indexing", message: "embedding 40/100", percentage: 40.4 });
     assert.equal(view.text, "$(sync~spin) findcode 40%");

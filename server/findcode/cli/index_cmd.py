@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -34,6 +35,7 @@ from findcode.config import SEARCH_MODES, Settings
 from findcode.engine import Engine
 from findcode.errors import FindcodeError, IndexBusyError
 from findcode.indexer import Progress as IndexProgress
+from findcode.indexer import pause_mark
 from findcode.roots import index_dir_for, reset_index
 from findcode.search import clean_query, path_spec
 from findcode.store import DB_NAME, Store
@@ -263,6 +265,7 @@ def _status(args: argparse.Namespace) -> int:
                 "generation": store.generation,
                 **counts,
                 "bytes": sum(p.stat().st_size for p in directory.iterdir() if p.is_file()),
+                "paused": _paused(directory, store.lease_holder()),
             }
         finally:
             store.close()
@@ -275,9 +278,27 @@ def _status(args: argparse.Namespace) -> int:
             f"{report['root']}: {report['files']} files, {report['symbols']} symbols, "
             f"{report['vectors']} vectors, {report['pending']} waiting for a vector"
         )
+        if report["paused"]:
+            why = "by you" if report["paused"] == "user" else "on battery"
+            print(f"  indexing paused {why} in the findcode server (findcode.resume resumes it)")
         print(f"  model {report['model']} ({report['dims']} dims)")
         print(f"  index {report['index']} ({report['bytes'] / 1e6:.1f} MB)")
     return 0
+
+
+def _paused(directory: Path, holder: int | None) -> str | None:
+    """Why the server indexing this folder is paused; None if it is not, or is gone (a mark
+    left by a killed server)."""
+    mark = pause_mark(directory)
+    if mark is None or mark[0] != holder:
+        return None
+    try:
+        os.kill(mark[0], 0)  # signal 0: is the process alive (and ours to signal)
+    except ProcessLookupError:
+        return None
+    except OSError:
+        pass  # alive, another user's
+    return mark[1]
 
 
 def _gc(args: argparse.Namespace) -> int:

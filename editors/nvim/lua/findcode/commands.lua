@@ -281,8 +281,34 @@ function M.status()
     if s.lastError and s.lastError ~= vim.NIL then
       msg = msg .. '; last error: ' .. tostring(s.lastError)
     end
-    notify(msg, s.state == 'error' and levels.ERROR or levels.INFO)
+    notify(msg .. M.paused_note(s), s.state == 'error' and levels.ERROR or levels.INFO)
   end)
+end
+
+--- '; indexing paused by you (:FindCodeResume)' for a paused status, else ''.
+function M.paused_note(s)
+  if s.state ~= 'paused' then
+    return ''
+  end
+  local why = protocol.PAUSED[s.paused] or 'paused'
+  return string.format('; indexing %s (:FindCodeResume)', why)
+end
+
+--- :FindCodePause and :FindCodeResume: the server answers its status once it has the order.
+local function pause_command(command, done)
+  request('workspace/executeCommand', { command = command, arguments = {} }, function(s)
+    notify(string.format('indexing %s: %d symbols, %d pending', done, s.symbols or 0, s.pending or 0))
+  end)
+end
+
+--- :FindCodePause
+function M.pause()
+  pause_command(protocol.COMMAND_PAUSE, 'paused')
+end
+
+--- :FindCodeResume
+function M.resume()
+  pause_command(protocol.COMMAND_RESUME, 'resumed')
 end
 
 --- :FindCodeReindex

@@ -9,6 +9,13 @@ M.STATUS = 'findcode/status'
 M.COMMAND_SEARCH = 'findcode.search'
 M.COMMAND_REINDEX = 'findcode.reindex'
 M.COMMAND_STATUS = 'findcode.status'
+--- No arguments; both answer the status. A pause holds through a settings change, not a
+--- server restart.
+M.COMMAND_PAUSE = 'findcode.pause'
+M.COMMAND_RESUME = 'findcode.resume'
+
+--- Why indexing is paused (status.paused), in words.
+M.PAUSED = { user = 'paused by you', battery = 'paused on battery' }
 
 M.MAX_LIMIT = 200
 

@@ -4,13 +4,15 @@
  */
 import { CancellationTokenSource, ExecuteCommandRequest, LanguageClient } from "vscode-languageclient/node";
 import { statusParams } from "./requests";
-import { COMMAND_REINDEX, SEARCH, SearchParams, SearchResponse, SIMILAR, SimilarParams, Status, STATUS } from "./protocol";
+import { COMMAND_PAUSE, COMMAND_REINDEX, COMMAND_RESUME, SEARCH, SearchParams, SearchResponse, SIMILAR, SimilarParams, Status, STATUS } from "./protocol";
 
 export interface FindcodeApi {
   search(params: SearchParams, signal?: AbortSignal): Promise<SearchResponse>;
   similar(params: SimilarParams): Promise<SearchResponse>;
   status(): Promise<Status>;
   reindex(): Promise<void>;
+  pause(): Promise<Status>;
+  resume(): Promise<Status>;
 }
 
 export function apiFor(client: LanguageClient): FindcodeApi {
@@ -32,5 +34,7 @@ export function apiFor(client: LanguageClient): FindcodeApi {
     async reindex() {
       await client.sendRequest(ExecuteCommandRequest.type, { command: COMMAND_REINDEX, arguments: [] });
     },
+    pause: () => client.sendRequest(ExecuteCommandRequest.type, { command: COMMAND_PAUSE, arguments: [] }) as Promise<Status>,
+    resume: () => client.sendRequest(ExecuteCommandRequest.type, { command: COMMAND_RESUME, arguments: [] }) as Promise<Status>,
   };
 }

@@ -16,7 +16,16 @@ export const COMMAND_IDS = {
   showStatus: "findcode.showStatus",
   showLog: "findcode.showLog",
   restart: "findcode.restartServer",
+  pause: "findcode.pauseIndexing",
+  resume: "findcode.resumeIndexing",
 } as const;
+
+/** Why indexing is paused, in words; "" when it is not. */
+export function pausedText(status: Status): string {
+  if (status.paused === "user") return "paused by you";
+  if (status.paused === "battery") return "paused on battery";
+  return status.state === "paused" ? "paused" : "";
+}
 
 export function statusReport(status: Status): string {
   const lines = [
@@ -27,6 +36,9 @@ export function statusReport(status: Status): string {
     `Model: ${status.model.name} (${status.model.dims} dims, ${status.model.quantization}) at ${status.model.path}`,
     `Index: ${status.indexPaths.join(", ")}`,
   ];
+  if (pausedText(status) !== "") {
+    lines.push(`Indexing ${pausedText(status)} (findcode: Resume Indexing goes on)`);
+  }
   if (status.lastError !== null && status.lastError !== "") {
     lines.push(`Last error: ${status.lastError}`);
   }
@@ -102,6 +114,19 @@ export function registerCommands(server: ServerManager, log: vscode.LogOutputCha
         void vscode.window.showErrorMessage(`findcode: status failed: ${errorText(error)}`);
       }
     }),
+    ...([["pause", "paused"], ["resume", "resumed"]] as const).map(([verb, done]) =>
+      vscode.commands.registerCommand(COMMAND_IDS[verb], async () => {
+        const api = running();
+        if (api === undefined) return;
+        try {
+          const status = await api[verb]();
+          log.info(`indexing ${done}: ${status.state}`);
+          void server.refreshStatus(); // and the progress bar's end or begin follows
+        } catch (error) {
+          void vscode.window.showErrorMessage(`findcode: ${verb} failed: ${errorText(error)}`);
+        }
+      }),
+    ),
     vscode.commands.registerCommand(COMMAND_IDS.showLog, () => { log.show(true); }),
     vscode.commands.registerCommand(COMMAND_IDS.restart, () => server.restart()),
   ];

@@ -15,11 +15,16 @@ export const STATUS = "findcode/status";
 export const COMMAND_SEARCH = "findcode.search";
 export const COMMAND_REINDEX = "findcode.reindex";
 export const COMMAND_STATUS = "findcode.status";
-export const COMMANDS = [COMMAND_SEARCH, COMMAND_REINDEX, COMMAND_STATUS] as const;
+// No arguments; both answer Status. A pause holds through a settings change, not a server restart.
+export const COMMAND_PAUSE = "findcode.pause";
+export const COMMAND_RESUME = "findcode.resume";
+export const COMMANDS = [COMMAND_SEARCH, COMMAND_REINDEX, COMMAND_STATUS, COMMAND_PAUSE, COMMAND_RESUME] as const;
 
 export const MODES = ["hybrid", "semantic", "lexical"] as const;
 export type Mode = (typeof MODES)[number];
-export type IndexState = "starting" | "indexing" | "idle" | "error";
+export type IndexState = "starting" | "indexing" | "idle" | "paused" | "error";
+/** Why indexing is paused: findcode.pause ("user"), or pauseOnBattery on battery power. */
+export type PauseReason = "user" | "battery";
 export const MAX_LIMIT = 200;
 
 export interface Position {
@@ -112,6 +117,8 @@ export interface Status {
   model: ModelInfo;
   indexPaths: string[];
   lastError: string | null;
+  /** With state "paused". Missing (older servers): not paused. */
+  paused?: PauseReason | null;
 }
 
 /**
@@ -130,6 +137,7 @@ export interface InitializationOptions {
   watch: boolean;
   threads: number | null;
   searchDefaults: { limit: number; mode: Mode };
+  pauseOnBattery: boolean;
 }
 
 /** didChangeConfiguration's settings, for a server that cannot pull them. */

@@ -18,6 +18,7 @@ export interface FindcodeSettings {
   watch: boolean;
   maxFileBytes: number;
   threads: number;
+  pauseOnBattery: boolean;
   resultLimit: number;
   searchMode: Mode;
 }
@@ -32,6 +33,7 @@ export const DEFAULTS: FindcodeSettings = {
   watch: true,
   maxFileBytes: 1_000_000,
   threads: 0,
+  pauseOnBattery: false,
   resultLimit: 20,
   searchMode: "hybrid",
 };
@@ -61,6 +63,7 @@ export function readSettings(): FindcodeSettings {
     watch: config.get<unknown>("watch") !== false,
     maxFileBytes: count("maxFileBytes", DEFAULTS.maxFileBytes) || DEFAULTS.maxFileBytes,
     threads: count("threads", DEFAULTS.threads),
+    pauseOnBattery: config.get<unknown>("pauseOnBattery") === true,
     resultLimit: Math.min(count("resultLimit", DEFAULTS.resultLimit) || DEFAULTS.resultLimit, MAX_LIMIT),
     searchMode: MODES.includes(mode as Mode) ? (mode as Mode) : DEFAULTS.searchMode,
   };
@@ -100,5 +103,6 @@ export function toInitializationOptions(s: FindcodeSettings, vars: PathVariables
     watch: s.watch,
     threads: s.threads > 0 ? s.threads : null,
     searchDefaults: { limit: s.resultLimit, mode: s.searchMode },
+    pauseOnBattery: s.pauseOnBattery,
   };
 }

@@ -7,6 +7,7 @@ import { Status } from "./protocol";
 export const SHOW_LOG = "findcode.showLog";
 export const SHOW_STATUS = "findcode.showStatus";
 export const FIND = "findcode.findByMeaning";
+export const RESUME = "findcode.resumeIndexing";
 
 export type Phase =
   | { kind: "starting" }
@@ -66,6 +67,16 @@ export function statusView(phase: Phase): StatusView {
           severity: "info",
           busy: true,
           command: { id: SHOW_LOG, title: "Show Log" },
+        };
+      }
+      if (status.state === "paused") {
+        const why = status.paused === "battery" ? "on battery" : status.paused === "user" ? "by you" : "";
+        return {
+          text: "$(debug-pause) findcode: paused",
+          detail: `Indexing paused${why ? ` ${why}` : ""}: ${count(status.pending)} pending; ${count(status.symbols)} symbols searchable by name, ${count(status.vectors)} by meaning`,
+          severity: "warning",
+          busy: false,
+          command: { id: RESUME, title: "Resume Indexing" },
         };
       }
       if (status.state !== "idle") {
