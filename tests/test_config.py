@@ -56,6 +56,7 @@ def test_every_option_parsed_from_camel_case():
         "watch",
         "threads",
         "searchDefaults",
+        "embedding",
     }
 
 

@@ -424,6 +424,7 @@ def _status(ls: FindcodeServer) -> protocol.Status:
         "model": {"name": ls.settings.model or "", "path": "", "dims": 0, "quantization": ""},
         "indexPaths": [],
         "lastError": ls.host.error,
+        "waiting": None,
     }
 
 

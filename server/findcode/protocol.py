@@ -19,7 +19,7 @@ COMMAND_STATUS = "findcode.status"  # arguments: none; answers Status
 COMMANDS = (COMMAND_SEARCH, COMMAND_REINDEX, COMMAND_STATUS)
 
 Mode = Literal["hybrid", "semantic", "lexical"]
-IndexState = Literal["starting", "indexing", "idle", "error"]
+IndexState = Literal["starting", "indexing", "idle", "error"]  # waiting for a server: indexing
 MAX_LIMIT = 200
 # LSP's integer bound (its `uinteger` is 0..2^31-1): a line or limit past it is InvalidParams.
 MAX_INTEGER = 2**31 - 1
@@ -101,7 +101,7 @@ class SearchResponse(TypedDict):
 
 class ModelInfo(TypedDict):
     name: str
-    path: str
+    path: str  # the model file, or the embedding server's URL
     dims: int
     quantization: str
 
@@ -117,3 +117,6 @@ class Status(TypedDict):
     model: ModelInfo
     indexPaths: list[str]
     lastError: str | None
+    # Embedding waits for an unreachable server ("embedding server unreachable: retrying in
+    # 30 s (...)"); parsing and lexical search go on. None when it does not wait.
+    waiting: str | None
