@@ -303,7 +303,9 @@ class Engine:
             vector = self._for_queries.embed_query(query_text)
         except EmbeddingServerError as error:
             # The embedding server is down or refuses: answer by words rather than not at all.
-            self._log("warning", f"searching by words only: {error}")
+            # Info, not a warning: typing a live query would repeat it at every keystroke,
+            # and the indexer has already warned.
+            self._log("info", f"searching by words only: {error}")
             vector, mode = None, "lexical"
         words = query_words(text) if mode != "semantic" else []
         return self._ranked(vector, words, limit, mode, paths, languages, kinds, started)

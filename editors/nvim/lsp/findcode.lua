@@ -8,7 +8,9 @@
 --- `findcode` is on `$PATH`, then `vim.lsp.enable('findcode')`.
 ---
 --- Options go in `init_options` (camelCase, all optional): `model`, `indexDir`, `exclude`,
---- `languages`, `maxFileBytes`, `watch`, `threads`, `searchDefaults = { limit, mode }`.
+--- `languages`, `maxFileBytes`, `watch`, `threads`, `searchDefaults = { limit, mode }`,
+--- `embedding = { url, model, apiKeyEnv, dimensions, batchSize, concurrency, timeoutS, retries,
+--- profile }` (an OpenAI-compatible embeddings server instead of the local model).
 ---
 --- The commands (`:FindCode`, `:FindCode!`, `:FindCodeSimilar`, `:FindCodeStatus`,
 --- `:FindCodeReindex`) come with the plugin (plugin/findcode.lua); see `:help findcode`.

@@ -27,6 +27,9 @@ export function statusReport(status: Status): string {
     `Model: ${status.model.name} (${status.model.dims} dims, ${status.model.quantization}) at ${status.model.path}`,
     `Index: ${status.indexPaths.join(", ")}`,
   ];
+  if (status.waiting) {
+    lines.push(`Waiting: ${status.waiting}`);
+  }
   if (status.lastError !== null && status.lastError !== "") {
     lines.push(`Last error: ${status.lastError}`);
   }
