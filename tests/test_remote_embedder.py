@@ -147,8 +147,9 @@ def test_an_unreachable_port_is_unreachable(monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(EmbeddingServerUnreachable, match="cannot connect"):
         client.embed_documents(["a"])
     client.close()
-    with pytest.raises(EmbeddingServerError, match=r"set embedding\.dimensions"):
+    with pytest.raises(EmbeddingServerError, match=r"set embedding\.dimensions") as start:
         remote("http://127.0.0.1:9/v1")  # nothing to ask the dimensions of
+    assert str(start.value).startswith("cannot reach the embedding server (http://127.0.0.1:9/v1")
 
 
 @pytest.mark.parametrize(

@@ -123,8 +123,8 @@ class RemoteEmbedder:
             answer = self._post(["findcode"], self._settings.retries)
         except EmbeddingServerUnreachable as error:
             raise EmbeddingServerError(
-                f"{error}; findcode asks the server for the model's dimensions at start: "
-                f"start the server, or set embedding.dimensions"
+                f"cannot reach the embedding server ({error.detail}) to ask the model's "
+                f"dimensions at start: start the server, or set embedding.dimensions"
             ) from None
         return len(answer[0])
 
