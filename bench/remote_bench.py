@@ -4,7 +4,8 @@
 
 Both sides run findcode's default model on `--threads` threads: the local Embedder in this
 process, llama-cpp-python's server (`python -m llama_cpp.server`, the `test` extra) in a
-subprocess on a free port. Both embed the same real functions (the standard library, worded
+subprocess on a free port, decoding at most the model's window (256 tokens) at a time, as the
+local embedder does. Both embed the same real functions (the standard library, worded
 as the index words them). The remote side runs at batch 1/8/32 and concurrency 1/2/4; each
 figure is printed beside the local baseline measured in the same run (before and after the
 remote runs, the faster counting), as a ratio.
@@ -46,13 +47,18 @@ QUERIES = [
 ]
 
 
-def start_server(model: Path, threads: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    model: Path, threads: int, n_batch: int, log: Path
+) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model)]
     command += ["--embedding", "true", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--n_threads", str(threads), "--n_threads_batch", str(threads)]
+    # The local embedder's decode budget (the model's window): larger non-causal batches cost
+    # more per token (embedder.py), and a text is cut at the same length on both sides.
+    command += ["--n_batch", str(n_batch), "--n_ubatch", str(n_batch)]
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
@@ -111,7 +117,8 @@ def main() -> None:
     query_local.close()
 
     with tempfile.TemporaryDirectory() as folder:
-        process, url = start_server(model, args.threads, Path(folder) / "server.log")
+        log = Path(folder) / "server.log"
+        process, url = start_server(model, args.threads, local.max_tokens, log)
         try:
             rates: dict[tuple[int, int], float] = {}
             for batch in BATCHES:
