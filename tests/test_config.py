@@ -62,6 +62,7 @@ def test_every_option_parsed_from_camel_case():
         "searchDefaults",
         "lowPriority",
         "pauseOnBattery",
+        "embedding",
     }
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import gguf
 import numpy as np
 import pytest
-from findcode.embedder import NOMIC, PLAIN, QWEN3_EMBEDDING, Embedder, profile_for
+from findcode.embedder import Embedder
+from findcode.embedding import NOMIC, PLAIN, QWEN3_EMBEDDING, profile_for
 from findcode.errors import ModelError
 
 CLS, SEP, UNK = 101, 102, 100

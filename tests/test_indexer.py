@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 from findcode import indexer
 from findcode.config import Settings
+from findcode.embedder import DOCUMENTS_PER_CALL
 from findcode.engine import Engine
 from findcode.errors import ModelError
-from findcode.indexer import EMBED_BATCH, Progress
+from findcode.indexer import Progress
 from findcode.vectors import HEADER_NAME
 from index_support import copy_repo
 
@@ -29,8 +30,9 @@ class GatedEmbedder:
     model_id = "fake-1"
     name = "fake"
     quantization = "none"
-    path = Path("/dev/null")
+    location = "/dev/null"
     dims = DIMS
+    documents_per_call = DOCUMENTS_PER_CALL
 
     def __init__(self) -> None:
         self.gate = threading.Event()
@@ -105,7 +107,7 @@ def test_words_are_searchable_before_any_vector_exists(tmp_path):
         fake.gate.set()
         assert engine.wait_idle(30)
         assert engine.status()["vectors"] == 24
-        assert all(len(batch) <= EMBED_BATCH for batch in fake.batches)
+        assert all(len(batch) <= DOCUMENTS_PER_CALL for batch in fake.batches)
     finally:
         fake.gate.set()
         engine.close()
@@ -124,7 +126,7 @@ def test_a_saved_file_is_embedded_before_the_background_work(tmp_path):
         fake.gate.set()
         assert engine.wait_idle(30)
         first, second = fake.batches[0], fake.batches[1]
-        assert len(first) == EMBED_BATCH  # the background batch already under way
+        assert len(first) == DOCUMENTS_PER_CALL  # the background batch already under way
         # Then the saved file's symbols (its new formatBytes has the newest id of all), before
         # the background symbols that were queued long before it.
         assert [text.splitlines()[0] for text in second] == [

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,23 @@ class SearchDefaults:
 
 
 @dataclass(frozen=True, slots=True)
+class EmbeddingSettings:
+    """A serving engine's OpenAI-compatible /v1/embeddings (remote_embedder.py); no `url`: the
+    local `model`. The API key is never a setting: `api_key_env` names the variable holding it,
+    so no settings file or log ever contains it."""
+
+    url: str | None = None  # e.g. http://host:8000/v1
+    model: str = ""  # the model name the server knows, e.g. Qwen/Qwen3-Embedding-0.6B
+    api_key_env: str | None = None
+    dimensions: int | None = None  # None: the model's own, asked of the server at start
+    batch_size: int = 32  # texts per request
+    concurrency: int = 2  # requests in flight
+    timeout_s: float = 30.0
+    retries: int = 5  # per request, on 429, 5xx, timeouts and connection errors
+    profile: str = "auto"  # how texts are worded: "auto" (from the model name) or a family
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything a user can set. Defaults are what a newcomer should get."""
 
@@ -46,6 +64,7 @@ class Settings:
     low_priority: bool = True
     pause_on_battery: bool = False  # pause indexing while the machine runs on battery
     search_defaults: SearchDefaults = field(default_factory=SearchDefaults)
+    embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -140,6 +159,83 @@ def _search_defaults(value: Any) -> SearchDefaults:
     return SearchDefaults(limit=limit, mode=mode)
 
 
+def _url(value: Any) -> str | None:
+    url = _optional_str(value)
+    if url is None:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"expected an http:// or https:// URL, not {url!r}")
+    if parts.username or parts.password:
+        raise ValueError("the URL must not hold credentials; name a variable in apiKeyEnv")
+    return url.rstrip("/")
+
+
+def _env_name(value: Any) -> str | None:
+    name = _optional_str(value)
+    if name is not None and not name.replace("_", "a").isalnum():
+        raise ValueError(f"expected the name of an environment variable, not {name!r}")
+    return name
+
+
+def _positive_number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 3600:
+        raise TypeError("expected a number of seconds, above 0 and below 3600")
+    return float(value)
+
+
+def _retries(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 20:
+        raise TypeError("expected a whole number from 0 to 20")
+    return value
+
+
+def _profile(value: Any) -> str:
+    from findcode.embedding import PROFILES
+
+    if value not in ("auto", *PROFILES):
+        raise TypeError(f"expected one of auto, {', '.join(PROFILES)}")
+    return str(value)
+
+
+# camelCase key of the `embedding` object -> (EmbeddingSettings field, parser)
+_EMBEDDING_OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "url": ("url", _url),
+    "model": ("model", lambda v: _optional_str(v) or ""),
+    "apiKeyEnv": ("api_key_env", _env_name),
+    "dimensions": ("dimensions", lambda v: None if v is None else _at_most(65536, "")(v)),
+    "batchSize": ("batch_size", _at_most(2048, " texts")),
+    "concurrency": ("concurrency", _at_most(64, " requests")),
+    "timeoutS": ("timeout_s", _positive_number),
+    "retries": ("retries", _retries),
+    "profile": ("profile", _profile),
+}
+
+
+def _embedding(value: Any) -> EmbeddingSettings | _Partly:
+    """Each bad key falls back alone; a server without a model name falls back to local."""
+    if value is None:
+        return EmbeddingSettings()
+    if not isinstance(value, Mapping):
+        raise TypeError("expected an object with url, model, ...")
+    changes: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, item in value.items():
+        if key not in _EMBEDDING_OPTIONS:
+            problems.append(f"unknown key {key!r} ignored")
+            continue
+        name, parse = _EMBEDDING_OPTIONS[key]
+        try:
+            changes[name] = parse(item)
+        except (TypeError, ValueError) as error:
+            problems.append(f"{key}: {error}; using the default")
+    if changes.get("url") and not changes.get("model"):
+        problems.append("url needs model (the name the server knows); using the local model")
+        changes["url"] = None
+    parsed = EmbeddingSettings(**changes)
+    return _Partly(parsed, "; ".join(problems)) if problems else parsed
+
+
 # camelCase option name -> (Settings field, parser)
 _OPTIONS = {
     "model": ("model", _optional_str),
@@ -152,6 +248,7 @@ _OPTIONS = {
     "searchDefaults": ("search_defaults", _search_defaults),
     "lowPriority": ("low_priority", _bool),
     "pauseOnBattery": ("pause_on_battery", _bool),
+    "embedding": ("embedding", _embedding),
 }
 
 OPTION_NAMES = tuple(_OPTIONS)
@@ -182,4 +279,10 @@ def settings_from_options(
             warnings.append(f"findcode option {key!r}: {parsed.problem}")
             parsed = parsed.value
         changes[name] = parsed
-    return settings.replace(**changes), warnings
+    settings = settings.replace(**changes)
+    if "model" in options and settings.model and settings.embedding.url:
+        warnings.append(
+            "findcode option 'model' is ignored: embedding.url is set, so the server's "
+            f"{settings.embedding.model!r} embeds"
+        )
+    return settings, warnings

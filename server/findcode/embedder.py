@@ -5,8 +5,9 @@ every call into it lives here, behind an interface that cannot trip them: every 
 cut to the model's training length, every batch fits one micro-batch (non-causal models need
 that), and sequence ids stay below the context's limit.
 
-Any GGUF embedding model loads. Its family, read from the GGUF metadata, picks a profile: how
-queries and documents are worded for it (prefixes, instructions) and its pooling.
+Any GGUF embedding model loads. Its family, read from the GGUF metadata, picks a profile
+(embedding.py): how queries and documents are worded for it (prefixes, instructions) and its
+pooling.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ import os
 import threading
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import gguf
 import llama_cpp
 import numpy as np
 
+from findcode.embedding import profile_for
 from findcode.errors import ModelError
 
 logger = logging.getLogger("findcode.llama")
@@ -37,12 +38,16 @@ MAX_TOKENS_CAP = 2048
 # Text beyond this many characters per token of the limit cannot reach the model anyway; cutting
 # it first keeps a 10 MB line from costing a full tokenization.
 CHARS_PER_TOKEN_BOUND = 32
-QWEN3_TASK = "Given a code search query, retrieve the code that does what the query describes"
 
 QUANTIZE_TYPES = {
     "q8_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0,
     "f16": llama_cpp.LLAMA_FTYPE_MOSTLY_F16,
 }
+# A profile's pooling, for a GGUF that does not name its own.
+_POOLING = {"last": llama_cpp.LLAMA_POOLING_TYPE_LAST}
+# Symbols per call from the indexer. A query waits for at most one call: ~16 symbols is a few
+# tenths of a second on two cores with the default model, while larger calls gain little speed.
+DOCUMENTS_PER_CALL = 16
 # ggml's levels: 1 debug, 2 info, 3 warn, 4 error, 5 "continue the previous line".
 _LOG_LEVELS = {3: logging.WARNING, 4: logging.ERROR}
 
@@ -93,37 +98,6 @@ def quantize_gguf(src: Path, dst: Path, quant: str, *, threads: int | None = Non
         raise ModelError(f"llama.cpp could not quantize {src} to {quant} (status {status})")
 
 
-# --------------------------------------------------------------------------- profiles
-
-
-@dataclass(frozen=True)
-class Profile:
-    """How one model family wants its inputs worded."""
-
-    family: str
-    query_template: str = "{text}"
-    document_template: str = "{text}"
-    pooling: int | None = None  # override when the GGUF does not say; None: the model's own
-
-
-PLAIN = Profile("plain")
-NOMIC = Profile("nomic", "search_query: {text}", "search_document: {text}")
-QWEN3_EMBEDDING = Profile(
-    "qwen3-embedding",
-    query_template="Instruct: " + QWEN3_TASK + "\nQuery:{text}",
-    pooling=llama_cpp.LLAMA_POOLING_TYPE_LAST,
-)
-
-
-def profile_for(architecture: str, name: str) -> Profile:
-    name = name.lower()
-    if architecture.startswith("qwen3") and "embed" in name:
-        return QWEN3_EMBEDDING
-    if architecture == "nomic-bert" or "nomic" in name:
-        return NOMIC
-    return PLAIN
-
-
 # --------------------------------------------------------------------------- the embedder
 
 
@@ -157,6 +131,8 @@ class Embedder:
         self, model_path: Path, *, threads: int | None = None, dims: int | None = None
     ) -> None:
         self.path = Path(model_path)
+        self.location = str(self.path)
+        self.documents_per_call = DOCUMENTS_PER_CALL
         self._lock = threading.Lock()
         self._model: ctypes.c_void_p | None = None
         self._ctx: ctypes.c_void_p | None = None
@@ -186,7 +162,7 @@ class Embedder:
                 f"embedding model. Point `model` at a GGUF embedding model (e.g. all-MiniLM, "
                 f"nomic-embed, Qwen3-Embedding)."
             )
-        pooling_type = int(pooling) if pooling is not None else self.profile.pooling
+        pooling_type = int(pooling) if pooling is not None else _POOLING[self.profile.pooling or ""]
         if pooling_type not in (
             llama_cpp.LLAMA_POOLING_TYPE_MEAN,
             llama_cpp.LLAMA_POOLING_TYPE_CLS,

@@ -20,12 +20,13 @@ import numpy as np
 
 from findcode.config import Settings
 from findcode.documents import DOCUMENT_FORM_VERSION, document_text, split_identifiers
-from findcode.embedder import Embedder
-from findcode.errors import FindcodeError, QueryError
+from findcode.embedding import TextEmbedder
+from findcode.errors import EmbeddingServerError, FindcodeError, QueryError
 from findcode.indexer import PAUSED_BY_USER, Indexer, Progress, root_of
 from findcode.model import resolve_model_path
 from findcode.overlay import Overlays
 from findcode.relevance import calibration_for, field_of
+from findcode.remote_embedder import RemoteEmbedder
 from findcode.roots import RootIndex
 from findcode.search import (
     DEFAULT_RANKING,
@@ -97,7 +98,7 @@ class Engine:
         *,
         on_progress: Callable[[Progress], None] | None = None,
         on_log: Callable[[str, str], None] | None = None,
-        embedder: Embedder | None = None,
+        embedder: TextEmbedder | None = None,
         ranking: Ranking = DEFAULT_RANKING,
     ) -> None:
         self.settings = settings
@@ -106,7 +107,7 @@ class Engine:
         self._on_progress = on_progress
         self._on_log = on_log
         self._embedder = embedder
-        self._query_embedder: Embedder | None = None
+        self._query_embedder: TextEmbedder | None = None
         self._owns_embedder = embedder is None
         self._indexer: Indexer | None = None
         self.overlays = Overlays()  # open buffers' unsaved symbols (overlay.py)
@@ -126,7 +127,13 @@ class Engine:
 
         Raises ModelError or IndexCorruptError with a message for the user.
         """
-        if self._embedder is None:
+        if self._embedder is None and self.settings.embedding.url:
+            # One client serves queries and documents: the server runs them side by side.
+            self._embedder = RemoteEmbedder(self.settings.embedding)
+        elif self._embedder is None:
+            # Imported here: a remote model never loads llama.cpp.
+            from findcode.embedder import Embedder
+
             model_path = resolve_model_path(self.settings.model)
             self._embedder = Embedder(model_path, threads=self.settings.threads)
             self._query_embedder = Embedder(model_path, threads=QUERY_THREADS)
@@ -294,13 +301,13 @@ class Engine:
         return self._indexer.embedded_count if self._indexer is not None else 0
 
     @property
-    def embedder(self) -> Embedder:
+    def embedder(self) -> TextEmbedder:
         if self._embedder is None:
             raise FindcodeError("the findcode engine is not started")
         return self._embedder
 
     @property
-    def _for_queries(self) -> Embedder:
+    def _for_queries(self) -> TextEmbedder:
         return self._query_embedder or self.embedder
 
     @property
@@ -348,7 +355,15 @@ class Engine:
         # The query form: compound identifiers as words ("_.forEach" -> "for each").
         query_text = split_identifiers(text)
         # Embedded in every mode: lexical results get their relevance from it too.
-        vector = self._for_queries.embed_query(query_text)
+        vector: np.ndarray | None
+        try:
+            vector = self._for_queries.embed_query(query_text)
+        except EmbeddingServerError as error:
+            # The embedding server is down or refuses: answer by words rather than not at all.
+            # Info, not a warning: typing a live query would repeat it at every keystroke,
+            # and the indexer has already warned.
+            self._log("info", f"searching by words only: {error}")
+            vector, mode = None, "lexical"
         words = query_words(text) if mode != "semantic" else []
         return self._ranked(vector, words, limit, mode, paths, languages, kinds, started)
 
@@ -585,13 +600,14 @@ class Engine:
             "embedded": worker.embedded_count,
             "model": {
                 "name": embedder.name,
-                "path": str(embedder.path),
+                "path": embedder.location,
                 "dims": embedder.dims,
                 "quantization": embedder.quantization,
             },
             "indexPaths": [str(index.directory) for index in worker.roots()],
             "lastError": worker.last_error,
             "paused": worker.paused,
+            "waiting": worker.waiting,
         }
 
 

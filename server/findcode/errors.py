@@ -28,3 +28,18 @@ class IndexAccessError(FindcodeError):
 
 class IndexBusyError(FindcodeError):
     """Another findcode process holds the index's writer lease (reindex and gc need it)."""
+
+
+class EmbeddingServerError(FindcodeError):
+    """The embedding server refused a request (a wrong key, an unknown model) or answered
+    something that is not a usable embeddings response: retrying the same request cannot help."""
+
+
+class EmbeddingServerUnreachable(EmbeddingServerError):
+    """The embedding server did not answer, or answered busy (429, 5xx), through every retry.
+    Embedding waits `retry_in` seconds; nothing already stored is affected."""
+
+    def __init__(self, detail: str, retry_in: float) -> None:
+        super().__init__(f"embedding server unreachable: retrying in {retry_in:.0f} s ({detail})")
+        self.detail = detail
+        self.retry_in = retry_in

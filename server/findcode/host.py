@@ -48,6 +48,7 @@ START_WAIT_S = 120.0
 # Settings whose change needs a new engine: another model, other files, another index.
 ENGINE_SETTINGS = (
     "model",
+    "embedding",
     "index_dir",
     "exclude",
     "languages",

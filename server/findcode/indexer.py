@@ -38,8 +38,9 @@ import numpy as np
 
 from findcode.config import Settings
 from findcode.documents import document_text
-from findcode.embedder import Embedder, usable_cores
-from findcode.errors import FindcodeError
+from findcode.embedder import usable_cores
+from findcode.embedding import TextEmbedder
+from findcode.errors import EmbeddingServerUnreachable, FindcodeError
 from findcode.load import CpuMeter, threads_for
 from findcode.overlay import Overlays
 from findcode.power import on_battery
@@ -50,9 +51,6 @@ from findcode.store import SymbolRow
 from findcode.symbols import extract_symbols, language_for_path
 from findcode.workspace import SkipFile, check_root, is_excluded, read_source, walk
 
-# Symbols embedded per call. A query waits for at most one batch: ~16 symbols is a few tenths
-# of a second on two cores with the default model, while larger batches gain little speed.
-EMBED_BATCH = 16
 # Unsaved buffers' symbols embedded per call: fewer, so the one just typed (first in line) is
 # searchable by meaning after a short batch, even on a loaded machine.
 OVERLAY_BATCH = 4
@@ -76,7 +74,7 @@ PAUSE_MARK = "paused"
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    phase: str  # "walking" | "parsing" | "embedding" | "idle" | "paused"
+    phase: str  # "walking" | "parsing" | "embedding" | "waiting" | "paused" | "idle"
     files_done: int
     files_total: int
     symbols_done: int
@@ -86,6 +84,8 @@ class Progress:
     # Seconds spent on files this pass: with `rate`, what a file and a symbol cost, so a bar
     # can weigh the parse against the embed.
     parse_s: float
+    # Why embedding waits ("embedding server unreachable: retrying in 30 s (...)"), if it does.
+    waiting: str | None = None
 
 
 def root_of(roots: Iterable[Path], path: Path) -> Path | None:
@@ -111,7 +111,7 @@ class Indexer:
     def __init__(
         self,
         settings: Settings,
-        embedder: Embedder,
+        embedder: TextEmbedder,
         embed_key: str,
         *,
         on_progress: Callable[[Progress], None] | None = None,
@@ -151,6 +151,10 @@ class Indexer:
         self.skipped: collections.Counter[str] = collections.Counter()
         self._warned: set[str] = set()  # each unusable glob is told once, not at every scan
         self.last_error: str | None = None
+        # The embedding server is unreachable: embedding (only) waits until this monotonic
+        # time, keeping what is pending; parsing and everything else go on.
+        self._retry_at: float | None = None
+        self._unreachable = ""  # the server's failure, for the waiting message
         self.phase = "idle"
         self._pass = _PassCounters()
         self._last_progress = 0.0
@@ -331,11 +335,27 @@ class Indexer:
         return bool(self._control or self._urgent or (self._paused_work() and not self._paused))
 
     def _paused_work(self) -> bool:
-        """Work a pause holds back."""
-        return bool(self._scans or self._normal or any(self._pending.values()))
+        """Work a pause holds back (embedding too, unless it waits for its server)."""
+        return bool(
+            self._scans
+            or self._normal
+            or (any(self._pending.values()) and not self._embedding_waits())
+        )
+
+    def _embedding_waits(self) -> bool:
+        return self._retry_at is not None and time.monotonic() < self._retry_at
+
+    @property
+    def waiting(self) -> str | None:
+        """Why embedding waits, with the seconds left; None when it does not."""
+        if self._retry_at is None:
+            return None
+        left = max(0.0, self._retry_at - time.monotonic())
+        return f"embedding server unreachable: retrying in {left:.0f} s ({self._unreachable})"
 
     def _take(self) -> Callable[[], None] | None:
         with self._cond:
+            embed = not self._embedding_waits()
             if self._control:
                 return self._control.popleft()
             if self._urgent:
@@ -345,11 +365,11 @@ class Indexer:
             if self._paused:
                 return None
             for root, ids in self._urgent_files.items():
-                if ids and self._pending.get(root):
+                if embed and ids and self._pending.get(root):
                     return functools.partial(self._embed, root, urgent_only=True)
             # Behind saves, ahead of the background pass: a buffer being typed in must be
             # searchable by meaning within a second, not after the whole first index.
-            overlay_rows = self.overlays.unembedded(OVERLAY_BATCH)
+            overlay_rows = self.overlays.unembedded(OVERLAY_BATCH) if embed else []
             if overlay_rows:
                 return lambda: self._embed_overlay(overlay_rows)
             if self._scans:
@@ -360,7 +380,7 @@ class Indexer:
                 del self._normal[path]
                 return lambda: self._process(root, path, urgent=False)
             for root, count in self._pending.items():
-                if count:
+                if embed and count:
                     return functools.partial(self._embed, root, urgent_only=False)
             return None
 
@@ -401,17 +421,23 @@ class Indexer:
                 while not self._has_work() and not self._stopping:
                     if not self._pause_told:
                         return True  # marked and told (_settle) on the way back here
-                    if not self._paused and self.overlays.unembedded(1):
+                    if (
+                        not self._paused
+                        and not self._embedding_waits()
+                        and self.overlays.unembedded(1)
+                    ):
                         return True
-                    wait = save_at - time.monotonic() if self._dirty else None
-                    if wait is not None and wait <= 0:
+                    now = time.monotonic()
+                    if self._dirty and save_at <= now:
                         break
+                    times = [save_at if self._dirty else None, self._retry_at]
                     if self.settings.pause_on_battery:
-                        power_at = self._power_checked + POWER_CHECK_S - time.monotonic()
-                        if power_at <= 0:
+                        power_at = self._power_checked + POWER_CHECK_S
+                        if power_at <= now:
                             return True  # _run looks at the power supply
-                        wait = power_at if wait is None else min(wait, power_at)
-                    self._cond.wait(wait)
+                        times.append(power_at)
+                    wakes = [t for t in times if t is not None and t > now]
+                    self._cond.wait(min(wakes) - now if wakes else None)
                 if self._stopping:
                     return False
                 if self._has_work():
@@ -481,10 +507,15 @@ class Indexer:
             self._save_vectors()
         with self._cond:
             held = bool(self._paused) and self._paused_work()
-        self.phase = "paused" if held else "idle"
+            if not any(self._pending.values()):
+                self._retry_at = None  # nothing left to embed: nothing to wait for
+            waits = self._retry_at is not None
+        self.phase = "paused" if held else "waiting" if waits else "idle"
         self._emit(force=True)
         with self._cond:
-            if not self._has_work():
+            # Waiting for the server is not idle: the index is incomplete, and completes by
+            # itself once the server answers (`findcode index` waits for that too).
+            if not self._has_work() and not waits:
                 if not self._pass.failed:
                     self.last_error = None  # a clean pass: whatever failed before is fixed
                 self._pass = _PassCounters()
@@ -522,6 +553,7 @@ class Indexer:
             rate=rate,
             eta_s=pending / rate if rate > 0 else (0.0 if not pending else None),
             parse_s=counters.parse_s,
+            waiting=self.waiting,
         )
 
     def _emit(self, *, force: bool = False) -> None:
@@ -683,6 +715,8 @@ class Indexer:
     def _embed(self, root: Path, *, urgent_only: bool) -> None:
         try:
             self._embed_batch(root, urgent_only=urgent_only)
+        except EmbeddingServerUnreachable as error:
+            self._server_unreachable(error)  # the rows stay pending, for when it answers
         except BaseException:
             # The same rows would fail again at once: stop embedding this root until new work
             # (a save, a scan) arrives, rather than spin on the error.
@@ -691,6 +725,23 @@ class Indexer:
                 self._complete.discard(root)
                 self._urgent_files[root].clear()
             raise
+        else:
+            self._server_answered()
+
+    def _server_unreachable(self, error: EmbeddingServerUnreachable) -> None:
+        first = self._retry_at is None
+        with self._cond:
+            self._retry_at = time.monotonic() + error.retry_in
+            self._unreachable = error.detail
+        self.phase = "waiting"
+        self._log("warning" if first else "info", f"{error}; lexical search works meanwhile")
+        self._emit(force=True)
+
+    def _server_answered(self) -> None:
+        if self._retry_at is not None:
+            with self._cond:
+                self._retry_at = None
+            self._log("info", "the embedding server answers again: embedding resumes")
 
     def _embed_batch(self, root: Path, *, urgent_only: bool) -> None:
         index = self._roots.get(root)
@@ -698,13 +749,17 @@ class Indexer:
             return
         if urgent_only:
             file_ids = sorted(self._urgent_files[root])
-            rows = index.store.pending(self.embed_key, EMBED_BATCH, file_ids=file_ids)
+            rows = index.store.pending(
+                self.embed_key, self.embedder.documents_per_call, file_ids=file_ids
+            )
             if not rows:
                 self._urgent_files[root].clear()
                 return
         else:
             cursor = self._cursor.get(root, 0)
-            rows = index.store.pending(self.embed_key, EMBED_BATCH, after_id=cursor)
+            rows = index.store.pending(
+                self.embed_key, self.embedder.documents_per_call, after_id=cursor
+            )
             if not rows:
                 if cursor:
                     self._cursor[root] = 0  # one more look from the start before calling it done
@@ -763,9 +818,14 @@ class Indexer:
                     [document_text(row.as_symbol()) for row in todo]
                 )
                 found.update((row.body_hash, v) for row, v in zip(todo, vectors, strict=True))
+        except EmbeddingServerUnreachable as error:
+            self._server_unreachable(error)  # embedded once the server answers
+            return
         except BaseException:
             self.overlays.failed(row.body_hash for row in todo)  # not retried in a loop
             raise
+        if todo:
+            self._server_answered()
         self.overlays.add_vectors(found)
 
 

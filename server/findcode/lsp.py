@@ -445,6 +445,7 @@ def _status(ls: FindcodeServer) -> protocol.Status:
         "indexPaths": [],
         "lastError": ls.host.error,
         "paused": "user" if ls.host.paused else None,
+        "waiting": None,
     }
 
 

@@ -76,7 +76,8 @@ class PassMeter:
         if step > 0:
             self._fraction += (1 - self._fraction) * step / (step + left_s)
         message = _phase(progress)
-        if left_s > 0 and self.embed_s is not None:  # a guessed cost, a guessed ETA: none
+        # A guessed cost, a guessed ETA: none; and none while the embedding server is away.
+        if left_s > 0 and self.embed_s is not None and progress.waiting is None:
             message += f", {_seconds(left_s)} left"
         return Reading(message, min(BUSY_MAX, int(100 * self._fraction)))
 
@@ -103,6 +104,8 @@ class PassMeter:
 
 
 def _phase(progress: Progress) -> str:
+    if progress.waiting is not None:
+        return progress.waiting
     if progress.phase == "parsing":
         return f"parsing {progress.files_done:,}/{progress.files_total:,} files"
     if progress.phase == "embedding":

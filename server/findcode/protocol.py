@@ -23,6 +23,7 @@ COMMAND_RESUME = "findcode.resume"
 COMMANDS = (COMMAND_SEARCH, COMMAND_REINDEX, COMMAND_STATUS, COMMAND_PAUSE, COMMAND_RESUME)
 
 Mode = Literal["hybrid", "semantic", "lexical"]
+# Waiting for an unreachable embedding server is "indexing" (its reason in Status.waiting).
 IndexState = Literal["starting", "indexing", "idle", "paused", "error"]
 # Why indexing is paused: the user's findcode.pause, or pauseOnBattery on battery power.
 PauseReason = Literal["user", "battery"]
@@ -107,7 +108,7 @@ class SearchResponse(TypedDict):
 
 class ModelInfo(TypedDict):
     name: str
-    path: str
+    path: str  # the model file, or the embedding server's URL
     dims: int
     quantization: str
 
@@ -124,3 +125,6 @@ class Status(TypedDict):
     indexPaths: list[str]
     lastError: str | None
     paused: PauseReason | None  # with state "paused"
+    # Embedding waits for an unreachable server ("embedding server unreachable: retrying in
+    # 30 s (...)"); parsing and lexical search go on. None when it does not wait.
+    waiting: str | None

@@ -55,3 +55,20 @@ async def test_options_that_would_empty_the_index_warn_and_fall_back(
     warnings = [m.message for m in bare_client.messages if m.type == types.MessageType.Warning]
     for words in (("languages", "cobol"), ("exclude", "[z-a]"), ("threads",), ("maxFileBytes",)):
         assert any(all(w in warning for w in words) for warning in warnings), (words, warnings)
+
+
+async def test_a_bad_embedding_server_setting_warns_and_indexes_locally(
+    bare_client: LanguageClient, workspace: Path, tmp_path: Path
+):
+    params = initialize_params(
+        [workspace],
+        tmp_path / "index",
+        embedding={"url": "ftp://gpu-box/v1", "model": "Qwen/Qwen3-Embedding-0.6B", "retries": -1},
+    )
+    await bare_client.initialize_session(params)
+    ready = await wait_idle(bare_client, min_symbols=20)
+    assert ready.vectors == ready.symbols and ready.lastError is None and ready.waiting is None
+    assert ready.model.path.endswith(".gguf")  # the local default model
+    warnings = [m.message for m in bare_client.messages if m.type == types.MessageType.Warning]
+    for words in (("embedding", "url", "ftp://gpu-box/v1"), ("embedding", "retries")):
+        assert any(all(w in warning for w in words) for warning in warnings), (words, warnings)

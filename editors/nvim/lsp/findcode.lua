@@ -10,6 +10,8 @@
 --- Options go in `init_options` (camelCase, all optional): `model`, `indexDir`, `exclude`,
 --- `languages`, `maxFileBytes`, `watch`, `threads`, `searchDefaults = { limit, mode }`,
 --- `pauseOnBattery`, `lowPriority`.
+--- `embedding = { url, model, apiKeyEnv, dimensions, batchSize, concurrency, timeoutS, retries,
+--- profile }` (an OpenAI-compatible embeddings server instead of the local model).
 ---
 --- The commands (`:FindCode`, `:FindCode!`, `:FindCodeSimilar`, `:FindCodeStatus`,
 --- `:FindCodeReindex`, `:FindCodePause`, `:FindCodeResume`) come with the plugin (plugin/findcode.lua); see `:help findcode`.

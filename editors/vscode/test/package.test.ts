@@ -117,6 +117,7 @@ describe("the .vsix", () => {
       "findcode.serverCommand": ["array", "machine-overridable", []],
       "findcode.interpreter": ["string", "machine-overridable", ""],
       "findcode.model": ["string", "machine-overridable", ""],
+      "findcode.embedding": ["object", "machine-overridable", {}],
       "findcode.indexDir": ["string", "machine-overridable", ""],
       "findcode.exclude": ["array", "window", []],
       "findcode.languages": ["array", "window", []],

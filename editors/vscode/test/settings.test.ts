@@ -13,6 +13,7 @@ describe("settings", () => {
     const options = toInitializationOptions(readSettings(), vars);
     assert.deepEqual(options, {
       model: null,
+      embedding: null,
       indexDir: null,
       exclude: [],
       languages: null,
@@ -39,6 +40,7 @@ describe("settings", () => {
     };
     assert.deepEqual(toInitializationOptions(readSettings(), vars), {
       model: "/home/ada/models/qwen3-embedding-0.6b.gguf",
+      embedding: null,
       indexDir: "/w/proj/../.findcode-index",
       exclude: ["vendor/**", "**/*_pb2.py"],
       languages: ["python", "go"],
@@ -70,6 +72,31 @@ describe("settings", () => {
     assert.equal(settings.maxFileBytes, 1_000_000);
     assert.deepEqual(settings.serverCommand, ["findcode", "serve"]);
     assert.equal(settings.interpreter, "/usr/bin/python3");
+  });
+
+  it("passes the embedding server's settings, dropping values of the wrong type", () => {
+    recorded.configuration = {
+      embedding: {
+        url: " http://gpu-box:8000/v1 ",
+        model: "Qwen/Qwen3-Embedding-0.6B",
+        apiKeyEnv: "FINDCODE_EMBEDDING_KEY",
+        dimensions: 1024,
+        batchSize: "32",
+        concurrency: 4,
+        profile: "",
+      },
+    };
+    assert.deepEqual(toInitializationOptions(readSettings(), vars).embedding, {
+      url: "http://gpu-box:8000/v1",
+      model: "Qwen/Qwen3-Embedding-0.6B",
+      apiKeyEnv: "FINDCODE_EMBEDDING_KEY",
+      dimensions: 1024,
+      concurrency: 4,
+    });
+    recorded.configuration = { embedding: { url: "", model: "x" } };
+    assert.equal(readSettings().embedding, null, "no url: the local model");
+    recorded.configuration = { embedding: "http://gpu-box:8000/v1" };
+    assert.equal(readSettings().embedding, null);
   });
 
   it("expands paths only where the variables are known", () => {

@@ -90,6 +90,16 @@ describe("statusView", () => {
     assert.doesNotMatch(starting.text + indexing.text, /symbols/);
   });
 
+  it("says the embedding server is unreachable as a warning, with the server's message", () => {
+    const waiting = "embedding server unreachable: retrying in 30 s (http://gpu:8000/v1: cannot connect)";
+    const view = statusView({ kind: "ready", status: status({ state: "indexing", pending: 9, waiting }) });
+    assert.equal(view.text, "$(warning) findcode: waiting for the embedding server");
+    assert.equal(view.detail, waiting);
+    assert.equal(view.severity, "warning");
+    assert.match(statusReport(status({ waiting })), /\nWaiting: embedding server unreachable: retrying in 30 s/);
+    assert.equal(statusView({ kind: "ready", status: status({ waiting: null }) }).severity, "info");
+  });
+
   it("turns an index error into an error that opens the log", () => {
     const view = statusView({ kind: "ready", status: status({ state: "error", lastError: "disk full" }) });
     assert.equal(view.severity, "error");

@@ -31,7 +31,7 @@ from rich.progress import (
 )
 
 from findcode.cli.arguments import int_between
-from findcode.config import SEARCH_MODES, Settings
+from findcode.config import SEARCH_MODES, Settings, settings_from_options
 from findcode.engine import Engine
 from findcode.errors import FindcodeError, IndexBusyError
 from findcode.indexer import Progress as IndexProgress
@@ -54,15 +54,43 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="folder for the index (default: one folder per root in the user cache directory)",
     )
 
+    # The model that embeds: the local default, or a serving engine (README: "Team and large
+    # repositories"); batch size, concurrency and the rest are settings of the server only.
+    embedding = argparse.ArgumentParser(add_help=False)
+    embedding.add_argument(
+        "--embedding-url",
+        metavar="URL",
+        help="an OpenAI-compatible embeddings server, e.g. http://gpu-box:8000/v1 (default: the "
+        "local model)",
+    )
+    embedding.add_argument(
+        "--embedding-model", metavar="NAME", help="the model's name on that server"
+    )
+    embedding.add_argument(
+        "--embedding-key-env",
+        metavar="VAR",
+        help="the environment variable holding the server's API key (the key itself is never "
+        "an argument)",
+    )
+    embedding.add_argument(
+        "--embedding-dimensions",
+        metavar="N",
+        type=int_between(1, 65536),
+        help="vector dimensions (Matryoshka models: fewer is a smaller index; default: the "
+        "model's own)",
+    )
+
     index = subparsers.add_parser(
-        "index", parents=[common], help="index (or update the index of) one or more folders"
+        "index",
+        parents=[common, embedding],
+        help="index (or update the index of) one or more folders",
     )
     index.add_argument("roots", nargs="*", type=Path, metavar="ROOT", help="default: .")
     index.add_argument("--json", action="store_true", help="print the summary as JSON")
     index.set_defaults(func=_index)
 
     search = subparsers.add_parser(
-        "search", parents=[common], help="search by meaning (updates the index first)"
+        "search", parents=[common, embedding], help="search by meaning (updates the index first)"
     )
     search.add_argument("query", help="what the code does, or names in it")
     search.add_argument(
@@ -89,7 +117,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     reindex = subparsers.add_parser(
         "reindex",
-        parents=[common],
+        parents=[common, embedding],
         help="drop the index and build it again (fixes corruption); stored vectors are reused",
     )
     reindex.add_argument("roots", nargs="*", type=Path, metavar="ROOT", help="default: .")
@@ -118,6 +146,25 @@ def _roots(args: argparse.Namespace) -> list[Path]:
 
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings(index_dir=args.index_dir.resolve() if args.index_dir else None, watch=False)
+
+
+def _engine_settings(args: argparse.Namespace) -> Settings:
+    """The settings of a command that embeds: `_settings` and the embedding server, if any."""
+    flags = {
+        "url": args.embedding_url,
+        "model": args.embedding_model,
+        "apiKeyEnv": args.embedding_key_env,
+        "dimensions": args.embedding_dimensions,
+    }
+    options = {key: value for key, value in flags.items() if value is not None}
+    if not options:
+        return _settings(args)
+    settings, problems = settings_from_options({"embedding": options}, _settings(args))
+    if problems:  # a typo must not quietly index with another model
+        raise FindcodeError(
+            "; ".join(problems).replace("findcode option 'embedding'", "--embedding")
+        )
+    return settings
 
 
 def _log(level: str, message: str) -> None:
@@ -174,7 +221,7 @@ def _print_summary(summary: dict[str, object]) -> None:
 
 
 def _index(args: argparse.Namespace) -> int:
-    engine, summary = _run_indexing(_roots(args), _settings(args), quiet=args.json)
+    engine, summary = _run_indexing(_roots(args), _engine_settings(args), quiet=args.json)
     engine.close()
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -196,7 +243,7 @@ def _search(args: argparse.Namespace) -> int:
     # An empty query or a bad --path glob fails before any indexing work.
     clean_query(args.query)
     path_spec(tuple(args.paths or ()))
-    engine, _ = _run_indexing(_roots(args), _settings(args), quiet=args.json)
+    engine, _ = _run_indexing(_roots(args), _engine_settings(args), quiet=args.json)
     try:
         outcome = engine.search(
             args.query,
@@ -351,7 +398,7 @@ class _ProgressBar:
         if not self.enabled:
             return
         eta = f"ETA {event.eta_s:.0f}s" if event.eta_s else ""
-        detail = (
+        detail = event.waiting or (
             f"files {event.files_done}/{event.files_total}  "
             f"symbols {event.symbols_done}/{event.symbols_total}  "
             f"{event.rate:.0f}/s {eta}"

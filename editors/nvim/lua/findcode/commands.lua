@@ -278,10 +278,15 @@ function M.status()
       s.pending or 0,
       model
     )
+    local waiting = s.waiting and s.waiting ~= vim.NIL
+    if waiting then -- the embedding server is away: search answers by words meanwhile
+      msg = msg .. '; ' .. tostring(s.waiting)
+    end
     if s.lastError and s.lastError ~= vim.NIL then
       msg = msg .. '; last error: ' .. tostring(s.lastError)
     end
-    notify(msg .. M.paused_note(s), s.state == 'error' and levels.ERROR or levels.INFO)
+    local level = s.state == 'error' and levels.ERROR or waiting and levels.WARN or levels.INFO
+    notify(msg .. M.paused_note(s), level)
   end)
 end
 

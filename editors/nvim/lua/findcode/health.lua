@@ -68,6 +68,9 @@ function M.check()
           table.concat(s.indexPaths or {}, ', ')
         )
       )
+      if s.waiting and s.waiting ~= vim.NIL then
+        health.warn(tostring(s.waiting))
+      end
       if s.lastError and s.lastError ~= vim.NIL then
         health.warn('last error: ' .. tostring(s.lastError))
       end

@@ -39,6 +39,9 @@ export function statusReport(status: Status): string {
   if (pausedText(status) !== "") {
     lines.push(`Indexing ${pausedText(status)} (findcode: Resume Indexing goes on)`);
   }
+  if (status.waiting) {
+    lines.push(`Waiting: ${status.waiting}`);
+  }
   if (status.lastError !== null && status.lastError !== "") {
     lines.push(`Last error: ${status.lastError}`);
   }

@@ -119,6 +119,11 @@ export interface Status {
   lastError: string | null;
   /** With state "paused". Missing (older servers): not paused. */
   paused?: PauseReason | null;
+  /**
+   * Why embedding waits ("embedding server unreachable: retrying in 30 s (...)"); parsing and
+   * search by words go on. Missing (older servers) or null: it does not wait.
+   */
+  waiting?: string | null;
 }
 
 /**
@@ -127,9 +132,26 @@ export interface Status {
  */
 export const CONFIGURATION_SECTION = "findcode";
 
+/**
+ * A serving engine's OpenAI-compatible /v1/embeddings (server/findcode/config.py's
+ * EmbeddingSettings); the server checks each value and warns about a bad one.
+ */
+export interface EmbeddingOptions {
+  url: string;
+  model?: string;
+  apiKeyEnv?: string;
+  dimensions?: number;
+  batchSize?: number;
+  concurrency?: number;
+  timeoutS?: number;
+  retries?: number;
+  profile?: string;
+}
+
 /** The initializationOptions the server parses (camelCase names from server/findcode/config.py). */
 export interface InitializationOptions {
   model: string | null;
+  embedding: EmbeddingOptions | null;
   indexDir: string | null;
   exclude: string[];
   languages: string[] | null;

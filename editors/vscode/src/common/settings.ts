@@ -4,7 +4,7 @@
  */
 import * as os from "node:os";
 import * as vscode from "vscode";
-import { InitializationOptions, MAX_LIMIT, Mode, MODES } from "./protocol";
+import { EmbeddingOptions, InitializationOptions, MAX_LIMIT, Mode, MODES } from "./protocol";
 
 export const SECTION = "findcode";
 
@@ -12,6 +12,7 @@ export interface FindcodeSettings {
   serverCommand: string[];
   interpreter: string;
   model: string;
+  embedding: EmbeddingOptions | null;
   indexDir: string;
   exclude: string[];
   languages: string[];
@@ -27,6 +28,7 @@ export const DEFAULTS: FindcodeSettings = {
   serverCommand: [],
   interpreter: "",
   model: "",
+  embedding: null,
   indexDir: "",
   exclude: [],
   languages: [],
@@ -57,6 +59,7 @@ export function readSettings(): FindcodeSettings {
     serverCommand: strings("serverCommand").filter((part) => part.length > 0),
     interpreter: text("interpreter"),
     model: text("model"),
+    embedding: readEmbedding(config.get<unknown>("embedding")),
     indexDir: text("indexDir"),
     exclude: strings("exclude"),
     languages: strings("languages"),
@@ -67,6 +70,37 @@ export function readSettings(): FindcodeSettings {
     resultLimit: Math.min(count("resultLimit", DEFAULTS.resultLimit) || DEFAULTS.resultLimit, MAX_LIMIT),
     searchMode: MODES.includes(mode as Mode) ? (mode as Mode) : DEFAULTS.searchMode,
   };
+}
+
+const EMBEDDING_STRINGS = ["model", "apiKeyEnv", "profile"] as const;
+const EMBEDDING_NUMBERS = ["dimensions", "batchSize", "concurrency", "timeoutS", "retries"] as const;
+
+/**
+ * The `findcode.embedding` object: null without a url (the local model). Values of the wrong
+ * type are dropped here; the server checks ranges and names, and warns about what it drops.
+ */
+function readEmbedding(value: unknown): EmbeddingOptions | null {
+  if (typeof value !== "object" || value === null) {
+    return null;
+  }
+  const raw = value as Record<string, unknown>;
+  if (typeof raw.url !== "string" || raw.url.trim() === "") {
+    return null;
+  }
+  const options: EmbeddingOptions = { url: raw.url.trim() };
+  for (const key of EMBEDDING_STRINGS) {
+    const item = raw[key];
+    if (typeof item === "string" && item.trim() !== "") {
+      options[key] = item.trim();
+    }
+  }
+  for (const key of EMBEDDING_NUMBERS) {
+    const item = raw[key];
+    if (typeof item === "number" && Number.isFinite(item)) {
+      options[key] = item;
+    }
+  }
+  return options;
 }
 
 export interface PathVariables {
@@ -95,6 +129,7 @@ export function toInitializationOptions(s: FindcodeSettings, vars: PathVariables
   const path = (value: string): string | null => (value === "" ? null : expandPath(value, vars));
   return {
     model: path(s.model),
+    embedding: s.embedding === null ? null : { ...s.embedding },
     indexDir: path(s.indexDir),
     exclude: [...s.exclude],
     // An empty list would index nothing; nobody means that, so it stands for "every language".

@@ -79,6 +79,17 @@ export function statusView(phase: Phase): StatusView {
           command: { id: RESUME, title: "Resume Indexing" },
         };
       }
+      if (status.waiting) {
+        // The embedding server is away: the index completes by itself once it answers, and
+        // search answers by words meanwhile. A warning, not an error: nothing to fix here.
+        return {
+          text: "$(warning) findcode: waiting for the embedding server",
+          detail: status.waiting,
+          severity: "warning",
+          busy: false,
+          command: { id: SHOW_STATUS, title: "Show Index Status" },
+        };
+      }
       if (status.state !== "idle") {
         // A count while the pass runs would look final; the count of a finished index is the
         // one the status bar shows.
