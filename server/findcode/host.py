@@ -46,7 +46,15 @@ log = logging.getLogger("findcode.lsp")
 # default model on first use takes longer than loading it; the request then asks to retry.
 START_WAIT_S = 120.0
 # Settings whose change needs a new engine: another model, other files, another index.
-ENGINE_SETTINGS = ("model", "index_dir", "exclude", "languages", "max_file_bytes", "threads")
+ENGINE_SETTINGS = (
+    "model",
+    "index_dir",
+    "cache_dir",
+    "exclude",
+    "languages",
+    "max_file_bytes",
+    "threads",
+)
 STOPPED = "findcode has shut down"
 # An unsaved buffer is parsed again at most this often while it is being typed in.
 BUFFER_DEBOUNCE_S = 0.3

@@ -14,6 +14,7 @@ describe("settings", () => {
     assert.deepEqual(options, {
       model: null,
       indexDir: null,
+      cacheDir: null,
       exclude: [],
       languages: null,
       maxFileBytes: 1_000_000,
@@ -27,6 +28,7 @@ describe("settings", () => {
     recorded.configuration = {
       model: "~/models/qwen3-embedding-0.6b.gguf",
       indexDir: "${workspaceFolder}/../.findcode-index",
+      cacheDir: "~/ci/findcode-cache",
       exclude: ["vendor/**", "**/*_pb2.py"],
       languages: ["python", "go"],
       watch: false,
@@ -38,6 +40,7 @@ describe("settings", () => {
     assert.deepEqual(toInitializationOptions(readSettings(), vars), {
       model: "/home/ada/models/qwen3-embedding-0.6b.gguf",
       indexDir: "/w/proj/../.findcode-index",
+      cacheDir: "/home/ada/ci/findcode-cache",
       exclude: ["vendor/**", "**/*_pb2.py"],
       languages: ["python", "go"],
       maxFileBytes: 250_000,

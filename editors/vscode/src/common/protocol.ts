@@ -124,6 +124,7 @@ export const CONFIGURATION_SECTION = "findcode";
 export interface InitializationOptions {
   model: string | null;
   indexDir: string | null;
+  cacheDir: string | null;
   exclude: string[];
   languages: string[] | null;
   maxFileBytes: number;

@@ -13,6 +13,7 @@ export interface FindcodeSettings {
   interpreter: string;
   model: string;
   indexDir: string;
+  cacheDir: string;
   exclude: string[];
   languages: string[];
   watch: boolean;
@@ -27,6 +28,7 @@ export const DEFAULTS: FindcodeSettings = {
   interpreter: "",
   model: "",
   indexDir: "",
+  cacheDir: "",
   exclude: [],
   languages: [],
   watch: true,
@@ -56,6 +58,7 @@ export function readSettings(): FindcodeSettings {
     interpreter: text("interpreter"),
     model: text("model"),
     indexDir: text("indexDir"),
+    cacheDir: text("cacheDir"),
     exclude: strings("exclude"),
     languages: strings("languages"),
     watch: config.get<unknown>("watch") !== false,
@@ -93,6 +96,7 @@ export function toInitializationOptions(s: FindcodeSettings, vars: PathVariables
   return {
     model: path(s.model),
     indexDir: path(s.indexDir),
+    cacheDir: path(s.cacheDir),
     exclude: [...s.exclude],
     // An empty list would index nothing; nobody means that, so it stands for "every language".
     languages: s.languages.length > 0 ? [...s.languages] : null,
