@@ -251,3 +251,25 @@ def test_gc_drops_other_models_and_keeps_the_current_one(exported, tmp_path):
     assert "(5 of model other-model-Q8_0-0123456789ab (document form d1))" in gc.stdout
     assert "freed" in gc.stdout
     assert stored_keys(root, index_dir) == {key: SYMBOLS}
+
+
+def test_index_takes_the_cache_dir_from_the_command_line(exported, tmp_path):
+    file, key = exported
+    folder = cache_folder(tmp_path, file)
+    root, index_dir = clone(tmp_path), tmp_path / "index"
+    result = findcode("index", root, "--index-dir", index_dir, "--cache-dir", folder)
+    assert result.returncode == 0, result.stderr
+    assert f"{SYMBOLS} symbols (0 embedded)" in result.stdout
+    assert result.stderr.count("warning") == 1 and "broken.sqlite" in result.stderr
+    assert stored_keys(root, index_dir) == {key: SYMBOLS}
+
+
+def test_gc_before_any_index_drops_only_unused_vectors(exported, tmp_path):
+    """Imported but never indexed: no model is recorded, no symbol uses a vector."""
+    file, _ = exported
+    root, index_dir = clone(tmp_path), tmp_path / "index"
+    assert findcode("cache", "import", file, root, "--index-dir", index_dir).returncode == 0
+    gc = findcode("gc", root, "--index-dir", index_dir)
+    assert gc.returncode == 0, gc.stderr
+    assert f"dropped {SYMBOLS} unused vectors; freed" in gc.stdout
+    assert stored_keys(root, index_dir) == {}

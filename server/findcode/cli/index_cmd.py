@@ -316,7 +316,8 @@ def _gc(args: argparse.Namespace) -> int:
             freed = size - _db_bytes(directory)
         finally:
             store.close()
-        others = {k: n for k, n in before.items() if k != key}
+        # With no model recorded (never indexed), only unused vectors go.
+        others = {k: n for k, n in before.items() if key and k != key}
         dropped = ", ".join(f"{n} of {describe(k)}" for k, n in sorted(others.items()))
         unused = removed - sum(others.values())
         print(
