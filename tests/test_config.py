@@ -28,6 +28,7 @@ def test_every_option_parsed_from_camel_case():
         {
             "model": "/models/x.gguf",
             "indexDir": "/tmp/idx",
+            "cacheDir": "/mnt/ci/findcode-cache",
             "exclude": ["*.md", "docs/"],
             "languages": ["python", "go", "text"],
             "maxFileBytes": 2_000_000,
@@ -42,6 +43,7 @@ def test_every_option_parsed_from_camel_case():
     assert settings == Settings(
         model="/models/x.gguf",
         index_dir=Path("/tmp/idx"),
+        cache_dir=Path("/mnt/ci/findcode-cache"),
         exclude=("*.md", "docs/"),
         languages=("python", "go", "text"),
         max_file_bytes=2_000_000,
@@ -54,6 +56,7 @@ def test_every_option_parsed_from_camel_case():
     assert set(OPTION_NAMES) == {
         "model",
         "indexDir",
+        "cacheDir",
         "exclude",
         "languages",
         "maxFileBytes",

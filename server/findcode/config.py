@@ -54,6 +54,9 @@ class Settings:
 
     model: str | None = None  # path to a GGUF embedding model; None: the default built model
     index_dir: Path | None = None  # None: one folder per root under the user cache directory
+    # A read-only folder of vector cache files (`findcode cache export`) consulted before
+    # embedding: a CI's vectors on a network drive or an unpacked artifact. None: none.
+    cache_dir: Path | None = None
     exclude: tuple[str, ...] = ()  # gitignore-style globs, added to the built-in excludes
     languages: tuple[str, ...] | None = None  # None: every supported language
     max_file_bytes: int = 1_000_000
@@ -240,6 +243,7 @@ def _embedding(value: Any) -> EmbeddingSettings | _Partly:
 _OPTIONS = {
     "model": ("model", _optional_str),
     "indexDir": ("index_dir", lambda v: None if _optional_str(v) is None else Path(v)),
+    "cacheDir": ("cache_dir", lambda v: None if _optional_str(v) is None else Path(v)),
     "exclude": ("exclude", _excludes),
     "languages": ("languages", _languages),
     "maxFileBytes": ("max_file_bytes", _at_most(MAX_FILE_BYTES_LIMIT, " bytes")),

@@ -50,6 +50,7 @@ ENGINE_SETTINGS = (
     "model",
     "embedding",
     "index_dir",
+    "cache_dir",
     "exclude",
     "languages",
     "max_file_bytes",

@@ -49,6 +49,7 @@ from findcode.recency import recent_files
 from findcode.roots import RootIndex, open_root, reset_index
 from findcode.store import SymbolRow
 from findcode.symbols import extract_symbols, language_for_path
+from findcode.vector_cache import SharedCache
 from findcode.workspace import SkipFile, check_root, is_excluded, read_source, walk
 
 # Unsaved buffers' symbols embedded per call: fewer, so the one just typed (first in line) is
@@ -127,6 +128,12 @@ class Indexer:
         self.embed_key = embed_key
         self._on_progress = on_progress
         self._log = log
+        # The cacheDir folder: vectors made elsewhere, looked up before embedding.
+        self._shared = (
+            SharedCache(settings.cache_dir, embed_key, lambda message: log("warning", message))
+            if settings.cache_dir is not None
+            else None
+        )
         self._cond = threading.Condition()
         self._roots: dict[Path, RootIndex] = {}
         self._control: collections.deque[Callable[[], None]] = collections.deque()
@@ -211,6 +218,8 @@ class Indexer:
         for index in self.roots():
             index.close(save=index.root in self._dirty)
         self._dirty.clear()
+        if self._shared is not None:
+            self._shared.close()
 
     def _submit(self, fn: Callable[[], None]) -> None:
         with self._cond:
@@ -512,6 +521,8 @@ class Indexer:
             waits = self._retry_at is not None
         self.phase = "paused" if held else "waiting" if waits else "idle"
         self._emit(force=True)
+        if self._shared is not None:
+            self._shared.close()  # the pass is over: files added to the folder count next time
         with self._cond:
             # Waiting for the server is not idle: the index is incomplete, and completes by
             # itself once the server answers (`findcode index` waits for that too).
@@ -698,6 +709,7 @@ class Indexer:
         if typed:
             index.store.put_vectors(self.embed_key, list(typed.items()))
             cached.update(typed)
+        cached.update(self._from_shared(index, [h for _, h in change.added if h not in cached]))
         hits = [(symbol_id, h) for symbol_id, h in change.added if h in cached]
         if hits:
             index.vectors.add([i for i, _ in hits], [cached[h] for _, h in hits])
@@ -773,14 +785,19 @@ class Indexer:
         self._emit()
         self._adapt_threads()
         started = time.monotonic()
-        vectors = self.embedder.embed_documents([document_text(row.as_symbol()) for row in rows])
-        by_hash = {row.body_hash: vector for row, vector in zip(rows, vectors, strict=True)}
-        index.store.put_vectors(self.embed_key, list(by_hash.items()))
+        # Rows left pending by an earlier run, or parsed before the folder had their file.
+        by_hash = self._from_shared(index, [row.body_hash for row in rows])
+        todo = [row for row in rows if row.body_hash not in by_hash]
+        if todo:
+            vectors = self.embedder.embed_documents([document_text(r.as_symbol()) for r in todo])
+            embedded = {row.body_hash: vector for row, vector in zip(todo, vectors, strict=True)}
+            index.store.put_vectors(self.embed_key, list(embedded.items()))
+            by_hash.update(embedded)
         targets = index.store.ids_with_body(by_hash)
         index.vectors.add([i for i, _ in targets], [by_hash[h] for _, h in targets])
         self.overlays.add_vectors(by_hash)  # an open buffer's unchanged symbols, deferred
         self._changed(root)
-        self.embedded_count += len(rows)
+        self.embedded_count += len(todo)
         self._pass.symbols_done += len(rows)
         self._pass.embed_s += time.monotonic() - started
         self.embed_seconds += time.monotonic() - started
@@ -790,6 +807,15 @@ class Indexer:
             # an over-count ends in a cursor walk that finds nothing, above.
             self._pending[root] = max(0, self._pending.get(root, 0) - len(rows))
         self._emit()
+
+    def _from_shared(self, index: RootIndex, hashes: list[str]) -> dict[str, np.ndarray]:
+        """Vectors the cacheDir folder holds for these hashes, stored in the root's index."""
+        if self._shared is None or not hashes:
+            return {}
+        found = self._shared.lookup(hashes)
+        if found:
+            index.store.put_vectors(self.embed_key, list(found.items()))
+        return found
 
     def _embed_overlay(self, rows: list[tuple[Path, SymbolRow]]) -> None:
         """Vectors for unsaved buffers' symbols: from a store's cache, else embedded. Nothing

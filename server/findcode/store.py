@@ -1000,6 +1000,37 @@ class Store:
 
         return self._read(fetch)
 
+    # -- the vector cache as a whole (cache export, gc)
+
+    def vector_keys(self) -> dict[str, int]:
+        """embed key -> how many vectors are stored under it."""
+        rows = self._read(
+            lambda: self._db.execute(
+                "SELECT embed_key, count(*) FROM vectors GROUP BY embed_key"
+            ).fetchall()
+        )
+        return dict(rows)
+
+    def vector_hashes(self, embed_key: str) -> list[str]:
+        """The body hashes that have a vector under `embed_key` (read them with vectors_for)."""
+        rows = self._read(
+            lambda: self._db.execute(
+                "SELECT body_hash FROM vectors WHERE embed_key = ? ORDER BY body_hash",
+                (embed_key,),
+            ).fetchall()
+        )
+        return [row[0] for row in rows]
+
+    def compact(self) -> None:
+        """Give the space of deleted rows back to the file system (VACUUM): deleting alone
+        leaves free pages inside the file."""
+        with self._lock:
+            try:
+                self._db.execute("VACUUM")
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.DatabaseError as error:
+                raise self._corrupt(error) from None
+
 
 def _varints(data: bytes) -> list[int]:
     """SQLite's varints: big-endian 7-bit groups, high bit set on all but the last; the ninth

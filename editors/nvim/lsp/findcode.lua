@@ -7,8 +7,8 @@
 --- Install the server with `pip install findcode` (or `pipx install findcode`) so that
 --- `findcode` is on `$PATH`, then `vim.lsp.enable('findcode')`.
 ---
---- Options go in `init_options` (camelCase, all optional): `model`, `indexDir`, `exclude`,
---- `languages`, `maxFileBytes`, `watch`, `threads`, `searchDefaults = { limit, mode }`,
+--- Options go in `init_options` (camelCase, all optional): `model`, `indexDir`, `cacheDir`,
+--- `exclude`, `languages`, `maxFileBytes`, `watch`, `threads`, `searchDefaults = { limit, mode }`,
 --- `pauseOnBattery`, `lowPriority`.
 --- `embedding = { url, model, apiKeyEnv, dimensions, batchSize, concurrency, timeoutS, retries,
 --- profile }` (an OpenAI-compatible embeddings server instead of the local model).

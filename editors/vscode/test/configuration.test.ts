@@ -51,7 +51,7 @@ describe("settings changes", () => {
   });
 
   it("reach the running server as didChangeConfiguration otherwise", () => {
-    for (const key of ["model", "indexDir", "exclude", "languages", "watch", "maxFileBytes", "threads", "resultLimit"]) {
+    for (const key of ["model", "indexDir", "cacheDir", "exclude", "languages", "watch", "maxFileBytes", "threads", "resultLimit"]) {
       assert.equal(settingsChange(event(`findcode.${key}`)), "notify", key);
     }
     assert.equal(settingsChange(event("editor.fontSize")), "none");

@@ -108,7 +108,7 @@ describe("the .vsix", () => {
 
   // A `machine` setting is read from User settings only (Remote settings in a remote window) and
   // is missing from the workspace tabs. The ones that name the server machine's paths or cores
-  // (interpreter, serverCommand, model, indexDir, threads) are `machine-overridable`: still
+  // (interpreter, serverCommand, model, indexDir, cacheDir, threads) are `machine-overridable`: still
   // per machine, and a workspace can set them too.
   it("contributes every setting with a scope and the documented default", () => {
     const props = manifest.contributes.configuration.properties;
@@ -119,6 +119,7 @@ describe("the .vsix", () => {
       "findcode.model": ["string", "machine-overridable", ""],
       "findcode.embedding": ["object", "machine-overridable", {}],
       "findcode.indexDir": ["string", "machine-overridable", ""],
+      "findcode.cacheDir": ["string", "machine-overridable", ""],
       "findcode.exclude": ["array", "window", []],
       "findcode.languages": ["array", "window", []],
       "findcode.watch": ["boolean", "window", true],

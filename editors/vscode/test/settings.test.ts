@@ -15,6 +15,7 @@ describe("settings", () => {
       model: null,
       embedding: null,
       indexDir: null,
+      cacheDir: null,
       exclude: [],
       languages: null,
       maxFileBytes: 1_000_000,
@@ -29,6 +30,7 @@ describe("settings", () => {
     recorded.configuration = {
       model: "~/models/qwen3-embedding-0.6b.gguf",
       indexDir: "${workspaceFolder}/../.findcode-index",
+      cacheDir: "~/ci/findcode-cache",
       exclude: ["vendor/**", "**/*_pb2.py"],
       languages: ["python", "go"],
       watch: false,
@@ -42,6 +44,7 @@ describe("settings", () => {
       model: "/home/ada/models/qwen3-embedding-0.6b.gguf",
       embedding: null,
       indexDir: "/w/proj/../.findcode-index",
+      cacheDir: "/home/ada/ci/findcode-cache",
       exclude: ["vendor/**", "**/*_pb2.py"],
       languages: ["python", "go"],
       maxFileBytes: 250_000,

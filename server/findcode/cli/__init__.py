@@ -11,10 +11,10 @@ import os
 import sys
 
 from findcode import __version__
-from findcode.cli import eval_cmd, index_cmd, model_cmd, serve_cmd, symbols_cmd
+from findcode.cli import cache_cmd, eval_cmd, index_cmd, model_cmd, serve_cmd, symbols_cmd
 from findcode.errors import FindcodeError
 
-COMMAND_MODULES = (index_cmd, symbols_cmd, model_cmd, serve_cmd, eval_cmd)
+COMMAND_MODULES = (index_cmd, cache_cmd, symbols_cmd, model_cmd, serve_cmd, eval_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -38,8 +38,9 @@ from findcode.indexer import Progress as IndexProgress
 from findcode.indexer import pause_mark
 from findcode.roots import index_dir_for, reset_index
 from findcode.search import clean_query, path_spec
-from findcode.store import DB_NAME, Store
+from findcode.store import DB_NAME, DB_NAMES, Store
 from findcode.symbols import KINDS
+from findcode.vector_cache import describe
 
 _stderr = Console(stderr=True, highlight=False)
 # -k: enough for any reader; beyond it, ranking and snippets cost time for nothing.
@@ -52,6 +53,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--index-dir",
         type=Path,
         help="folder for the index (default: one folder per root in the user cache directory)",
+    )
+    # For the commands that embed: where vectors made elsewhere may already be.
+    embeds = argparse.ArgumentParser(add_help=False, parents=[common])
+    embeds.add_argument(
+        "--cache-dir",
+        type=Path,
+        help="a folder of vector cache files (`findcode cache export`) to use before embedding",
     )
 
     # The model that embeds: the local default, or a serving engine (README: "Team and large
@@ -82,7 +90,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     index = subparsers.add_parser(
         "index",
-        parents=[common, embedding],
+        parents=[embeds, embedding],
         help="index (or update the index of) one or more folders",
     )
     index.add_argument("roots", nargs="*", type=Path, metavar="ROOT", help="default: .")
@@ -90,7 +98,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     index.set_defaults(func=_index)
 
     search = subparsers.add_parser(
-        "search", parents=[common, embedding], help="search by meaning (updates the index first)"
+        "search", parents=[embeds, embedding], help="search by meaning (updates the index first)"
     )
     search.add_argument("query", help="what the code does, or names in it")
     search.add_argument(
@@ -117,7 +125,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     reindex = subparsers.add_parser(
         "reindex",
-        parents=[common, embedding],
+        parents=[embeds, embedding],
         help="drop the index and build it again (fixes corruption); stored vectors are reused",
     )
     reindex.add_argument("roots", nargs="*", type=Path, metavar="ROOT", help="default: .")
@@ -130,7 +138,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reindex.set_defaults(func=_reindex)
 
     gc = subparsers.add_parser(
-        "gc", parents=[common], help="drop stored vectors that no symbol uses any more"
+        "gc",
+        parents=[common],
+        help="drop stored vectors that no symbol uses any more, and those of other models",
     )
     gc.add_argument("roots", nargs="*", type=Path, metavar="ROOT", help="default: .")
     gc.set_defaults(func=_gc)
@@ -145,7 +155,11 @@ def _roots(args: argparse.Namespace) -> list[Path]:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings(index_dir=args.index_dir.resolve() if args.index_dir else None, watch=False)
+    return Settings(
+        index_dir=args.index_dir.resolve() if args.index_dir else None,
+        cache_dir=args.cache_dir.resolve() if getattr(args, "cache_dir", None) else None,
+        watch=False,
+    )
 
 
 def _engine_settings(args: argparse.Namespace) -> Settings:
@@ -362,11 +376,28 @@ def _gc(args: argparse.Namespace) -> int:
                     f"another findcode process{f' (pid {pid})' if pid else ''} is indexing "
                     f"{root}: run gc when it has finished"
                 )
-            removed = store.gc(store.meta("embed_key"))
+            key = store.meta("embed_key")  # the model the index embeds with: always kept
+            before = store.vector_keys()
+            size = _db_bytes(directory)
+            removed = store.gc(key)
+            store.compact()
+            freed = size - _db_bytes(directory)
         finally:
             store.close()
-        print(f"{root}: dropped {removed} unused vectors")
+        # With no model recorded (never indexed), only unused vectors go.
+        others = {k: n for k, n in before.items() if key and k != key}
+        dropped = ", ".join(f"{n} of {describe(k)}" for k, n in sorted(others.items()))
+        unused = removed - sum(others.values())
+        print(
+            f"{root}: dropped {unused} unused vectors"
+            + (f" and the vectors of models no longer used ({dropped})" if others else "")
+            + f"; freed {max(freed, 0) / 1e6:.1f} MB"
+        )
     return 0
+
+
+def _db_bytes(directory: Path) -> int:
+    return sum(p.stat().st_size for p in (directory / n for n in DB_NAMES) if p.is_file())
 
 
 class _ProgressBar:

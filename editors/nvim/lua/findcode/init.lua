@@ -4,7 +4,7 @@
 local M = {}
 
 ---@class findcode.Options
----@field init_options? table the server's initializationOptions (camelCase: indexDir, exclude, ...)
+---@field init_options? table the server's initializationOptions (camelCase: indexDir, cacheDir, exclude, ...)
 ---@field picker? 'auto'|'telescope'|'fzf-lua'|'select' where :FindCode shows results ('auto')
 ---@field limit? integer results a request (default: the server's searchDefaults.limit)
 ---@field enable? boolean call vim.lsp.enable('findcode') (default true)

@@ -153,6 +153,7 @@ export interface InitializationOptions {
   model: string | null;
   embedding: EmbeddingOptions | null;
   indexDir: string | null;
+  cacheDir: string | null;
   exclude: string[];
   languages: string[] | null;
   maxFileBytes: number;

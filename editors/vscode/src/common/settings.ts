@@ -14,6 +14,7 @@ export interface FindcodeSettings {
   model: string;
   embedding: EmbeddingOptions | null;
   indexDir: string;
+  cacheDir: string;
   exclude: string[];
   languages: string[];
   watch: boolean;
@@ -30,6 +31,7 @@ export const DEFAULTS: FindcodeSettings = {
   model: "",
   embedding: null,
   indexDir: "",
+  cacheDir: "",
   exclude: [],
   languages: [],
   watch: true,
@@ -61,6 +63,7 @@ export function readSettings(): FindcodeSettings {
     model: text("model"),
     embedding: readEmbedding(config.get<unknown>("embedding")),
     indexDir: text("indexDir"),
+    cacheDir: text("cacheDir"),
     exclude: strings("exclude"),
     languages: strings("languages"),
     watch: config.get<unknown>("watch") !== false,
@@ -131,6 +134,7 @@ export function toInitializationOptions(s: FindcodeSettings, vars: PathVariables
     model: path(s.model),
     embedding: s.embedding === null ? null : { ...s.embedding },
     indexDir: path(s.indexDir),
+    cacheDir: path(s.cacheDir),
     exclude: [...s.exclude],
     // An empty list would index nothing; nobody means that, so it stands for "every language".
     languages: s.languages.length > 0 ? [...s.languages] : null,
