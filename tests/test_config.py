@@ -12,6 +12,7 @@ from findcode.config import (
     MAX_FILE_BYTES_LIMIT,
     MAX_THREADS,
     OPTION_NAMES,
+    EmbeddingSettings,
     SearchDefaults,
     Settings,
     settings_from_options,
@@ -151,3 +152,87 @@ def test_options_that_are_not_an_object(options):
     settings, warnings = settings_from_options(options)  # type: ignore[arg-type]
     assert settings == Settings()
     assert warnings == ["findcode options must be an object; using the defaults"]
+
+
+def test_the_embedding_server_object_from_camel_case():
+    settings, warnings = settings_from_options(
+        {
+            "embedding": {
+                "url": "http://gpu-box:8000/v1/",
+                "model": "Qwen/Qwen3-Embedding-0.6B",
+                "apiKeyEnv": "FINDCODE_EMBEDDING_KEY",
+                "dimensions": 1024,
+                "batchSize": 64,
+                "concurrency": 4,
+                "timeoutS": 2.5,
+                "retries": 0,
+                "profile": "qwen3-embedding",
+            }
+        }
+    )
+    assert warnings == []
+    assert settings.embedding == EmbeddingSettings(
+        url="http://gpu-box:8000/v1",  # one form, so a trailing slash is no new server
+        model="Qwen/Qwen3-Embedding-0.6B",
+        api_key_env="FINDCODE_EMBEDDING_KEY",
+        dimensions=1024,
+        batch_size=64,
+        concurrency=4,
+        timeout_s=2.5,
+        retries=0,
+        profile="qwen3-embedding",
+    )
+    assert settings_from_options({"embedding": None})[0].embedding == EmbeddingSettings()
+
+
+def test_bad_embedding_keys_fall_back_one_by_one():
+    settings, warnings = settings_from_options(
+        {
+            "embedding": {
+                "url": "http://h:8000/v1",
+                "model": "m",
+                "dimensions": 0,
+                "concurrency": 1000,
+                "timeoutS": "soon",
+                "profile": "bert",
+                "apiKey": "sk-123",
+                "apiKeyEnv": "not a name",
+            }
+        }
+    )
+    assert (settings.embedding.url, settings.embedding.model) == ("http://h:8000/v1", "m")
+    assert settings.embedding.dimensions is None and settings.embedding.concurrency == 2
+    assert settings.embedding.timeout_s == 30.0 and settings.embedding.profile == "auto"
+    assert settings.embedding.api_key_env is None
+    (warning,) = warnings
+    for words in ("dimensions", "concurrency", "timeoutS", "profile", "'apiKey'", "apiKeyEnv"):
+        assert words in warning
+    assert "sk-123" not in warning  # a key pasted into the settings is not repeated
+
+
+@pytest.mark.parametrize(
+    ("embedding", "problem"),
+    [
+        ({"url": "ftp://h/v1", "model": "m"}, "http:// or https://"),
+        ({"url": "http://user:pw@h/v1", "model": "m"}, "must not hold credentials"),
+        ({"url": "ftp://user:pw@h/v1", "model": "m"}, "must not hold credentials"),
+        ({"url": "http://h/v1"}, "url needs model"),
+        ("http://h/v1", "expected an object"),
+    ],
+)
+def test_an_unusable_server_means_the_local_model(embedding, problem):
+    settings, warnings = settings_from_options({"embedding": embedding})
+    assert settings.embedding.url is None
+    assert len(warnings) == 1 and problem in warnings[0]
+    assert "pw" not in warnings[0]
+
+
+def test_the_local_model_setting_is_ignored_beside_a_server():
+    settings, warnings = settings_from_options(
+        {"model": "/m.gguf", "embedding": {"url": "http://h/v1", "model": "nomic-embed"}}
+    )
+    assert settings.embedding.url == "http://h/v1"
+    assert warnings == [
+        "findcode option 'model' is ignored: embedding.url is set, so the server's "
+        "'nomic-embed' embeds"
+    ]

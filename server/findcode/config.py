@@ -167,10 +167,11 @@ def _url(value: Any) -> str | None:
     if url is None:
         return None
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"expected an http:// or https:// URL, not {url!r}")
+    # Checked first: the other message quotes the URL, and a password must not reach a log.
     if parts.username or parts.password:
         raise ValueError("the URL must not hold credentials; name a variable in apiKeyEnv")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"expected an http:// or https:// URL, not {url!r}")
     return url.rstrip("/")
 
 
