@@ -97,9 +97,10 @@ class PseudoEmbedder:
     name = "pseudo-embedder (scale bench only)"
     model_id = "pseudo-embedder-384"
     quantization = "none"
-    path = Path("/dev/null")
+    location = "/dev/null"
     dims = DIMS
     max_tokens = 512
+    documents_per_call = 16  # as the local model's
 
     def __init__(self) -> None:
         centres = np.random.default_rng(12345).standard_normal((CLUSTERS, DIMS))
@@ -126,6 +127,12 @@ class PseudoEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._embed("query: " + text)
+
+    def interrupt(self) -> None:
+        pass  # each call returns at once
+
+    def set_threads(self, threads: int) -> None:
+        pass
 
     def close(self) -> None:
         pass

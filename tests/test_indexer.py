@@ -56,6 +56,9 @@ class GatedEmbedder:
     def interrupt(self) -> None:
         pass  # a batch of this fake ends when the test opens the gate
 
+    def set_threads(self, threads: int) -> None:
+        pass
+
     def close(self) -> None:
         pass
 

@@ -56,6 +56,12 @@ class FlakyServer:
             raise EmbeddingServerUnreachable(self.location, 0.3)
         return self._vector(text)
 
+    def interrupt(self) -> None:
+        pass  # each call of this fake returns at once
+
+    def set_threads(self, threads: int) -> None:
+        pass
+
     def close(self) -> None:
         pass
 
