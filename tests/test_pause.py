@@ -11,11 +11,12 @@ from pathlib import Path
 
 from findcode import indexer
 from findcode.config import Settings
+from findcode.embedder import DOCUMENTS_PER_CALL
 from findcode.engine import Engine
-from findcode.indexer import EMBED_BATCH, Progress
+from findcode.indexer import Progress
 from index_support import copy_repo, findcode
 
-FUNCTIONS = 6 * EMBED_BATCH  # several batches, so a pause lands with work left
+FUNCTIONS = 6 * DOCUMENTS_PER_CALL  # several batches, so a pause lands with work left
 
 
 def settings(tmp_path: Path) -> Settings:
@@ -49,7 +50,7 @@ def test_pause_stops_embedding_between_batches_and_resume_finishes(tmp_path: Pat
     engines: list[Engine] = []
 
     def on_progress(progress: Progress) -> None:  # on the indexer thread, between batches
-        ready = progress.phase == "embedding" and progress.symbols_done >= EMBED_BATCH
+        ready = progress.phase == "embedding" and progress.symbols_done >= DOCUMENTS_PER_CALL
         if ready and not paused.is_set():
             engines[0].pause()
             paused.set()

