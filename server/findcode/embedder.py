@@ -52,13 +52,19 @@ DOCUMENTS_PER_CALL = 16
 _LOG_LEVELS = {3: logging.WARNING, 4: logging.ERROR}
 
 
+# Set on a thread whose batch is being given up (Embedder.interrupt): llama.cpp's complaints
+# about the aborted decode that follow on that thread are expected, not errors.
+_aborting = threading.local()
+
+
 @llama_cpp.llama_log_callback
 def _route_log(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
     # llama.cpp chats on stderr by default, which would drown the user's terminal and the
     # LSP's log. Everything goes to our logger, at debug unless it is an error or a warning.
     message = text.decode("utf-8", "replace").rstrip()
     if message:
-        logger.log(_LOG_LEVELS.get(level, logging.DEBUG), "%s", message)
+        quiet = getattr(_aborting, "now", False)
+        logger.log(logging.DEBUG if quiet else _LOG_LEVELS.get(level, logging.DEBUG), "%s", message)
 
 
 _backend_lock = threading.Lock()
@@ -200,7 +206,7 @@ class Embedder:
         # llama.cpp asks after each step of a batch whether to give it up (`interrupt`). The
         # callback takes the GIL for a moment per step: a few microseconds, ~150 steps a batch.
         self._interrupted = False
-        self._abort = llama_cpp.ggml_abort_callback(lambda _data: self._interrupted)
+        self._abort = llama_cpp.ggml_abort_callback(self._abort_now)
         llama_cpp.llama_set_abort_callback(self._ctx, self._abort, None)
         self._memory = llama_cpp.llama_get_memory(self._ctx)
         self._batch = llama_cpp.llama_batch_init(self._budget, 0, 1)
@@ -273,6 +279,11 @@ class Embedder:
         with contextlib.suppress(Exception):
             self.close()
 
+    def _abort_now(self, _data: ctypes.c_void_p) -> bool:
+        if self._interrupted:
+            _aborting.now = True  # on the decoding thread, which logs what follows
+        return self._interrupted
+
     def interrupt(self) -> None:
         """Give up the call in progress (ModelError), from another thread. An indexer at idle
         priority on a busy machine may take minutes over a batch; its stop must not wait."""
@@ -336,7 +347,7 @@ class Embedder:
         with self._lock:
             if not self._ctx or self._batch is None:
                 raise ModelError(f"the embedder for {self.path} is closed")
-            self._interrupted = False
+            self._interrupted = _aborting.now = False
             out = np.zeros((len(texts), self.dims), dtype=np.float32)
             sequences = [self._token_ids(t) for t in texts]
             # Similar lengths together: fewer wasted cross-sequence attention cells per batch.
