@@ -143,10 +143,6 @@ class Indexer:
         self._normal: dict[Path, Path] = {}
         self._urgent_files: dict[Path, set[int]] = collections.defaultdict(set)
         self._pending: dict[Path, int] = {}
-        # Roots whose pending estimate is never below the truth: it began as the store's count
-        # and only over-counts since. Giving up on an embedding breaks that, until a walk over
-        # the store finds nothing left. There, an estimate of zero means every vector exists.
-        self._complete: set[Path] = set()
         self._cursor: dict[Path, int] = {}  # embedding goes up the symbol ids of each root
         self._dirty: set[Path] = set()  # roots whose vector file is older than their store
         self._dirty_since: float | None = None
@@ -191,7 +187,6 @@ class Indexer:
             self._roots[index.root] = index
             if index.writer:  # else another process embeds them
                 self._pending[index.root] = index.store.counts(self.embed_key)["pending"]
-                self._complete.add(index.root)
         return index
 
     def roots(self) -> list[RootIndex]:
@@ -302,7 +297,6 @@ class Indexer:
             with self._cond:
                 index = self._roots.pop(root, None)
                 self._pending.pop(root, None)
-                self._complete.discard(root)
                 self._scans = [r for r in self._scans if r != root]
                 for queue in (self._urgent, self._normal):
                     for path in [p for p, r in queue.items() if r == root]:
@@ -331,11 +325,6 @@ class Indexer:
     @property
     def busy(self) -> bool:
         return not self._idle.is_set()
-
-    def all_embedded(self, root: Path) -> bool:
-        """Every symbol of `root` has its vector: known without asking the store."""
-        with self._cond:
-            return root in self._complete and not self._pending.get(root) and not self.busy
 
     # -- the worker
 
@@ -593,7 +582,6 @@ class Indexer:
             return False
         with self._cond:
             self._pending[index.root] = index.store.counts(self.embed_key)["pending"]
-            self._complete.add(index.root)
         return True
 
     def _scan(self, root: Path) -> None:
@@ -734,7 +722,6 @@ class Indexer:
             # (a save, a scan) arrives, rather than spin on the error.
             with self._cond:
                 self._pending[root] = 0
-                self._complete.discard(root)
                 self._urgent_files[root].clear()
             raise
         else:
@@ -778,7 +765,6 @@ class Indexer:
                 else:
                     with self._cond:
                         self._pending[root] = 0  # the estimate was high: nothing is left
-                        self._complete.add(root)
                 return
             self._cursor[root] = max(cursor, rows[-1].id)
         self.phase = "embedding"
