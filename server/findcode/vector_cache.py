@@ -10,7 +10,7 @@ a CI artifact) that the indexer consults before embedding, without copying the f
 A file holds the vectors of one embed key (model id + document form): another model's vectors
 are not merely worse, they live in another space, so a mismatched file is refused whole.
 Vectors are read and written through the store's public methods only, whatever form the store
-keeps them in; the file keeps float32 (1.5 KB a vector at 384 dimensions).
+keeps them in; the file keeps float32 (2.1 KB a vector on disk at 384 dimensions).
 """
 
 from __future__ import annotations
