@@ -89,8 +89,10 @@ def test_an_index_built_remotely_equals_one_built_locally(
             cosine = float(vector @ remote[key][0])
             # A text longer than the model's window is cut by each side its own way (the
             # server cannot be told findcode's token limit): close, not the same.
+            # The store keeps vectors as int8 with a scale (store.py), which costs both sides a
+            # little: the raw vectors' 0.999 is tests/test_remote_embedder's.
             cut = len(embedder.token_ids(text)) >= embedder.max_tokens
-            assert cosine >= (0.99 if cut else 0.999), (key, cosine)
+            assert cosine >= (0.99 if cut else 0.998), (key, cosine)
         for query in ("retry a failed http request", "make a url slug from a title"):
             expected = [hit.qualified_name for hit in local.search(query, limit=3).hits]
             assert [hit.qualified_name for hit in far.search(query, limit=3).hits] == expected
