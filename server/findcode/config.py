@@ -202,8 +202,35 @@ def _profile(value: Any) -> str:
     return str(value)
 
 
+_Table = Mapping[str, tuple[str, Callable[[Any], Any]]]
+
+
+def _parse_each(
+    table: _Table, values: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[tuple[str, str | None]]]:
+    """Each camelCase key of `values` parsed alone by its `table` entry: the fields parsed, and
+    (key, problem) for each key dropped or kept in part (problem None: a key `table` lacks)."""
+    changes: dict[str, Any] = {}
+    dropped: list[tuple[str, str | None]] = []
+    for key, value in values.items():
+        if key not in table:
+            dropped.append((key, None))
+            continue
+        name, parse = table[key]
+        try:
+            parsed = parse(value)
+        except (TypeError, ValueError) as error:
+            dropped.append((key, f"{error}; using the default"))
+            continue
+        if isinstance(parsed, _Partly):
+            dropped.append((key, parsed.problem))
+            parsed = parsed.value
+        changes[name] = parsed
+    return changes, dropped
+
+
 # camelCase key of the `embedding` object -> (EmbeddingSettings field, parser)
-_EMBEDDING_OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+_EMBEDDING_OPTIONS: _Table = {
     "url": ("url", _url),
     "model": ("model", lambda v: _optional_str(v) or ""),
     "apiKeyEnv": ("api_key_env", _env_name),
@@ -222,17 +249,10 @@ def _embedding(value: Any) -> EmbeddingSettings | _Partly:
         return EmbeddingSettings()
     if not isinstance(value, Mapping):
         raise TypeError("expected an object with url, model, ...")
-    changes: dict[str, Any] = {}
-    problems: list[str] = []
-    for key, item in value.items():
-        if key not in _EMBEDDING_OPTIONS:
-            problems.append(f"unknown key {key!r} ignored")
-            continue
-        name, parse = _EMBEDDING_OPTIONS[key]
-        try:
-            changes[name] = parse(item)
-        except (TypeError, ValueError) as error:
-            problems.append(f"{key}: {error}; using the default")
+    changes, dropped = _parse_each(_EMBEDDING_OPTIONS, value)
+    problems = [
+        f"unknown key {key!r} ignored" if p is None else f"{key}: {p}" for key, p in dropped
+    ]
     if changes.get("url") and not changes.get("model"):
         problems.append("url needs model (the name the server knows); using the local model")
         changes["url"] = None
@@ -269,21 +289,13 @@ def settings_from_options(
         return settings, warnings
     if not isinstance(options, Mapping):
         return settings, ["findcode options must be an object; using the defaults"]
-    changes: dict[str, Any] = {}
-    for key, value in options.items():
-        if key not in _OPTIONS:
-            warnings.append(f"unknown findcode option {key!r} ignored")
-            continue
-        name, parse = _OPTIONS[key]
-        try:
-            parsed = parse(value)
-        except (TypeError, ValueError) as error:
-            warnings.append(f"findcode option {key!r}: {error}; using the default")
-            continue
-        if isinstance(parsed, _Partly):
-            warnings.append(f"findcode option {key!r}: {parsed.problem}")
-            parsed = parsed.value
-        changes[name] = parsed
+    changes, dropped = _parse_each(_OPTIONS, options)
+    for key, problem in dropped:
+        warnings.append(
+            f"unknown findcode option {key!r} ignored"
+            if problem is None
+            else f"findcode option {key!r}: {problem}"
+        )
     settings = settings.replace(**changes)
     if "model" in options and settings.model and settings.embedding.url:
         warnings.append(
