@@ -1,4 +1,4 @@
-"""argparse value types the sub-commands share.
+"""argparse value types and options the sub-commands share.
 
 A number out of range is bad usage (exit 2, the range in the message) here, at the door,
 rather than an overflow deep inside SQLite or hnswlib.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 
 
 def int_between(low: int, high: int) -> Callable[[str], int]:
@@ -24,3 +25,14 @@ def int_between(low: int, high: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def index_dir_option() -> argparse.ArgumentParser:
+    """A parent parser with `--index-dir`: every sub-command that opens an index takes it."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument(
+        "--index-dir",
+        type=Path,
+        help="folder for the index (default: one folder per root in the user cache directory)",
+    )
+    return parser

@@ -16,6 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
+from findcode.cli.arguments import index_dir_option
 from findcode.documents import DOCUMENT_FORM_VERSION
 from findcode.embedder import Embedder
 from findcode.errors import FindcodeError, IndexBusyError
@@ -26,12 +27,7 @@ from findcode.vector_cache import describe, export_vectors, import_vectors
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--index-dir",
-        type=Path,
-        help="folder for the index (default: one folder per root in the user cache directory)",
-    )
+    common = argparse.ArgumentParser(add_help=False, parents=[index_dir_option()])
     common.add_argument(
         "--model",
         help="the model the vectors are for (default: the index's own, else the built-in model)",

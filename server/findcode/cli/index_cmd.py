@@ -30,7 +30,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from findcode.cli.arguments import int_between
+from findcode.cli.arguments import index_dir_option, int_between
 from findcode.config import SEARCH_MODES, Settings, settings_from_options
 from findcode.engine import Engine
 from findcode.errors import FindcodeError, IndexBusyError
@@ -48,12 +48,7 @@ MAX_RESULTS = 1000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--index-dir",
-        type=Path,
-        help="folder for the index (default: one folder per root in the user cache directory)",
-    )
+    common = index_dir_option()
     # For the commands that embed: where vectors made elsewhere may already be.
     embeds = argparse.ArgumentParser(add_help=False, parents=[common])
     embeds.add_argument(
