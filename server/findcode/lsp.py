@@ -239,25 +239,19 @@ def _buffer_text(ls: FindcodeServer, uri: str) -> str | None:
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: FindcodeServer, params: types.DidOpenTextDocumentParams) -> None:
-    # An unchanged file costs one stat; a file the index has not reached yet goes first.
     uri = params.text_document.uri
-    _changed(ls, uri)
-    # A buffer restored with unsaved edits is searched as it stands; a clean one is parsed
-    # ahead of its first edit.
     path = to_fs_path(uri)
     if path:
+        # An unchanged file costs one stat; a file the index has not reached yet goes first.
+        ls.host.notify_changed([Path(path)], urgent=True)
+        # A buffer restored with unsaved edits is searched as it stands; a clean one is parsed
+        # ahead of its first edit.
         ls.host.buffer_changed(Path(path), lambda: _buffer_text(ls, uri))
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def did_change_watched_files(ls: FindcodeServer, params: types.DidChangeWatchedFilesParams) -> None:
     ls.host.notify_changed([Path(p) for p in (to_fs_path(c.uri) for c in params.changes) if p])
-
-
-def _changed(ls: FindcodeServer, uri: str) -> None:
-    path = to_fs_path(uri)
-    if path:
-        ls.host.notify_changed([Path(path)], urgent=True)
 
 
 # -- requests
