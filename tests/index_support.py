@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from findcode.config import Settings
 from findcode.embedder import Embedder
@@ -87,3 +89,11 @@ def open_engine(
     engine.start()
     assert engine.wait_idle(120), "indexing did not finish"
     return engine
+
+
+def made_up_vector(text: str, dims: int) -> np.ndarray:
+    """A unit vector drawn from the text's hash: the fake embedders of bookkeeping tests (which
+    test order and counts, never meaning) give the same text the same vector."""
+    seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
+    vector = np.random.default_rng(seed).standard_normal(dims).astype(np.float32)
+    return vector / np.linalg.norm(vector)

@@ -4,7 +4,6 @@ WHEN things happen, not about vectors; the real model is tested end to end elsew
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import threading
 import time
@@ -19,7 +18,7 @@ from findcode.engine import Engine
 from findcode.errors import ModelError
 from findcode.indexer import Progress
 from findcode.vectors import HEADER_NAME
-from index_support import copy_repo
+from index_support import copy_repo, made_up_vector
 
 DIMS = 8
 
@@ -39,19 +38,14 @@ class GatedEmbedder:
         self.entered = threading.Event()
         self.batches: list[list[str]] = []
 
-    def _vector(self, text: str) -> np.ndarray:
-        seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
-        vector = np.random.default_rng(seed).standard_normal(DIMS).astype(np.float32)
-        return vector / np.linalg.norm(vector)
-
     def embed_documents(self, texts):
         self.entered.set()
         assert self.gate.wait(30), "test never opened the gate"
         self.batches.append(list(texts))
-        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, DIMS))
+        return np.stack([made_up_vector(t, DIMS) for t in texts]) if texts else np.zeros((0, DIMS))
 
     def embed_query(self, text):
-        return self._vector(text)
+        return made_up_vector(text, DIMS)
 
     def interrupt(self) -> None:
         pass  # a batch of this fake ends when the test opens the gate

@@ -8,7 +8,6 @@ real server that is killed and restarted.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ from findcode.config import Settings
 from findcode.engine import Engine
 from findcode.errors import EmbeddingServerUnreachable
 from findcode.indexer import Progress
-from index_support import Recorder, copy_repo
+from index_support import Recorder, copy_repo, made_up_vector
 
 DIMS = 8
 FIXTURE_SYMBOLS = 24
@@ -39,22 +38,17 @@ class FlakyServer:
         self.refused = 0
         self.embedded: list[str] = []
 
-    def _vector(self, text: str) -> np.ndarray:
-        seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
-        vector = np.random.default_rng(seed).standard_normal(DIMS).astype(np.float32)
-        return vector / np.linalg.norm(vector)
-
     def embed_documents(self, texts):
         if self.down.is_set():
             self.refused += 1
             raise EmbeddingServerUnreachable(f"{self.location}: cannot connect", 0.3)
         self.embedded.extend(texts)
-        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, DIMS))
+        return np.stack([made_up_vector(t, DIMS) for t in texts]) if texts else np.zeros((0, DIMS))
 
     def embed_query(self, text):
         if self.down.is_set():
             raise EmbeddingServerUnreachable(self.location, 0.3)
-        return self._vector(text)
+        return made_up_vector(text, DIMS)
 
     def interrupt(self) -> None:
         pass  # each call of this fake returns at once
