@@ -5,6 +5,7 @@ symbols back, and saving stores the function without embedding it again."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -13,17 +14,11 @@ from conftest import names, search, status, uri, wait_idle
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-NAME = "render_mandelbrot_ascii"
-QUERY = "draw the mandelbrot fractal as ascii art"
-ADDED = (
-    "\n\n"
-    "def render_mandelbrot_ascii(width: int, height: int) -> str:\n"
-    '    """Draw the Mandelbrot set as ASCII art, one character a pixel."""\n'
-    "    rows = []\n"
-    "    for y in range(height):\n"
-    '        rows.append("".join("#" if abs(complex(x, y)) < 2 else "." for x in range(width)))\n'
-    '    return "\\n".join(rows)\n'
-)
+# The function the editors' tests add (also the Neovim and VS Code ones), and its question.
+_ADDED = json.loads((Path(__file__).parents[1] / "fixtures" / "unsaved_function.json").read_text())
+NAME: str = _ADDED["name"]
+QUERY: str = _ADDED["query"]
+ADDED = "\n".join(_ADDED["lines"]) + "\n"
 
 
 def open_and_type(client: LanguageClient, path: Path) -> int:

@@ -38,18 +38,10 @@ vim.lsp.config('findcode', {{ cmd = {cmd}, init_options = options }})
 
 
 # A function the fixture repository lacks, added by the save and unsaved-edit tests, and the
-# question that finds it.
-ADDED_FUNCTION_QUERY = "draw the mandelbrot fractal as ascii art"
-ADDED_FUNCTION = [
-    "",
-    "",
-    "def render_mandelbrot_ascii(width: int, height: int) -> str:",
-    '    """Draw the Mandelbrot set as ASCII art, one character a pixel."""',
-    "    rows = []",
-    "    for y in range(height):",
-    '        rows.append("".join("#" if abs(complex(x, y)) < 2 else "." for x in range(width)))',
-    '    return "\\n".join(rows)',
-]
+# question that finds it (shared with the LSP and VS Code tests).
+_ADDED = json.loads((HERE.parent / "fixtures" / "unsaved_function.json").read_text())
+ADDED_FUNCTION_QUERY: str = _ADDED["query"]
+ADDED_FUNCTION: list[str] = _ADDED["lines"]
 
 
 def lua(value: Any) -> str:

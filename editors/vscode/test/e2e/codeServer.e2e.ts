@@ -353,19 +353,9 @@ describe("findcode in code-server", () => {
   });
 
   it("finds a function typed but not saved, and forgets it when the buffer closes unsaved", async () => {
-    // The same function and query as the Neovim test of unsaved edits (tests/nvim/nvim_support.py).
-    const name = "render_mandelbrot_ascii";
-    const added = [
-      "",
-      "",
-      "def render_mandelbrot_ascii(width: int, height: int) -> str:",
-      '    """Draw the Mandelbrot set as ASCII art, one character a pixel."""',
-      "    rows = []",
-      "    for y in range(height):",
-      '        rows.append("".join("#" if abs(complex(x, y)) < 2 else "." for x in range(width)))',
-      '    return "\\n".join(rows)',
-    ];
-    const query = "draw the mandelbrot fractal as ascii art";
+    // The same function and question as the LSP and Neovim tests of unsaved edits.
+    const shared = path.join(root, "..", "..", "tests", "fixtures", "unsaved_function.json");
+    const { name, query, lines: added } = JSON.parse(fs.readFileSync(shared, "utf8")) as { name: string; query: string; lines: string[] };
     const file = path.join(workspaceDir, "net", "http_client.py");
     const onDisk = fs.readFileSync(file, "utf8");
     // The file is open from the tests before; the cursor goes to its end (an empty last line).
