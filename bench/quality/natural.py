@@ -36,7 +36,16 @@ from typing import Any
 from findcode.config import Settings
 from findcode.embedder import Embedder
 from findcode.engine import Hit
-from findcode.evaluation import MODES, K, Located, Summary, index_copy, search_hits, summarize
+from findcode.evaluation import (
+    MODES,
+    K,
+    Located,
+    Summary,
+    hit_rank,
+    index_copy,
+    search_hits,
+    summarize,
+)
 from findcode.mining import read_repository
 from findcode.symbols import Symbol, extract_symbols
 
@@ -186,15 +195,8 @@ def first_hit(results: Sequence[Located], spans: Sequence[Span], k: int = K) -> 
     Landing means the same file and overlapping lines, as in the mined table: a method found
     through its class, or a function through a nested helper, is found.
     """
-    for rank, result in enumerate(results[:k], start=1):
-        for span in spans:
-            if (
-                result.rel == span.rel
-                and result.start_line <= span.end_line
-                and result.end_line >= span.start_line
-            ):
-                return rank
-    return None
+    ranks = [rank for span in spans if (rank := hit_rank(results, span, k)) is not None]
+    return min(ranks, default=None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,13 +63,14 @@ class Summary:
         }
 
 
-def hit_rank(results: Sequence[Located], pair: Pair, k: int = K) -> int | None:
-    """1-based rank of the first result that lands on the target, None when none of k does."""
+def hit_rank(results: Sequence[Located], target: Located, k: int = K) -> int | None:
+    """1-based rank of the first result that lands on the target (same file, overlapping
+    lines), None when none of k does."""
     for rank, result in enumerate(results[:k], start=1):
         if (
-            result.rel == pair.rel
-            and result.start_line <= pair.end_line
-            and result.end_line >= pair.start_line
+            result.rel == target.rel
+            and result.start_line <= target.end_line
+            and result.end_line >= target.start_line
         ):
             return rank
     return None
