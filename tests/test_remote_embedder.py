@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -138,6 +140,36 @@ def test_a_server_that_stays_down_opens_the_breaker(monkeypatch: pytest.MonkeyPa
         with pytest.raises(EmbeddingServerUnreachable):  # open: no request at all
             client.embed_query("a")
         assert len(down.requests) == 3
+        client.close()
+
+
+def test_an_interrupt_gives_up_every_request_of_the_call_in_its_backoff() -> None:
+    """The indexer's stop must not wait out a server that is away: both requests of a batch
+    (two in flight) stop waiting at once, not after their 30 s Retry-After."""
+    busy = lambda body, attempt: (503, {"Retry-After": "30"}, b"overloaded", 0.0)  # noqa: E731
+    with ScriptedServer(busy) as down:
+        client = remote(down.url, dimensions=4, retries=3, batch_size=1, concurrency=2)
+        outcome: list[BaseException] = []
+
+        def call() -> None:
+            try:
+                client.embed_documents(["a", "b"])
+            except BaseException as error:
+                outcome.append(error)
+
+        worker = threading.Thread(target=call)
+        worker.start()
+        deadline = time.monotonic() + 10
+        while len(down.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(down.requests) == 2  # both waiting out their Retry-After
+        started = time.monotonic()
+        client.interrupt()
+        worker.join(10)
+        assert not worker.is_alive() and time.monotonic() - started < 5
+        assert isinstance(outcome[0], EmbeddingServerError)
+        assert "given up" in str(outcome[0])
+        assert len(down.requests) == 2  # no retry was sent after the interrupt
         client.close()
 
 

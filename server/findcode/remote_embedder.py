@@ -133,6 +133,9 @@ class RemoteEmbedder:
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         forms = [self.profile.document_template.format(text=t) for t in texts]
+        # An interrupt is for the call in progress: all its requests, whichever thread sends
+        # them (clearing it per request would let one request undo another's interrupt).
+        self._interrupted.clear()
         size = self._settings.batch_size
         batches = [forms[i : i + size] for i in range(0, len(forms), size)]
         futures = [self._pool.submit(self._vectors, b, self._settings.retries) for b in batches]
@@ -167,7 +170,6 @@ class RemoteEmbedder:
     def _post(self, texts: list[str], retries: int) -> list[list[float]]:
         """One request, retried; the vectors in the order of `texts`."""
         self._breaker.check(self.location)
-        self._interrupted.clear()  # an interrupt is for the call in progress only
         body: dict[str, object] = {"model": self._settings.model, "input": texts}
         if self._cut and self.profile.matryoshka:
             body["dimensions"] = self._settings.dimensions
