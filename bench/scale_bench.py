@@ -219,13 +219,11 @@ def disk(directory: Path, symbols: int) -> dict[str, float]:
     }
 
 
-def reprobed(size: int, workdir: Path, built: dict | None) -> dict:
-    """The last build's figures, with the disk figures of its kept index as it is now (the
-    engine may have changed its files' format since)."""
-    tree = workdir / f"tree-{size}"
-    if built is None or not tree.is_dir():
+def kept_build(size: int, workdir: Path, built: dict | None) -> dict:
+    """The last build's figures, for a kept tree and index probed again."""
+    if built is None or not (workdir / f"tree-{size}").is_dir():
         raise SystemExit(f"no kept build of {size} symbols in {workdir}: build it with --keep")
-    return {**built, **disk(index_dir_for(tree, workdir / f"index-{size}"), built["symbols"])}
+    return dict(built)
 
 
 def build(size: int, workdir: Path) -> dict:
@@ -568,7 +566,7 @@ def main() -> None:
     results = {r["size"]: r for r in previous}
     for size in args.sizes:
         if args.reprobe:
-            result = reprobed(size, args.workdir, results.get(size))
+            result = kept_build(size, args.workdir, results.get(size))
         else:
             result = build(size, args.workdir)
         result["load"] = load_average()
@@ -578,6 +576,11 @@ def main() -> None:
             check=True, capture_output=True, text=True, cwd=HERE.parent,
         )  # fmt: skip
         result.update(json.loads(probed.stdout.strip().splitlines()[-1]))
+        if args.reprobe:  # as the probe's engine left the files (their format may have changed)
+            tree = args.workdir / f"tree-{size}"
+            result.update(
+                disk(index_dir_for(tree, args.workdir / f"index-{size}"), result["symbols"])
+            )
         result.update(quantisation_recall(min(result["symbols"], 100_000)))
         results[size] = result
         say("\n".join(table(result)))
