@@ -108,7 +108,7 @@ def test_searches_use_the_old_model_until_the_new_one_has_every_vector(repo, tmp
         assert hit.name == row.name
         assert abs(hit.cosine - float(np.dot(query, fresh))) < 0.01
         # The old model's hnswlib index is kept for a switch back.
-        assert len(list(directory.glob("vectors-*.hnsw"))) == 1
+        (kept_old,) = directory.glob("vectors-*.hnsw")
 
         # Switching back embeds nothing: every vector of the old model is still stored, and
         # its kept index is loaded as it was (the very same cosines).
@@ -119,6 +119,9 @@ def test_searches_use_the_old_model_until_the_new_one_has_every_vector(repo, tmp
         assert engine.embedded_count == 2 * FIXTURE_SYMBOLS
         assert answers(engine) == before
         assert log.warnings() == []
+        # Now the new model's index is the one kept, and the old one's kept copy is gone.
+        (kept_new,) = directory.glob("vectors-*.hnsw")
+        assert kept_new != kept_old
     finally:
         engine.close()
     # `findcode gc` drops the vectors and the kept index of the model no longer used.

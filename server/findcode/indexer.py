@@ -1068,6 +1068,7 @@ class Indexer:
             if index.writer:
                 try:
                     vectors.save(index.store.generation, kept=True)
+                    index.vectors.drop_kept()
                 except (OSError, FindcodeError) as error:
                     self._log("warning", f"cannot keep the vector index of {old.name}: {error}")
         old.retire()

@@ -186,6 +186,12 @@ class VectorIndex:
         os.replace(tmp_index, index_path)
         os.replace(tmp_header, header_path)
 
+    def drop_kept(self) -> None:
+        """Remove this model's kept pair: it is the store's model now, saved under the names
+        of the store's own index, and the kept copy would only go stale."""
+        for path in self._paths(kept=True):
+            path.unlink(missing_ok=True)
+
     # -- changes
 
     def add(self, ids: Sequence[int], vectors: np.ndarray | Sequence[np.ndarray]) -> None:

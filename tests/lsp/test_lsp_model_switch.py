@@ -1,7 +1,8 @@
 """A change of `model` through workspace/didChangeConfiguration switches models in the running
 server: searches by meaning are answered all along (by the old model until the new one has
 every vector), the re-embedding shows in the progress bar, and the status names the new model
-once it is done. A model that cannot load leaves the old one answering, with an error shown."""
+once it is done. A model that cannot load leaves the old one answering, with an error shown;
+a change of model with another setting that needs a new engine restarts it instead."""
 
 from __future__ import annotations
 
@@ -77,3 +78,18 @@ async def test_changing_the_model_keeps_search_answering_and_switches(
             break
         await asyncio.sleep(0.1)
     assert current.model.name == OLD and current.embedded == 2 * ready.symbols
+
+    # With another setting that needs a new engine, the change restarts it, on the new model:
+    # its vectors are all stored, so the new engine embeds nothing either.
+    bare_client.set_configuration({"model": "minilm", "languages": ["python"]}, section="findcode")
+    bare_client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings=None)
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        current = await status(bare_client)
+        if current.model.name == NEW and current.state == "idle" and current.files == 2:
+            break
+        await asyncio.sleep(0.1)
+    assert current.model.name == NEW and current.files == 2 and current.embedded == 0, current
+    assert "fetch_with_retry" in names(await search(bare_client, QUERY, mode="semantic"))
