@@ -605,6 +605,7 @@ class Indexer:
             else:  # whole or not at all: `findcode status` may read it meanwhile
                 temp = mark.with_suffix(".tmp")
                 temp.write_text(f"{os.getpid()} {text}\n", encoding="utf-8")
+                temp.chmod(0o600)  # like every file of the index
                 os.replace(temp, mark)
         except OSError as error:
             self._log("warning", f"cannot mark {index.directory} {name}: {error}")
