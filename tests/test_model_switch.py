@@ -181,6 +181,22 @@ def test_a_model_that_cannot_load_leaves_the_old_one_answering(repo, tmp_path):
         engine.close()
 
 
+def test_asking_for_the_current_model_mid_switch_ends_the_switch(repo, tmp_path):
+    engine = started(repo, tmp_path)
+    try:
+        engine.pause()
+        engine.switch_model(settings(tmp_path, "minilm"))
+        assert engine.wait_idle(60) and engine.status()["switching"] is not None
+        engine.switch_model(settings(tmp_path, "findcode"))
+        engine.resume()
+        assert engine.wait_idle(60)
+        status = engine.status()
+        assert status["model"]["name"] == OLD and status["switching"] is None
+        assert engine.embedded_count == FIXTURE_SYMBOLS  # nothing embedded for minilm
+    finally:
+        engine.close()
+
+
 KILLED_MID_SWITCH = textwrap.dedent(
     """
     import os, signal, sys
