@@ -26,7 +26,7 @@ from findcode.indexer import Progress
 from findcode.model import resolve_model_path
 from findcode.roots import index_dir_for
 from findcode.store import Store
-from index_support import Recorder, findcode
+from index_support import Recorder, findcode, immutable
 
 FIXTURE_SYMBOLS = 24
 OLD, NEW = "findcode-minilm-code", "all-MiniLM-L6-v2"
@@ -193,6 +193,24 @@ def test_asking_for_the_current_model_mid_switch_ends_the_switch(repo, tmp_path)
         status = engine.status()
         assert status["model"]["name"] == OLD and status["switching"] is None
         assert engine.embedded_count == FIXTURE_SYMBOLS  # nothing embedded for minilm
+    finally:
+        engine.close()
+
+
+def test_a_store_that_cannot_record_the_new_model_keeps_the_old_one(repo, tmp_path):
+    engine = started(repo, tmp_path)
+    try:
+        engine.switch_model(settings(tmp_path, "minilm"))
+        assert engine.wait_idle(120) and engine.status()["model"]["name"] == NEW
+        before = answers(engine)
+        wal = index_dir_for(repo, tmp_path / "index") / "index.sqlite3-wal"
+        with immutable(wal):  # every write to the store fails from now on
+            engine.switch_model(settings(tmp_path))  # every vector stored: ends at once
+            assert engine.wait_idle(60)
+            status = engine.status()
+            assert status["model"]["name"] == NEW and status["switching"] is None
+            assert status["lastError"] and status["state"] == "error"
+            assert answers(engine) == before
     finally:
         engine.close()
 

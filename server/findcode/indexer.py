@@ -1047,9 +1047,17 @@ class Indexer:
         if switch is None:
             return
         model = switch.model
-        for index in self.roots():
-            if index.writer:  # a root another process writes keeps the model it records
-                index.store.check_model(model.key, model.embedder.dims)
+        recorded: list[RootIndex] = []
+        try:
+            for index in self.roots():
+                if index.writer:  # a root another process writes keeps the model it records
+                    index.store.check_model(model.key, model.embedder.dims)
+                    recorded.append(index)
+        except BaseException:  # a store that cannot be written: every root stays as it was
+            for index in recorded:
+                index.store.check_model(self.model.key, self.model.embedder.dims)
+            self._give_up_switch()
+            raise
         with self._cond:
             old, self.model, self._switch = self.model, model, None
             replaced = {}
