@@ -8,6 +8,7 @@ real server that is killed and restarted.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ from findcode.config import Settings
 from findcode.engine import Engine
 from findcode.errors import EmbeddingServerUnreachable
 from findcode.indexer import Progress
-from index_support import Recorder, copy_repo, made_up_vector
+from index_support import Recorder, copy_repo, findcode, made_up_vector
 
 DIMS = 8
 FIXTURE_SYMBOLS = 24
@@ -90,6 +91,11 @@ def test_an_outage_waits_keeps_pending_work_and_resumes(tmp_path: Path) -> None:
         assert status["waiting"].endswith("(http://flaky:8000/v1: cannot connect)")
         assert status["state"] == "indexing" and not engine.wait_idle(0.1)
         assert any(e.phase == "waiting" and e.waiting for e in events)
+        # `findcode status`, in another process, tells the wait too.
+        report = findcode("status", "--json", "--index-dir", tmp_path / "index", repo).stdout
+        assert json.loads(report)["waiting"].startswith("embedding server unreachable: retrying")
+        text = findcode("status", "--index-dir", tmp_path / "index", repo).stdout
+        assert "(http://flaky:8000/v1: cannot connect)" in text
         # A save is parsed at once, and a search answers by words.
         (repo / "text" / "slugify.py").write_text("def kebab_case(title):\n    return title\n")
         engine.buffer_saved(repo / "text" / "slugify.py")
@@ -110,5 +116,7 @@ def test_an_outage_waits_keeps_pending_work_and_resumes(tmp_path: Path) -> None:
         warnings = [line for line in log.warnings() if line.startswith("embedding server")]
         assert len(warnings) == 1  # told once per outage; the retries are info
         assert events[-1].phase == "idle" and events[-1].waiting is None
+        report = findcode("status", "--json", "--index-dir", tmp_path / "index", repo).stdout
+        assert json.loads(report)["waiting"] is None
     finally:
         engine.close()

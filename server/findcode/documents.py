@@ -14,6 +14,12 @@ from findcode.symbols import Symbol
 
 DOCUMENT_FORM_VERSION = "d2"
 
+
+def embed_key(model_id: str) -> str:
+    """The key a model's vectors are stored under: its id and the document form it read."""
+    return f"{model_id}/{DOCUMENT_FORM_VERSION}"
+
+
 # The model reads at most a few hundred tokens; characters beyond this never reach it, and
 # cutting here keeps the tokenizer's work proportional to what is used.
 MAX_CHARS = 2400

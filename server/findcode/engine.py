@@ -3,15 +3,17 @@
 It opens one index per workspace root, runs the single indexer thread, and answers searches
 on the caller's thread while indexing goes on: a search reads the store and the vector index
 (both safe to read during the indexer's writes) and embeds its query between two indexing
-batches.
+batches. A change of model (`switch_model`) goes on in the background the same way: searches
+use the old model and its vectors until the new one has embedded everything.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -19,14 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from findcode.config import Settings
-from findcode.documents import DOCUMENT_FORM_VERSION, document_text, split_identifiers
+from findcode.documents import document_text, split_identifiers
 from findcode.embedding import TextEmbedder
 from findcode.errors import EmbeddingServerError, FindcodeError, QueryError
-from findcode.indexer import PAUSED_BY_USER, Indexer, Progress, root_of
-from findcode.model import resolve_model_path
+from findcode.indexer import PAUSED_BY_USER, Indexer, Progress, View, root_of
+from findcode.loaded_model import LoadedModel, load_model
 from findcode.overlay import Overlays
 from findcode.relevance import calibration_for, field_of
-from findcode.remote_embedder import RemoteEmbedder
 from findcode.roots import RootIndex
 from findcode.search import (
     DEFAULT_RANKING,
@@ -41,14 +42,11 @@ from findcode.search import (
 )
 from findcode.store import SymbolRow
 from findcode.symbols import extract_symbols
+from findcode.vectors import VectorIndex
 from findcode.workspace import content_problem, holds_secret, inside_root, is_excluded
 
 __all__ = ["Engine", "Hit", "Progress", "SearchOutcome"]
 
-# Queries run in a llama.cpp context of their own, on one thread: a ten-word query takes
-# milliseconds there, while in the indexer's context it would first wait for the batch being
-# embedded (about half a second for 16 symbols on two cores).
-QUERY_THREADS = 1
 # A filtered search asks each list for this many times the candidates it needs and keeps those
 # that pass, asking again for more up to OVERFETCH_CAP: reading only what it returns. A filter
 # that lets fewer through falls back to listing every symbol that passes (store.filtered_ids).
@@ -106,9 +104,7 @@ class Engine:
         self._initial_roots = [Path(r).resolve() for r in roots]
         self._on_progress = on_progress
         self._on_log = on_log
-        self._embedder = embedder
-        self._query_embedder: TextEmbedder | None = None
-        self._owns_embedder = embedder is None
+        self._embedder = embedder  # handed in (tests, the evaluation): used for every model
         self._indexer: Indexer | None = None
         self.overlays = Overlays()  # open buffers' unsaved symbols (overlay.py)
         self.state = "starting"
@@ -127,27 +123,16 @@ class Engine:
 
         Raises ModelError or IndexCorruptError with a message for the user.
         """
-        if self._embedder is None and self.settings.embedding.url:
-            # One client serves queries and documents: the server runs them side by side.
-            self._embedder = RemoteEmbedder(self.settings.embedding)
-        elif self._embedder is None:
-            # Imported here: a remote model never loads llama.cpp.
-            from findcode.embedder import Embedder
-
-            model_path = resolve_model_path(self.settings.model)
-            self._embedder = Embedder(model_path, threads=self.settings.threads)
-            self._query_embedder = Embedder(model_path, threads=QUERY_THREADS)
-        embed_key = f"{self._embedder.model_id}/{DOCUMENT_FORM_VERSION}"
+        model = self._load(self.settings)
         indexer = Indexer(
             self.settings,
-            self._embedder,
-            embed_key,
+            model,
             on_progress=self._on_progress,
             log=self._log,
             overlays=self.overlays,
             # Threads follow the load on the model this engine loaded, unless the user chose
             # a count; one handed in (tests, the evaluation) keeps its own.
-            adapt_threads=self._owns_embedder and self.settings.threads is None,
+            adapt_threads=self._embedder is None and self.settings.threads is None,
         )
         opened: list[RootIndex] = []
         try:
@@ -156,6 +141,7 @@ class Engine:
         except BaseException:
             for index in opened:
                 index.store.close()
+            model.retire()
             raise
         with self._pause_lock:
             self._indexer = indexer
@@ -165,15 +151,27 @@ class Engine:
         indexer.start()
         self.state = "indexing"
 
+    def _load(self, settings: Settings) -> LoadedModel:
+        if self._embedder is not None:
+            return LoadedModel(self._embedder, owned=False)
+        return load_model(settings)
+
+    def switch_model(self, settings: Settings) -> None:
+        """Embed with the model `settings` name (`model`, `embedding`), without a pause in
+        search by meaning: the current model answers until the new one has a vector for every
+        symbol (indexer.py), and switching back to a model whose vectors are stored embeds
+        nothing. Loads the new model on this thread.
+
+        ModelError (EmbeddingServerError) when it cannot load: the current model goes on.
+        """
+        model = self._load(settings)
+        self.settings = settings
+        self._worker.switch_to(model)
+
     def close(self) -> None:
         if self._indexer is not None:
-            self._indexer.stop()
+            self._indexer.stop()  # and closes the models it was handed
             self._indexer = None
-        if self._owns_embedder:
-            for embedder in (self._embedder, self._query_embedder):
-                if embedder is not None:
-                    embedder.close()
-            self._embedder = self._query_embedder = None
         self.state = "starting"
 
     def __enter__(self) -> Engine:
@@ -302,13 +300,8 @@ class Engine:
 
     @property
     def embedder(self) -> TextEmbedder:
-        if self._embedder is None:
-            raise FindcodeError("the findcode engine is not started")
-        return self._embedder
-
-    @property
-    def _for_queries(self) -> TextEmbedder:
-        return self._query_embedder or self.embedder
+        """The model's document side: the model searches use until a switch ends."""
+        return self._worker.model.embedder
 
     @property
     def skipped(self) -> dict[str, int]:
@@ -356,16 +349,17 @@ class Engine:
         query_text = split_identifiers(text)
         # Embedded in every mode: lexical results get their relevance from it too.
         vector: np.ndarray | None
-        try:
-            vector = self._for_queries.embed_query(query_text)
-        except EmbeddingServerError as error:
-            # The embedding server is down or refuses: answer by words rather than not at all.
-            # Info, not a warning: typing a live query would repeat it at every keystroke,
-            # and the indexer has already warned.
-            self._log("info", f"searching by words only: {error}")
-            vector, mode = None, "lexical"
-        words = query_words(text) if mode != "semantic" else []
-        return self._ranked(vector, words, limit, mode, paths, languages, kinds, started)
+        with self._view() as view:
+            try:
+                vector = view.model.for_queries.embed_query(query_text)
+            except EmbeddingServerError as error:
+                # The embedding server is down or refuses: answer by words rather than not at
+                # all. Info, not a warning: typing a live query would repeat it at every
+                # keystroke, and the indexer has already warned.
+                self._log("info", f"searching by words only: {error}")
+                vector, mode = None, "lexical"
+            words = query_words(text) if mode != "semantic" else []
+            return self._ranked(view, vector, words, limit, mode, paths, languages, kinds, started)
 
     def similar(
         self, path: Path, line: int, end_line: int | None = None, *, limit: int = 20
@@ -375,41 +369,45 @@ class Engine:
         path = Path(os.path.abspath(path))
         if isinstance(line, bool) or not isinstance(line, int) or line < 1:
             raise QueryError(f"line must be a positive 1-based number, not {line!r}")
-        index = self._root_index(path)
-        if not inside_root(index.root, path):
-            raise QueryError(f"{path} leads outside the workspace root {index.root}")
-        rel = path.relative_to(index.root).as_posix()
-        if rel in self.overlays.files(index.root):  # lines of the unsaved buffer
-            around = self.overlays.symbols_at(index.root, rel, line, end_line or line)
-        else:
-            around = index.store.symbols_at(rel, line, end_line)
-        exclude: set[_Key] = set()
-        vector: np.ndarray | None = None
-        if around:
-            symbol = around[0]
-            exclude.add((index.root, symbol.id))
-            vector = (
-                self.overlays.vector(symbol.id)
-                if symbol.id < 0
-                else index.vectors.vector(symbol.id)
+        with self._view() as view:
+            index, vectors = _root_index(view, path)
+            if not inside_root(index.root, path):
+                raise QueryError(f"{path} leads outside the workspace root {index.root}")
+            rel = path.relative_to(index.root).as_posix()
+            if rel in self.overlays.files(index.root):  # lines of the unsaved buffer
+                around = self.overlays.symbols_at(index.root, rel, line, end_line or line)
+            else:
+                around = index.store.symbols_at(rel, line, end_line)
+            exclude: set[_Key] = set()
+            vector: np.ndarray | None = None
+            embedder = view.model.for_queries
+            if around:
+                symbol = around[0]
+                exclude.add((index.root, symbol.id))
+                vector = (
+                    self.overlays.vector(symbol.id) if symbol.id < 0 else vectors.vector(symbol.id)
+                )
+                if vector is None:
+                    vector = embedder.embed_documents([document_text(symbol.as_symbol())])[0]
+            else:
+                vector = embedder.embed_documents([_lines(path, line, end_line)])[0]
+            return self._ranked(
+                view, vector, [], limit, "semantic", None, None, None, started, exclude=exclude
             )
-            if vector is None:
-                vector = self._for_queries.embed_documents([document_text(symbol.as_symbol())])[0]
-        else:
-            vector = self._for_queries.embed_documents([_lines(path, line, end_line)])[0]
-        return self._ranked(
-            vector, [], limit, "semantic", None, None, None, started, exclude=exclude
-        )
 
-    def _root_index(self, path: Path) -> RootIndex:
-        indexes = {index.root: index for index in self._worker.roots()}
-        root = root_of(indexes, path)
-        if root is None:
-            raise QueryError(f"{path} is not inside a findcode workspace root")
-        return indexes[root]
+    @contextlib.contextmanager
+    def _view(self) -> Iterator[View]:
+        """The model and vector indexes of one search: a switch of models ending meanwhile
+        changes neither under it, and closes the old model only once the search is done."""
+        view = self._worker.view()
+        try:
+            yield view
+        finally:
+            view.release()
 
     def _ranked(
         self,
+        view: View,
         vector: np.ndarray | None,
         words: list[str],
         limit: int,
@@ -428,18 +426,18 @@ class Engine:
         filtered = bool(paths) or bool(languages) or bool(kinds)
         allow_row = _row_filter(paths, languages, kinds) if filtered else None
         weights = self.ranking.bm25_weights
-        for index in self._worker.roots():
+        for index, vectors in view.roots:
             # An open buffer's unsaved symbols stand in for its file's stored ones.
             overlaid = self.overlays.files(index.root)
             hidden = index.store.symbol_ids_in(overlaid) if overlaid else set()
             needed = wanted + len(hidden)
             if vector is not None:
-                found = _filtered(index, partial(index.vectors.search, vector), needed, allow_row)
+                found = _filtered(index, partial(vectors.search, vector), needed, allow_row)
                 if found is None:  # few pass the filter: hnswlib searches only those
                     allowed = index.store.filtered_ids(
                         _allowed_files(index, paths), languages, kinds
                     )
-                    found = index.vectors.search(vector, needed, allowed.__contains__)
+                    found = vectors.search(vector, needed, allowed.__contains__)
                 dense.extend(((index.root, i), s) for i, s in found if i not in hidden)
                 if overlaid:
                     dense.extend(
@@ -486,7 +484,8 @@ class Engine:
             )
         rows = self._rows([key for key, _ in ranked])
         ranked = rerank(ranked, rows, self.ranking)[:limit]
-        hits = self._hits(ranked, rows, self._result_cosines(ranked, cosines, field, vector), field)
+        result_cosines = self._result_cosines(view, ranked, cosines, field, vector)
+        hits = self._hits(view, ranked, rows, result_cosines, field)
         worker = self._worker
         for index in worker.roots():
             # Reads only the symbols still waiting for vectors (store.py), not every symbol.
@@ -519,6 +518,7 @@ class Engine:
 
     def _result_cosines(
         self,
+        view: View,
         ranked: Sequence[tuple[_Key, float]],
         cosines: dict[_Key, float],
         field: float,
@@ -526,15 +526,13 @@ class Engine:
     ) -> dict[_Key, float]:
         """Each result's cosine with the query; a result outside the dense candidates (found
         by bm25 alone) gets it from its stored vector."""
-        indexes = {index.root: index for index in self._worker.roots()}
+        indexes = {index.root: vectors for index, vectors in view.roots}
         out = {}
         for key, _score in ranked:
             cosine = cosines.get(key)
             if cosine is None and vector is not None and key[0] in indexes:
                 stored = (
-                    self.overlays.vector(key[1])
-                    if key[1] < 0
-                    else indexes[key[0]].vectors.vector(key[1])
+                    self.overlays.vector(key[1]) if key[1] < 0 else indexes[key[0]].vector(key[1])
                 )
                 if stored is not None:
                     cosine = float(np.dot(stored, vector))
@@ -544,12 +542,13 @@ class Engine:
 
     def _hits(
         self,
+        view: View,
         ranked: Sequence[tuple[_Key, float]],
         rows: dict[_Key, SymbolRow],
         cosines: dict[_Key, float],
         field: float,
     ) -> list[Hit]:
-        calibration = calibration_for(self._for_queries.name)
+        calibration = calibration_for(view.model.for_queries.name)
         hits: list[Hit] = []
         for key, score in ranked:
             row = rows.get(key)
@@ -582,10 +581,11 @@ class Engine:
 
     def status(self) -> dict:
         worker = self._worker
-        embedder = self.embedder
+        model = worker.model
+        embedder = model.embedder
         files = symbols = vectors = pending = 0
         for index in worker.roots():
-            counts = index.store.counts(worker.embed_key)
+            counts = index.store.counts(model.key)
             files += counts["files"]
             symbols += counts["symbols"]
             vectors += counts["vectors"]
@@ -608,7 +608,16 @@ class Engine:
             "lastError": worker.last_error,
             "paused": worker.paused,
             "waiting": worker.waiting,
+            "switching": worker.switching,
         }
+
+
+def _root_index(view: View, path: Path) -> tuple[RootIndex, VectorIndex]:
+    indexes = {index.root: (index, vectors) for index, vectors in view.roots}
+    root = root_of(indexes, path)
+    if root is None:
+        raise QueryError(f"{path} is not inside a findcode workspace root")
+    return indexes[root]
 
 
 def _filtered(

@@ -20,6 +20,10 @@ and then at most every BUFFER_DEBOUNCE_S while typing goes on, so a burst of key
 parse and a single edit is searchable by name within milliseconds. A new engine (a restart)
 parses them all again; a save or a close waits for the parse in flight, so an overlay of text
 older than the save cannot outlive it.
+
+A change of model alone does not restart the engine: the running one switches models in the
+background (Engine.switch_model) and answers with the old model meanwhile. A model that will
+not load leaves the old one running, and the user is told why.
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ ENGINE_SETTINGS = (
     "low_priority",
     "pause_on_battery",
 )
+# Of those, the ones a running engine can change by itself, without a restart.
+MODEL_SETTINGS = ("model", "embedding")
 STOPPED = "findcode has shut down"
 # An unsaved buffer is parsed again at most this often while it is being typed in.
 BUFFER_DEBOUNCE_S = 0.3
@@ -95,7 +101,7 @@ class EngineHost:
 
     def __init__(self, progress: ProgressListener, on_failure: Callable[[str], None]) -> None:
         self._progress_listener = progress
-        self._on_failure = on_failure  # the engine could not start: tell the user
+        self._on_failure = on_failure  # the engine could not start or switch: tell the user
         self.roots: list[Path] = []
         self.settings = Settings()
         self.error: str | None = None  # why there is no engine, when it failed or stopped
@@ -302,15 +308,33 @@ class EngineHost:
         old, self.settings = self.settings, settings
         if not self._started:
             return  # the start, still to come, uses these settings
-        if any(getattr(old, name) != getattr(settings, name) for name in ENGINE_SETTINGS):
+        changed = {
+            name for name in ENGINE_SETTINGS if getattr(old, name) != getattr(settings, name)
+        }
+        engine = self.running()
+        if changed and (engine is None or not changed <= set(MODEL_SETTINGS)):
             log.info("settings changed: restarting the engine")
             await self._restart(settings)
-        elif old.watch != settings.watch and self._engine is not None:
+            return
+        if changed and engine is not None:
+            await self._switch_model(engine, settings)
+        if old.watch != settings.watch and self._engine is not None:
             if self._watcher is not None:
                 await asyncio.to_thread(self._watcher.stop)
                 self._watcher = None
             if settings.watch:
                 self._watcher = await asyncio.to_thread(self._watch, self._engine)
+
+    async def _switch_model(self, engine: Engine, settings: Settings) -> None:
+        """The model changed: the running engine re-embeds in the background, and keeps
+        answering with the model it has until that is done."""
+        log.info("the model setting changed: switching models in the background")
+        try:
+            await asyncio.to_thread(engine.switch_model, settings)
+        except FindcodeError as error:
+            message = f"findcode cannot switch models: {error}; still using {engine.embedder.name}"
+            log.error("%s", message)
+            self._on_failure(message)
 
     async def _apply_roots(self, added: Sequence[Path], removed: Sequence[Path]) -> None:
         engine, watcher = self.running(), self._watcher
@@ -372,7 +396,7 @@ class EngineHost:
                 self._engine = None
                 self._progress_listener.end()
                 log.error("findcode cannot start: %s", self.error)
-                self._on_failure(self.error)
+                self._on_failure(f"findcode cannot start: {self.error}")
                 await asyncio.to_thread(engine.close)  # the model, if it was loaded
 
     async def _close(self) -> None:

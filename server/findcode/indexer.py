@@ -15,6 +15,13 @@ killed process resumes where it stopped: what is pending is simply what has no v
 The hnswlib file is only a cache of the stored vectors, so it is written after a quiet spell,
 not at every idle: a crash in between costs a rebuild from the store on open, never an embed.
 
+A change of model does not take search by meaning away: the indexer keeps the current model
+for searches and saves while the new one embeds, after all other work, whatever has no vector
+of it yet (a saved file's new symbols included), into a vector index of its own; once nothing
+is left, one step makes the new model the store's and the searches' (`switch_to`). A process
+killed before that step reopens with the old model recorded in the store, every vector made so
+far kept; after it, with the new one.
+
 The editor's own work comes before indexing: the thread runs at the lowest OS priority
 (priority.py), its embedding threads follow what other processes leave free (load.py), and a
 pause (by the user, or on battery) stops it taking background work between two batches.
@@ -31,7 +38,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +49,7 @@ from findcode.embedder import usable_cores
 from findcode.embedding import TextEmbedder
 from findcode.errors import EmbeddingServerUnreachable, FindcodeError
 from findcode.load import CpuMeter, threads_for
+from findcode.loaded_model import LoadedModel
 from findcode.overlay import Overlays
 from findcode.power import on_battery
 from findcode.priority import lower_this_thread
@@ -50,6 +58,7 @@ from findcode.roots import RootIndex, open_root, reset_index
 from findcode.store import SymbolRow
 from findcode.symbols import extract_symbols, language_for_path
 from findcode.vector_cache import SharedCache
+from findcode.vectors import VectorIndex
 from findcode.workspace import SkipFile, check_root, is_excluded, read_source, walk
 
 # Unsaved buffers' symbols embedded per call: fewer, so the one just typed (first in line) is
@@ -68,14 +77,19 @@ POWER_CHECK_S = 10.0
 # Why indexing is paused: by the user's command, or because the machine went on battery.
 PAUSED_BY_USER = "user"
 PAUSED_ON_BATTERY = "battery"
-# In a paused root's index folder, "<pid> <reason>": how `findcode status`, in another process,
-# learns that the server indexing the root is paused.
+# Marks in a written root's index folder, "<pid> <text>": how `findcode status`, in another
+# process, learns what the server indexing the root is doing. Paused: "<pid> <reason>".
 PAUSE_MARK = "paused"
+# Embedding waits for its server: "<pid> <retry time, seconds since the epoch> <why>".
+WAITING_MARK = "waiting"
+# Switching models: "<pid> <the new model's key> <its name>" (its progress is in the store).
+SWITCH_MARK = "switching"
 
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    phase: str  # "walking" | "parsing" | "embedding" | "waiting" | "paused" | "idle"
+    # "walking" | "parsing" | "embedding" | "re-embedding" | "waiting" | "paused" | "idle"
+    phase: str
     files_done: int
     files_total: int
     symbols_done: int
@@ -87,6 +101,16 @@ class Progress:
     parse_s: float
     # Why embedding waits ("embedding server unreachable: retrying in 30 s (...)"), if it does.
     waiting: str | None = None
+    # A switch of models in progress: "re-embedding for <model>: 3,200/20,000 symbols".
+    switching: str | None = None
+
+
+def waiting_message(left_s: float, detail: str) -> str:
+    return f"embedding server unreachable: retrying in {left_s:.0f} s ({detail})"
+
+
+def switching_message(model: str, done: int, total: int) -> str:
+    return f"re-embedding for {model}: {done:,}/{total:,} symbols"
 
 
 def root_of(roots: Iterable[Path], path: Path) -> Path | None:
@@ -99,21 +123,52 @@ def root_of(roots: Iterable[Path], path: Path) -> Path | None:
     return best
 
 
-def pause_mark(directory: Path) -> tuple[int, str] | None:
-    """(pid, reason) of the process that paused indexing this index folder, if one did."""
+def read_mark(directory: Path, name: str) -> tuple[int, str] | None:
+    """(pid, text) of a mark in this index folder, if a process left one."""
     try:
-        pid, reason = (directory / PAUSE_MARK).read_text(encoding="utf-8").split()
-        return int(pid), reason
+        pid, text = (directory / name).read_text(encoding="utf-8").strip().split(maxsplit=1)
+        return int(pid), text
     except (OSError, ValueError):
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """What one search reads: a model, and the vector index of that model in each root."""
+
+    model: LoadedModel
+    roots: list[tuple[RootIndex, VectorIndex]]
+
+    def release(self) -> None:
+        self.model.release()
+
+
+@dataclass
+class _Switch:
+    """A switch to another model in progress: that model, its vector index of each root
+    (complete once nothing is pending), and where its background pass stands."""
+
+    model: LoadedModel
+    shared: SharedCache | None  # the cacheDir folder, for this model's vectors
+    vectors: dict[Path, VectorIndex] = field(default_factory=dict)
+    pending: dict[Path, int] = field(default_factory=dict)  # as the indexer's own `_pending`
+    cursor: dict[Path, int] = field(default_factory=dict)
+    done: dict[Path, int] = field(default_factory=dict)  # symbols with a vector of the model
+
+    def forget(self, root: Path) -> None:
+        for table in (self.vectors, self.pending, self.cursor, self.done):
+            table.pop(root, None)
+
+    def message(self) -> str:
+        done = sum(self.done.values())
+        return switching_message(self.model.name, done, done + sum(self.pending.values()))
 
 
 class Indexer:
     def __init__(
         self,
         settings: Settings,
-        embedder: TextEmbedder,
-        embed_key: str,
+        model: LoadedModel,
         *,
         on_progress: Callable[[Progress], None] | None = None,
         log: Callable[[str, str], None],
@@ -124,16 +179,13 @@ class Indexer:
         # Open buffers' unsaved symbols: embedded here, after saves and before the background
         # pass, and never stored (overlay.py).
         self.overlays = overlays if overlays is not None else Overlays()
-        self.embedder = embedder
-        self.embed_key = embed_key
+        # The model searches and saves use; owned from here on (retired at `stop`).
+        self.model = model
+        self._switch: _Switch | None = None  # the model being switched to, if any
         self._on_progress = on_progress
         self._log = log
         # The cacheDir folder: vectors made elsewhere, looked up before embedding.
-        self._shared = (
-            SharedCache(settings.cache_dir, embed_key, lambda message: log("warning", message))
-            if settings.cache_dir is not None
-            else None
-        )
+        self._shared = self._shared_cache(model.key)
         self._cond = threading.Condition()
         self._roots: dict[Path, RootIndex] = {}
         self._control: collections.deque[Callable[[], None]] = collections.deque()
@@ -158,6 +210,7 @@ class Indexer:
         # time, keeping what is pending; parsing and everything else go on.
         self._retry_at: float | None = None
         self._unreachable = ""  # the server's failure, for the waiting message
+        self._retry_wall = 0.0  # _retry_at in seconds since the epoch (WAITING_MARK)
         self.phase = "idle"
         self._pass = _PassCounters()
         self._last_progress = 0.0
@@ -169,8 +222,22 @@ class Indexer:
         self.priority = "normal"  # what the OS granted the worker thread (status, the bench)
         # The embedder's threads follow the load between batches (load.py).
         self._meter = CpuMeter() if adapt_threads else None
-        self._marked: dict[Path, str] = {}  # roots whose folder holds PAUSE_MARK, and why
+        self._marked: dict[tuple[Path, str], str] = {}  # (root, mark name) -> its text
         self._pause_told = True  # False: a pause or resume the worker has not yet acted on
+
+    @property
+    def embedder(self) -> TextEmbedder:
+        return self.model.embedder
+
+    @property
+    def embed_key(self) -> str:
+        return self.model.key
+
+    def _shared_cache(self, key: str) -> SharedCache | None:
+        folder = self.settings.cache_dir
+        if folder is None:
+            return None
+        return SharedCache(folder, key, lambda message: self._log("warning", message))
 
     # -- roots (opened by the caller before start; later ones through the queue)
 
@@ -187,11 +254,20 @@ class Indexer:
             self._roots[index.root] = index
             if index.writer:  # else another process embeds them
                 self._pending[index.root] = index.store.counts(self.embed_key)["pending"]
+        if self._switch is not None:
+            self._prepare_switch(index)
         return index
 
     def roots(self) -> list[RootIndex]:
         with self._cond:
             return list(self._roots.values())
+
+    def view(self) -> View:
+        """The model and the vector index of each root that one search uses, taken together:
+        a switch of models changes both at once. `release()` it when the search is done."""
+        with self._cond:
+            self.model.acquire()
+            return View(self.model, [(index, index.vectors) for index in self._roots.values()])
 
     # -- requests from any thread
 
@@ -205,16 +281,24 @@ class Indexer:
             self._cond.notify_all()
         # The batch in hand is given up (it stays pending in the store): at idle priority on
         # a busy machine it could hold a shutdown or a restart for minutes.
-        self.embedder.interrupt()
+        switch = self._switch
+        for model in (self.model, switch.model if switch is not None else None):
+            if model is not None:
+                model.embedder.interrupt()
         if self._thread is not None:
             self._thread.join()
+        # A stopped server pauses, waits for and switches nothing; what a switch has embedded
+        # stays stored, for the next switch to that model.
         self._paused.clear()
-        self._mark_pause()  # a stopped server pauses nothing
+        self._retry_at = None
+        self._drop_switch()
+        self._mark_state()
         for index in self.roots():
             index.close(save=index.root in self._dirty)
         self._dirty.clear()
         if self._shared is not None:
             self._shared.close()
+        self.model.retire()
 
     def _submit(self, fn: Callable[[], None]) -> None:
         with self._cond:
@@ -297,6 +381,8 @@ class Indexer:
             with self._cond:
                 index = self._roots.pop(root, None)
                 self._pending.pop(root, None)
+                if self._switch is not None:
+                    self._switch.forget(root)
                 self._scans = [r for r in self._scans if r != root]
                 for queue in (self._urgent, self._normal):
                     for path in [p for p, r in queue.items() if r == root]:
@@ -319,6 +405,30 @@ class Indexer:
 
         self.control(run)
 
+    def switch_to(self, model: LoadedModel) -> None:
+        """Embed with `model` from now on, without a pause in search by meaning: the current
+        model goes on answering until `model` has a vector for every symbol, then both change
+        at once. Switching to the current model (back, before a switch ended) ends the
+        switch. The indexer owns `model` from here on."""
+
+        def run() -> None:
+            self._drop_switch()
+            if model.key == self.model.key:
+                model.retire()
+                return
+            self._switch = _Switch(model, self._shared_cache(model.key))
+            for index in self.roots():
+                self._prepare_switch(index)
+            self._log("info", self._switch.message())
+
+        self.control(run)
+
+    @property
+    def switching(self) -> str | None:
+        """The switch of models in progress, in words ("re-embedding for ..."), or None."""
+        with self._cond:
+            return self._switch.message() if self._switch is not None else None
+
     def wait_idle(self, timeout: float | None = None) -> bool:
         return self._idle.wait(timeout)
 
@@ -333,12 +443,10 @@ class Indexer:
         return bool(self._control or self._urgent or (self._paused_work() and not self._paused))
 
     def _paused_work(self) -> bool:
-        """Work a pause holds back (embedding too, unless it waits for its server)."""
-        return bool(
-            self._scans
-            or self._normal
-            or (any(self._pending.values()) and not self._embedding_waits())
-        )
+        """Work a pause holds back (embedding and switching too, unless it waits for its
+        server)."""
+        embedding = any(self._pending.values()) or self._switch is not None
+        return bool(self._scans or self._normal or (embedding and not self._embedding_waits()))
 
     def _embedding_waits(self) -> bool:
         return self._retry_at is not None and time.monotonic() < self._retry_at
@@ -348,8 +456,7 @@ class Indexer:
         """Why embedding waits, with the seconds left; None when it does not."""
         if self._retry_at is None:
             return None
-        left = max(0.0, self._retry_at - time.monotonic())
-        return f"embedding server unreachable: retrying in {left:.0f} s ({self._unreachable})"
+        return waiting_message(max(0.0, self._retry_at - time.monotonic()), self._unreachable)
 
     def _take(self) -> Callable[[], None] | None:
         with self._cond:
@@ -380,6 +487,13 @@ class Indexer:
             for root, count in self._pending.items():
                 if embed and count:
                     return functools.partial(self._embed, root, urgent_only=False)
+            # Last of all, a switch of models: every other vector is made first.
+            switch = self._switch
+            if switch is not None and embed:
+                for root, count in switch.pending.items():
+                    if count:
+                        return functools.partial(self._embed_for_switch, root)
+                return self._finish_switch
             return None
 
     def _run(self) -> None:
@@ -389,7 +503,7 @@ class Indexer:
             self.priority = lower_this_thread()
         while True:
             self._check_power()
-            self._mark_pause()
+            self._mark_state()
             task = self._take()
             if task is None:
                 self._settle()
@@ -464,34 +578,49 @@ class Indexer:
                 if self._has_work():
                     self._idle.clear()
 
-    def _mark_pause(self) -> None:
-        """Say in each written root's folder whether indexing is paused, and why."""
+    def _mark_state(self) -> None:
+        """Say in each written root's folder whether indexing is paused (and why), waits for
+        its server, or switches models: what `findcode status` in another process shows."""
         with self._cond:
             self._pause_told = True
-        reason = self.paused
+            waits = self._retry_at is not None
+            switch = self._switch
+        texts = {
+            PAUSE_MARK: self.paused,
+            WAITING_MARK: f"{self._retry_wall:.0f} {self._unreachable}" if waits else None,
+            SWITCH_MARK: f"{switch.model.key} {switch.model.name}" if switch else None,
+        }
         for index in self.roots():
-            if not index.writer or self._marked.get(index.root) == reason:
-                continue
-            mark = index.directory / PAUSE_MARK
-            try:
-                if reason is None:
-                    mark.unlink(missing_ok=True)
-                else:
-                    mark.write_text(f"{os.getpid()} {reason}\n", encoding="utf-8")
-            except OSError as error:
-                self._log("warning", f"cannot mark {index.directory} paused: {error}")
-            if reason is None:
-                self._marked.pop(index.root, None)
-            else:
-                self._marked[index.root] = reason
+            if index.writer:
+                for name, text in texts.items():
+                    self._mark(index, name, text)
 
-    def _adapt_threads(self) -> None:
+    def _mark(self, index: RootIndex, name: str, text: str | None) -> None:
+        if self._marked.get((index.root, name)) == text:
+            return
+        mark = index.directory / name
+        try:
+            if text is None:
+                mark.unlink(missing_ok=True)
+            else:  # whole or not at all: `findcode status` may read it meanwhile
+                temp = mark.with_suffix(".tmp")
+                temp.write_text(f"{os.getpid()} {text}\n", encoding="utf-8")
+                temp.chmod(0o600)  # like every file of the index
+                os.replace(temp, mark)
+        except OSError as error:
+            self._log("warning", f"cannot mark {index.directory} {name}: {error}")
+        if text is None:
+            self._marked.pop((index.root, name), None)
+        else:
+            self._marked[(index.root, name)] = text
+
+    def _adapt_threads(self, embedder: TextEmbedder) -> None:
         """Before a batch: as many threads as the cores other processes leave free."""
         if self._meter is None:
             return
         others = self._meter.others_busy()
         if others is not None:
-            self.embedder.set_threads(threads_for(usable_cores(), others))
+            embedder.set_threads(threads_for(usable_cores(), others))
 
     def _fail(self, message: str) -> None:
         self.last_error = message.splitlines()[0]
@@ -505,7 +634,7 @@ class Indexer:
             self._save_vectors()
         with self._cond:
             held = bool(self._paused) and self._paused_work()
-            if not any(self._pending.values()):
+            if not any(self._pending.values()) and self._switch is None:
                 self._retry_at = None  # nothing left to embed: nothing to wait for
             waits = self._retry_at is not None
         self.phase = "paused" if held else "waiting" if waits else "idle"
@@ -542,7 +671,10 @@ class Indexer:
 
     def progress(self) -> Progress:
         counters = self._pass
+        switch = self._switch
         pending = sum(self._pending.values())
+        if switch is not None:
+            pending += sum(switch.pending.values())
         rate = counters.symbols_done / counters.embed_s if counters.embed_s > 0 else 0.0
         return Progress(
             phase=self.phase,
@@ -554,6 +686,7 @@ class Indexer:
             eta_s=pending / rate if rate > 0 else (0.0 if not pending else None),
             parse_s=counters.parse_s,
             waiting=self.waiting,
+            switching=self.switching,
         )
 
     def _emit(self, *, force: bool = False) -> None:
@@ -582,6 +715,8 @@ class Indexer:
             return False
         with self._cond:
             self._pending[index.root] = index.store.counts(self.embed_key)["pending"]
+        if self._switch is not None:
+            self._prepare_switch(index)  # what the other process stored meanwhile
         return True
 
     def _scan(self, root: Path) -> None:
@@ -629,6 +764,8 @@ class Indexer:
     def _forget(self, index: RootIndex, rel: str) -> None:
         removed = index.store.remove_file(rel)
         index.vectors.remove(removed)
+        if self._switch is not None:
+            self._switch.vectors[index.root].remove(removed)
         self._changed(index.root)
 
     def _process(self, root: Path, path: Path, *, urgent: bool) -> None:
@@ -691,17 +828,18 @@ class Indexer:
             symbols=symbols,
         )
         index.vectors.remove(change.removed_ids)
-        cached = index.store.vectors_for(self.embed_key, (h for _, h in change.added))
-        # A saved buffer's symbols were embedded while it was typed: cache those vectors now.
-        typed = self.overlays.vectors_for(h for _, h in change.added if h not in cached)
-        if typed:
-            index.store.put_vectors(self.embed_key, list(typed.items()))
-            cached.update(typed)
-        cached.update(self._from_shared(index, [h for _, h in change.added if h not in cached]))
-        hits = [(symbol_id, h) for symbol_id, h in change.added if h in cached]
-        if hits:
-            index.vectors.add([i for i, _ in hits], [cached[h] for _, h in hits])
-        missing = {h for _, h in change.added if h not in cached}
+        missing = self._known_vectors(
+            index, change.added, self.model.key, self._shared, index.vectors, typed=True
+        )
+        switch = self._switch
+        if switch is not None:  # the new model's index follows the file too
+            switch.vectors[root].remove(change.removed_ids)
+            waits = self._known_vectors(
+                index, change.added, switch.model.key, switch.shared, switch.vectors[root]
+            )
+            # Embedded by the switch's pass: the cursor walks up to these new ids.
+            with self._cond:
+                switch.pending[root] = switch.pending.get(root, 0) + len(waits)
         if change.removed_ids or change.added:
             self._changed(root)
         if missing:
@@ -712,25 +850,67 @@ class Indexer:
                 if file_row is not None:
                     self._urgent_files[root].add(file_row.id)
 
+    def _known_vectors(
+        self,
+        index: RootIndex,
+        added: list[tuple[int, str]],
+        key: str,
+        shared: SharedCache | None,
+        vectors: VectorIndex,
+        *,
+        typed: bool = False,
+    ) -> set[str]:
+        """Give new symbols the vectors of `key` that exist (stored, in the cacheDir folder,
+        or, with `typed`, made while their buffer was typed); the body hashes still missing."""
+        cached = index.store.vectors_for(key, (h for _, h in added))
+        if typed:  # a saved buffer's symbols were embedded while typed: cache those now
+            found = self.overlays.vectors_for(h for _, h in added if h not in cached)
+            if found:
+                index.store.put_vectors(key, list(found.items()))
+                cached.update(found)
+        cached.update(
+            self._from_shared(index, shared, key, [h for _, h in added if h not in cached])
+        )
+        hits = [(symbol_id, h) for symbol_id, h in added if h in cached]
+        if hits:
+            vectors.add([i for i, _ in hits], [cached[h] for _, h in hits])
+        return {h for _, h in added if h not in cached}
+
     def _embed(self, root: Path, *, urgent_only: bool) -> None:
-        try:
-            self._embed_batch(root, urgent_only=urgent_only)
-        except EmbeddingServerUnreachable as error:
-            self._server_unreachable(error)  # the rows stay pending, for when it answers
-        except BaseException:
-            # The same rows would fail again at once: stop embedding this root until new work
-            # (a save, a scan) arrives, rather than spin on the error.
+        def give_up() -> None:
             with self._cond:
                 self._pending[root] = 0
                 self._urgent_files[root].clear()
+
+        self._embedding(
+            functools.partial(self._embed_batch, root, urgent_only=urgent_only), give_up
+        )
+
+    def _embed_for_switch(self, root: Path) -> None:
+        self._embedding(functools.partial(self._switch_batch, root), self._give_up_switch)
+
+    def _embedding(self, batch: Callable[[], None], give_up: Callable[[], None]) -> None:
+        embedded = self.embedded_count
+        try:
+            batch()
+        except EmbeddingServerUnreachable as error:
+            self._server_unreachable(error)  # the rows stay pending, for when it answers
+        except BaseException:
+            # The same rows would fail again at once: stop this embedding until new work
+            # (a save, a scan, another switch) arrives, rather than spin on the error.
+            give_up()
             raise
         else:
-            self._server_answered()
+            # Only an embedding says the server answers: a batch may find nothing to do (a
+            # cursor walk's end) or only vectors the cacheDir folder holds.
+            if self.embedded_count > embedded:
+                self._server_answered()
 
     def _server_unreachable(self, error: EmbeddingServerUnreachable) -> None:
         first = self._retry_at is None
         with self._cond:
             self._retry_at = time.monotonic() + error.retry_in
+            self._retry_wall = time.time() + error.retry_in
             self._unreachable = error.detail
         self.phase = "waiting"
         self._log("warning" if first else "info", f"{error}; lexical search works meanwhile")
@@ -755,53 +935,171 @@ class Indexer:
                 self._urgent_files[root].clear()
                 return
         else:
-            cursor = self._cursor.get(root, 0)
-            rows = index.store.pending(
-                self.embed_key, self.embedder.documents_per_call, after_id=cursor
-            )
+            rows = self._next_pending(index, self.model, self._cursor, self._pending)
             if not rows:
-                if cursor:
-                    self._cursor[root] = 0  # one more look from the start before calling it done
-                else:
-                    with self._cond:
-                        self._pending[root] = 0  # the estimate was high: nothing is left
                 return
-            self._cursor[root] = max(cursor, rows[-1].id)
         self.phase = "embedding"
+        by_hash = self._fill(index, rows, self.model, self._shared, index.vectors)
+        with self._cond:
+            _count_off(self._pending, root, len(rows))
+        self.overlays.add_vectors(by_hash)  # an open buffer's unchanged symbols, deferred
         self._emit()
-        self._adapt_threads()
+
+    def _next_pending(
+        self,
+        index: RootIndex,
+        model: LoadedModel,
+        cursor: dict[Path, int],
+        pending: dict[Path, int],
+    ) -> list[SymbolRow]:
+        """The next symbols with no vector of `model`, up the root's ids from its cursor."""
+        root = index.root
+        at = cursor.get(root, 0)
+        rows = index.store.pending(model.key, model.embedder.documents_per_call, after_id=at)
+        if not rows:
+            if at:
+                cursor[root] = 0  # one more look from the start before calling it done
+            else:
+                with self._cond:
+                    pending[root] = 0  # the estimate was high: nothing is left
+            return rows
+        cursor[root] = max(at, rows[-1].id)
+        return rows
+
+    def _fill(
+        self,
+        index: RootIndex,
+        rows: list[SymbolRow],
+        model: LoadedModel,
+        shared: SharedCache | None,
+        vectors: VectorIndex,
+    ) -> dict[str, np.ndarray]:
+        """Vectors of `model` for these rows, from the cacheDir folder or embedded: stored, and
+        added to `vectors` for every symbol with one of their bodies."""
+        self._emit()
+        self._adapt_threads(model.embedder)
         started = time.monotonic()
         # Rows left pending by an earlier run, or parsed before the folder had their file.
-        by_hash = self._from_shared(index, [row.body_hash for row in rows])
+        by_hash = self._from_shared(index, shared, model.key, [row.body_hash for row in rows])
         todo = [row for row in rows if row.body_hash not in by_hash]
         if todo:
-            vectors = self.embedder.embed_documents([document_text(r.as_symbol()) for r in todo])
-            embedded = {row.body_hash: vector for row, vector in zip(todo, vectors, strict=True)}
-            index.store.put_vectors(self.embed_key, list(embedded.items()))
+            texts = [document_text(r.as_symbol()) for r in todo]
+            embedded = dict(
+                zip((r.body_hash for r in todo), model.embedder.embed_documents(texts), strict=True)
+            )
+            index.store.put_vectors(model.key, list(embedded.items()))
             by_hash.update(embedded)
         targets = index.store.ids_with_body(by_hash)
-        index.vectors.add([i for i, _ in targets], [by_hash[h] for _, h in targets])
-        self.overlays.add_vectors(by_hash)  # an open buffer's unchanged symbols, deferred
-        self._changed(root)
+        vectors.add([i for i, _ in targets], [by_hash[h] for _, h in targets])
+        self._changed(index.root)  # the store's generation moved: the saved file is old
         self.embedded_count += len(todo)
         self._pass.symbols_done += len(rows)
         self._pass.embed_s += time.monotonic() - started
         self.embed_seconds += time.monotonic() - started
-        with self._cond:
-            # The estimate starts exact and only ever over-counts (a hash new in two files,
-            # a pending symbol deleted before its turn), so reaching zero means none is left;
-            # an over-count ends in a cursor walk that finds nothing, above.
-            self._pending[root] = max(0, self._pending.get(root, 0) - len(rows))
-        self._emit()
+        return by_hash
 
-    def _from_shared(self, index: RootIndex, hashes: list[str]) -> dict[str, np.ndarray]:
+    def _from_shared(
+        self, index: RootIndex, shared: SharedCache | None, key: str, hashes: list[str]
+    ) -> dict[str, np.ndarray]:
         """Vectors the cacheDir folder holds for these hashes, stored in the root's index."""
-        if self._shared is None or not hashes:
+        if shared is None or not hashes:
             return {}
-        found = self._shared.lookup(hashes)
+        found = shared.lookup(hashes)
         if found:
-            index.store.put_vectors(self.embed_key, list(found.items()))
+            index.store.put_vectors(key, list(found.items()))
         return found
+
+    # -- switching models
+
+    def _prepare_switch(self, index: RootIndex) -> None:
+        """The switch's vector index of a root (what the store holds of the new model), and
+        what remains to embed there."""
+        switch = self._switch
+        if switch is None:
+            return
+        model = switch.model
+        vectors = index.other_vectors(model.key, model.embedder.dims)
+        counts = index.store.counts(model.key) if index.writer else None
+        with self._cond:
+            switch.vectors[index.root] = vectors
+            switch.cursor.pop(index.root, None)
+            if counts is not None:  # else another process embeds there, for its own model
+                switch.pending[index.root] = counts["pending"]
+                switch.done[index.root] = counts["symbols"] - counts["pending"]
+
+    def _switch_batch(self, root: Path) -> None:
+        switch, index = self._switch, self._roots.get(root)
+        if switch is None or index is None:
+            return
+        rows = self._next_pending(index, switch.model, switch.cursor, switch.pending)
+        if rows:
+            self.phase = "re-embedding"
+            self._fill(index, rows, switch.model, switch.shared, switch.vectors[root])
+            with self._cond:
+                _count_off(switch.pending, root, len(rows))
+                switch.done[root] = switch.done.get(root, 0) + len(rows)
+            self._emit()
+
+    def _finish_switch(self) -> None:
+        """The new model has a vector for every symbol: make it the one the store records and
+        searches use, all at once, and keep the old model's vector index for a switch back."""
+        switch = self._switch
+        if switch is None:
+            return
+        model = switch.model
+        recorded: list[RootIndex] = []
+        try:
+            for index in self.roots():
+                if index.writer:  # a root another process writes keeps the model it records
+                    index.store.check_model(model.key, model.embedder.dims)
+                    recorded.append(index)
+        except BaseException:  # a store that cannot be written: every root stays as it was
+            for index in recorded:
+                index.store.check_model(self.model.key, self.model.embedder.dims)
+            self._give_up_switch()
+            raise
+        with self._cond:
+            old, self.model, self._switch = self.model, model, None
+            replaced = {}
+            for root, index in self._roots.items():
+                replaced[root], index.vectors = index.vectors, switch.vectors[root]
+                if index.writer:
+                    self._pending[root] = index.store.counts(model.key)["pending"]
+            self._cursor.clear()
+            # Unsaved buffers' vectors are the old model's: made again with the new one.
+            self.overlays.forget_vectors()
+        if self._shared is not None:
+            self._shared.close()
+        self._shared = switch.shared
+        for root, vectors in replaced.items():
+            index = self._roots[root]
+            self._changed(root)  # the new model's index is saved after a quiet spell
+            if index.writer:
+                try:
+                    vectors.save(index.store.generation, kept=True)
+                    index.vectors.drop_kept()
+                except (OSError, FindcodeError) as error:
+                    self._log("warning", f"cannot keep the vector index of {old.name}: {error}")
+        old.retire()
+        self._log("info", f"switched to {model.name} from {old.name}")
+
+    def _give_up_switch(self) -> None:
+        """The new model failed: the old one goes on, as if no switch had been asked for."""
+        switch = self._switch
+        if switch is not None and not self._stopping:
+            self._log(
+                "error", f"cannot switch to {switch.model.name}: staying with {self.model.name}"
+            )
+        self._drop_switch()
+
+    def _drop_switch(self) -> None:
+        """End a switch before its end (another asked for, a stop); its vectors stay stored."""
+        with self._cond:
+            switch, self._switch = self._switch, None
+        if switch is not None:
+            if switch.shared is not None:
+                switch.shared.close()
+            switch.model.retire()
 
     def _embed_overlay(self, rows: list[tuple[Path, SymbolRow]]) -> None:
         """Vectors for unsaved buffers' symbols: from a store's cache, else embedded. Nothing
@@ -825,7 +1123,7 @@ class Indexer:
             todo = [row for row in todo if row.body_hash not in stored]
         try:
             if todo:
-                self._adapt_threads()
+                self._adapt_threads(self.embedder)
                 vectors = self.embedder.embed_documents(
                     [document_text(row.as_symbol()) for row in todo]
                 )
@@ -839,6 +1137,13 @@ class Indexer:
         if todo:
             self._server_answered()
         self.overlays.add_vectors(found)
+
+
+def _count_off(pending: dict[Path, int], root: Path, done: int) -> None:
+    """The estimate starts exact and only ever over-counts (a hash new in two files, a pending
+    symbol deleted before its turn), so reaching zero means none is left; an over-count ends
+    in a cursor walk that finds nothing (Indexer._next_pending)."""
+    pending[root] = max(0, pending.get(root, 0) - done)
 
 
 @dataclass

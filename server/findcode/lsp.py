@@ -121,7 +121,7 @@ class FindcodeServer(LanguageServer):
         self.initialized = False  # the `initialize` request has been answered
         self.supports_configuration = False
         self.indexing_progress = IndexingProgress(self)
-        self.host = EngineHost(self.indexing_progress, self._start_failed)
+        self.host = EngineHost(self.indexing_progress, self._failed)
         self.loop: asyncio.AbstractEventLoop | None = None
 
     def on_loop(self, fn: Callable[[], None]) -> None:
@@ -134,8 +134,9 @@ class FindcodeServer(LanguageServer):
             lambda: self.window_show_message(types.ShowMessageParams(type=kind, message=message))
         )
 
-    def _start_failed(self, message: str) -> None:
-        self.show(types.MessageType.Error, f"findcode cannot start: {message}")
+    def _failed(self, message: str) -> None:
+        """The engine could not start, or could not switch models (the message says which)."""
+        self.show(types.MessageType.Error, message)
 
     def stop_engine(self) -> None:
         """The connection is gone: stop the worker and save the index, on this thread."""
@@ -440,6 +441,7 @@ def _status(ls: FindcodeServer) -> protocol.Status:
         "lastError": ls.host.error,
         "paused": "user" if ls.host.paused else None,
         "waiting": None,
+        "switching": None,
     }
 
 

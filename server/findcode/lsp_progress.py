@@ -108,6 +108,8 @@ def _phase(progress: Progress) -> str:
         return progress.waiting
     if progress.phase == "parsing":
         return f"parsing {progress.files_done:,}/{progress.files_total:,} files"
+    if progress.phase == "re-embedding" and progress.switching is not None:
+        return progress.switching  # "re-embedding for <model>: 3,200/20,000 symbols"
     if progress.phase == "embedding":
         message = f"embedding {progress.symbols_done:,}/{progress.symbols_total:,} symbols"
         return message + (f", {progress.rate:.0f}/s" if progress.rate > 0 else "")

@@ -193,6 +193,13 @@ class Overlays:
             self._vectors.update((h, v) for h, v in vectors.items() if h in used)
             self._deferred.difference_update(vectors)
 
+    def forget_vectors(self) -> None:
+        """Another model answers from now on: every symbol is embedded again, with it."""
+        with self._lock:
+            self._vectors.clear()
+            self._failed.clear()
+            self._deferred.clear()
+
     def defer(self, body_hashes: Iterable[str]) -> None:
         """Stored symbols waiting for the index's own pass: not embedded here."""
         with self._lock:

@@ -128,3 +128,6 @@ class Status(TypedDict):
     # Embedding waits for an unreachable server ("embedding server unreachable: retrying in
     # 30 s (...)"); parsing and lexical search go on. None when it does not wait.
     waiting: str | None
+    # A change of model in progress ("re-embedding for <model>: 3,200/20,000 symbols"): searches
+    # answer with `model`, the old one, until it ends. None when no switch runs.
+    switching: str | None

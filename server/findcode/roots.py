@@ -28,7 +28,7 @@ from findcode.store import (
     read_only_error,
     tighten,
 )
-from findcode.vectors import HEADER_NAME, INDEX_NAME, VectorIndex
+from findcode.vectors import HEADER_NAME, INDEX_NAME, VectorIndex, kept_files
 
 
 def index_base(index_dir: Path | None) -> Path:
@@ -58,18 +58,29 @@ class RootIndex:
 
     def sync_vectors(self, warn: Callable[[str], None]) -> None:
         """Load the saved vector index, or rebuild it from the stored vectors if it differs."""
-        key = self.vectors.model_key
-        count = self.store.vector_symbol_count(key)
-        reason = self.vectors.load(self.store.generation, count)
-        if not reason:
-            return
-        ids, data = self.store.symbol_vectors(key)
-        self.vectors.rebuild(ids, data)
-        if self.writer:  # a reader's rebuild is its own: the saved file is the writer's
+        reason = self._load_or_rebuild(self.vectors, kept=False)
+        if reason and self.writer:  # a reader's rebuild is its own: the saved file is the writer's
             warn(
-                f"rebuilding the vector index of {self.root} from {count} stored vectors: {reason}"
+                f"rebuilding the vector index of {self.root} from {len(self.vectors)} stored "
+                f"vectors: {reason}"
             )
             self.vectors.save(self.store.generation)
+
+    def other_vectors(self, model_key: str, dims: int) -> VectorIndex:
+        """Another model's vector index, for a switch to it: its kept file if that is still the
+        picture of the store, else rebuilt from what the store holds of that model (nothing is
+        embedded; the switch embeds the rest)."""
+        vectors = VectorIndex(self.directory, dims, model_key)
+        self._load_or_rebuild(vectors, kept=True)
+        return vectors
+
+    def _load_or_rebuild(self, vectors: VectorIndex, *, kept: bool) -> str | None:
+        """Why the saved file could not be used (then it was rebuilt), or None."""
+        key = vectors.model_key
+        reason = vectors.load(self.store.generation, self.store.vector_symbol_count(key), kept=kept)
+        if reason:
+            vectors.rebuild(*self.store.symbol_vectors(key))
+        return reason
 
     def claim(self, warn: Callable[[str], None]) -> bool:
         """Become the writer if the process that held the lease is gone (then reload what it
@@ -147,7 +158,8 @@ def reset_index(root: Path, index_dir: Path | None, *, keep_vectors: bool) -> Pa
     try:
         kept = keep_vectors and _forget_files(directory)
         names = (INDEX_NAME, HEADER_NAME) if kept else (*DB_NAMES, INDEX_NAME, HEADER_NAME)
-        for path in [directory / name for name in names] + list(directory.glob("*.tmp")):
+        leftovers = kept_files(directory) + list(directory.glob("*.tmp"))
+        for path in [directory / name for name in names] + leftovers:
             _remove(directory, path)
     finally:
         lease.release()

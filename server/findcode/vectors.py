@@ -8,6 +8,10 @@ rebuilding from the stored vectors, with a warning: nothing is ever re-embedded 
 
 Both files are written 0600, like the store: vectors can be matched back to the code.
 
+Besides the index of the model the store embeds with, the index of a model switched away from
+is kept (`kept=True`: a file named after its model), so that switching back loads it instead of
+rebuilding it, if nothing has changed since.
+
 This is the only module that imports hnswlib: its API moves between releases.
 Labels are symbol ids. A changed symbol's old id is marked deleted and its slot reused
 (`allow_replace_deleted`), so the index does not grow with every save.
@@ -27,6 +31,8 @@ import numpy as np
 
 INDEX_NAME = "vectors.hnsw"
 HEADER_NAME = "vectors.json"
+# A kept index (of another model than the store's): "vectors-<hash of its model key>.hnsw/.json".
+KEPT_PREFIX = "vectors-"
 # 2: "fingerprint" (sampled) in place of "sha256" (the whole file).
 HEADER_VERSION = 2
 FILE_MODE = 0o600
@@ -84,10 +90,16 @@ class VectorIndex:
 
     # -- loading and saving
 
-    def load(self, generation: int, count: int) -> str | None:
+    def _paths(self, kept: bool) -> tuple[Path, Path]:
+        """(index file, header file): the store's model's, or this model's kept pair."""
+        if not kept:
+            return self.directory / INDEX_NAME, self.directory / HEADER_NAME
+        stem = KEPT_PREFIX + hashlib.sha256(self.model_key.encode()).hexdigest()[:12]
+        return self.directory / f"{stem}.hnsw", self.directory / f"{stem}.json"
+
+    def load(self, generation: int, count: int, *, kept: bool = False) -> str | None:
         """Load the saved index if it is the picture of this store; otherwise say why not."""
-        header_path = self.directory / HEADER_NAME
-        index_path = self.directory / INDEX_NAME
+        index_path, header_path = self._paths(kept)
         if not index_path.exists() and not header_path.exists():
             return "no saved vector index" if count else None
         try:
@@ -141,11 +153,10 @@ class VectorIndex:
             self._index = index
             self._labels = set(int(i) for i in ids)
 
-    def save(self, generation: int) -> None:
+    def save(self, generation: int, *, kept: bool = False) -> None:
         """Write the index and its header atomically: a reader sees the old pair or the new."""
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        index_path = self.directory / INDEX_NAME
-        header_path = self.directory / HEADER_NAME
+        index_path, header_path = self._paths(kept)
         tmp_index = index_path.with_suffix(".hnsw.tmp")
         tmp_header = header_path.with_suffix(".json.tmp")
         with self._lock:
@@ -174,6 +185,12 @@ class VectorIndex:
         # crash between the two renames leaves a header that does not match, hence a rebuild.
         os.replace(tmp_index, index_path)
         os.replace(tmp_header, header_path)
+
+    def drop_kept(self) -> None:
+        """Remove this model's kept pair: it is the store's model now, saved under the names
+        of the store's own index, and the kept copy would only go stale."""
+        for path in self._paths(kept=True):
+            path.unlink(missing_ok=True)
 
     # -- changes
 
@@ -239,6 +256,13 @@ class VectorIndex:
             if label not in self._labels:
                 return None
             return np.asarray(self._index.get_items([label])[0], dtype=np.float32)
+
+
+def kept_files(directory: Path) -> list[Path]:
+    """The kept indexes of models other than the store's (gc and reindex remove them)."""
+    return sorted(
+        path for path in directory.glob(KEPT_PREFIX + "*") if path.suffix in (".hnsw", ".json")
+    )
 
 
 def _fingerprint(path: Path) -> str:

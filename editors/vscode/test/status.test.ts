@@ -100,6 +100,15 @@ describe("statusView", () => {
     assert.equal(statusView({ kind: "ready", status: status({ waiting: null }) }).severity, "info");
   });
 
+  it("says a switch of models is under way, with its progress", () => {
+    const switching = "re-embedding for all-MiniLM-L6-v2: 3,200/20,000 symbols";
+    const view = statusView({ kind: "ready", status: status({ state: "indexing", switching }) });
+    assert.equal(view.text, "$(sync~spin) findcode: switching models");
+    assert.equal(view.detail, switching);
+    assert.equal(view.busy, true);
+    assert.match(statusReport(status({ switching })), /\nSwitching models: re-embedding for all-MiniLM-L6-v2: 3,200/);
+  });
+
   it("turns an index error into an error that opens the log", () => {
     const view = statusView({ kind: "ready", status: status({ state: "error", lastError: "disk full" }) });
     assert.equal(view.severity, "error");

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 from findcode.cli.arguments import index_dir_option
-from findcode.documents import DOCUMENT_FORM_VERSION
+from findcode.documents import embed_key
 from findcode.embedder import Embedder
 from findcode.errors import FindcodeError, IndexBusyError
 from findcode.model import resolve_model_path
@@ -77,7 +77,7 @@ def _embed_key(model: str | None, store: Store | None) -> str:
     # The model id is a digest of the file and its metadata: loading it is the one source.
     embedder = Embedder(resolve_model_path(model), threads=1)
     try:
-        return f"{embedder.model_id}/{DOCUMENT_FORM_VERSION}"
+        return embed_key(embedder.model_id)
     finally:
         embedder.close()
 

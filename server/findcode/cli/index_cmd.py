@@ -34,13 +34,21 @@ from findcode.cli.arguments import index_dir_option, int_between
 from findcode.config import SEARCH_MODES, Settings, settings_from_options
 from findcode.engine import Engine
 from findcode.errors import FindcodeError, IndexBusyError
+from findcode.indexer import (
+    PAUSE_MARK,
+    SWITCH_MARK,
+    WAITING_MARK,
+    read_mark,
+    switching_message,
+    waiting_message,
+)
 from findcode.indexer import Progress as IndexProgress
-from findcode.indexer import pause_mark
 from findcode.roots import index_dir_for, reset_index
 from findcode.search import clean_query, path_spec
 from findcode.store import DB_NAME, DB_NAMES, Store
 from findcode.symbols import KINDS
 from findcode.vector_cache import describe
+from findcode.vectors import kept_files
 
 _stderr = Console(stderr=True, highlight=False)
 # -k: enough for any reader; beyond it, ranking and snippets cost time for nothing.
@@ -312,6 +320,7 @@ def _status(args: argparse.Namespace) -> int:
             store.check()  # a damaged page must not pass for a healthy index
             key = store.meta("embed_key") or ""
             counts = store.counts(key)
+            holder = store.lease_holder()
             report: dict[str, Any] = {
                 "root": str(root),
                 "index": str(directory),
@@ -321,7 +330,9 @@ def _status(args: argparse.Namespace) -> int:
                 "generation": store.generation,
                 **counts,
                 "bytes": sum(p.stat().st_size for p in directory.iterdir() if p.is_file()),
-                "paused": _paused(directory, store.lease_holder()),
+                "paused": _marked(directory, PAUSE_MARK, holder),
+                "waiting": _waiting(directory, holder),
+                "switching": _switching(directory, holder, store),
             }
         finally:
             store.close()
@@ -337,15 +348,41 @@ def _status(args: argparse.Namespace) -> int:
         if report["paused"]:
             why = "by you" if report["paused"] == "user" else "on battery"
             print(f"  indexing paused {why} in the findcode server (findcode.resume resumes it)")
+        for state in ("waiting", "switching"):
+            if report[state]:
+                print(f"  {report[state]}")
         print(f"  model {report['model']} ({report['dims']} dims)")
         print(f"  index {report['index']} ({report['bytes'] / 1e6:.1f} MB)")
     return 0
 
 
-def _paused(directory: Path, holder: int | None) -> str | None:
-    """Why the server indexing this folder is paused; None if it is not, or is gone (a mark
-    left by a killed server)."""
-    mark = pause_mark(directory)
+def _waiting(directory: Path, holder: int | None) -> str | None:
+    """Why the server indexing this folder waits to embed (its server is unreachable)."""
+    mark = _marked(directory, WAITING_MARK, holder)
+    if mark is None:
+        return None
+    retry_at, _, detail = mark.partition(" ")
+    try:
+        return waiting_message(max(0.0, float(retry_at) - time.time()), detail)
+    except ValueError:
+        return None
+
+
+def _switching(directory: Path, holder: int | None, store: Store) -> str | None:
+    """The server's switch to another model, with its progress read from the store."""
+    mark = _marked(directory, SWITCH_MARK, holder)
+    if mark is None:
+        return None
+    key, _, name = mark.partition(" ")
+    counts = store.counts(key)
+    done = counts["symbols"] - counts["pending"]
+    return switching_message(name or key, done, counts["symbols"])
+
+
+def _marked(directory: Path, name: str, holder: int | None) -> str | None:
+    """The text of a mark the server indexing this folder left; None if there is none, or its
+    server is gone (a mark left by a killed server)."""
+    mark = read_mark(directory, name)
     if mark is None or mark[0] != holder:
         return None
     try:
@@ -376,6 +413,10 @@ def _gc(args: argparse.Namespace) -> int:
             size = _db_bytes(directory)
             removed = store.gc(key)
             store.compact()
+            kept = kept_files(directory)  # other models' vector indexes: their vectors are gone
+            size += sum(path.stat().st_size for path in kept)
+            for path in kept:
+                path.unlink()
             freed = size - _db_bytes(directory)
         finally:
             store.close()

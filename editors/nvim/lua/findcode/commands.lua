@@ -282,6 +282,9 @@ function M.status()
     if waiting then -- the embedding server is away: search answers by words meanwhile
       msg = msg .. '; ' .. tostring(s.waiting)
     end
+    if s.switching and s.switching ~= vim.NIL then -- the old model answers meanwhile
+      msg = msg .. '; ' .. tostring(s.switching)
+    end
     if s.lastError and s.lastError ~= vim.NIL then
       msg = msg .. '; last error: ' .. tostring(s.lastError)
     end

@@ -42,6 +42,9 @@ export function statusReport(status: Status): string {
   if (status.waiting) {
     lines.push(`Waiting: ${status.waiting}`);
   }
+  if (status.switching) {
+    lines.push(`Switching models: ${status.switching}`);
+  }
   if (status.lastError !== null && status.lastError !== "") {
     lines.push(`Last error: ${status.lastError}`);
   }

@@ -124,6 +124,11 @@ export interface Status {
    * search by words go on. Missing (older servers) or null: it does not wait.
    */
   waiting?: string | null;
+  /**
+   * A change of model in progress ("re-embedding for <model>: 3,200/20,000 symbols"): searches
+   * answer with `model`, the old one, until it ends. Missing (older servers) or null: none.
+   */
+  switching?: string | null;
 }
 
 /**

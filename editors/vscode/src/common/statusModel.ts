@@ -90,6 +90,16 @@ export function statusView(phase: Phase): StatusView {
           command: { id: SHOW_STATUS, title: "Show Index Status" },
         };
       }
+      if (status.switching) {
+        // Searches answer with the old model meanwhile: busy, but nothing to act on.
+        return {
+          text: "$(sync~spin) findcode: switching models",
+          detail: status.switching,
+          severity: "info",
+          busy: true,
+          command: { id: SHOW_STATUS, title: "Show Index Status" },
+        };
+      }
       if (status.state !== "idle") {
         // A count while the pass runs would look final; the count of a finished index is the
         // one the status bar shows.
