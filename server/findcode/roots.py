@@ -58,16 +58,16 @@ class RootIndex:
 
     def sync_vectors(self, warn: Callable[[str], None]) -> None:
         """Load the saved vector index, or rebuild it from the stored vectors if it differs."""
-        key = self.vectors.model_key
-        count = self.store.vector_symbol_count(key)
-        reason = self.vectors.load(self.store.generation, count)
+        # Read either way: the saved file is the graph alone, these are its vectors.
+        ids, codes = self.store.symbol_codes(self.vectors.model_key)
+        reason = self.vectors.load(self.store.generation, ids, codes)
         if not reason:
             return
-        ids, data = self.store.symbol_vectors(key)
-        self.vectors.rebuild(ids, data)
+        self.vectors.rebuild(ids, codes)
         if self.writer:  # a reader's rebuild is its own: the saved file is the writer's
             warn(
-                f"rebuilding the vector index of {self.root} from {count} stored vectors: {reason}"
+                f"rebuilding the vector index of {self.root} from {len(ids)} stored vectors: "
+                f"{reason}"
             )
             self.vectors.save(self.store.generation)
 
