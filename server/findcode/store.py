@@ -899,10 +899,11 @@ class Store:
                 "ON v.body_hash = s.body_hash AND v.embed_key = ? ORDER BY s.id",
                 (embed_key,),
             ).fetchall()
-            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
             if not rows:
-                return ids, np.zeros(0, dtype=np.float32), np.zeros((0, 0), dtype=np.int8)
-            return ids, *_split_rows([r[1] for r in rows])
+                empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+                return *empty, np.zeros((0, 0), dtype=np.int8)
+            ids, blobs = zip(*rows, strict=True)  # 10^6 rows: a start reads them all
+            return np.array(ids, dtype=np.int64), *_split_rows(blobs)
 
         return self._read(fetch)
 

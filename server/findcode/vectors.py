@@ -322,10 +322,14 @@ def _tuned(index: hnswlib.Index) -> hnswlib.Index:
 
 def _unit(codes: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Unit float32 rows of int8 codes (into `out` if given), the same bits however the rows
-    are batched: the squared norms are exact integers, the rest is one multiply per value."""
-    norms = np.sqrt(np.einsum("ij,ij->i", codes, codes, dtype=np.int64).astype(np.float64))
-    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-    return np.multiply(codes, scale.astype(np.float32)[:, None], out=out, dtype=np.float32)
+    are batched: a squared norm of int8 codes is an integer below 2**24, so float32 sums it
+    exactly in any order; the rest is one multiply per value."""
+    rows = np.empty(codes.shape, dtype=np.float32) if out is None else out
+    rows[...] = codes
+    norms = np.sqrt(np.einsum("ij,ij->i", rows, rows).astype(np.float64))
+    inverse = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    rows *= inverse.astype(np.float32)[:, None]
+    return rows
 
 
 def _row_layout(fixed: dict) -> tuple[int, int, int]:
