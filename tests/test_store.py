@@ -115,7 +115,7 @@ def test_generation_counts_only_changes_that_move_vectors(tmp_path):
     assert store.file("net/client.py").mtime_ns == 2
 
 
-def test_vector_cache_by_body_hash_and_model(tmp_path):
+def test_vector_cache_by_body_hash_and_model(tmp_path, monkeypatch):
     store = Store(tmp_path)
     put(store)
     pending = store.pending(KEY, 10)
@@ -136,7 +136,11 @@ def test_vector_cache_by_body_hash_and_model(tmp_path):
     assert np.allclose(codes / 127 * np.abs(data).max(axis=1, keepdims=True), data, atol=1e-6)
     # The same code in a second file shares the cached vectors.
     put(store, rel="copy/client.py")
-    assert len(store.symbol_codes(KEY)[0]) == 6
+    ids, data = store.symbol_vectors(KEY)
+    assert len(ids) == 6
+    monkeypatch.setattr(store_module, "ROWS_PER_FETCH", 4)  # read in batches: the same rows
+    batched_ids, batched = store.symbol_vectors(KEY)
+    assert np.array_equal(batched_ids, ids) and np.array_equal(batched, data)
     store.put_vectors("model-b/d1", [(pending[0].body_hash, np.ones(3, dtype=np.float32))])
     store.remove_file("net/client.py")
     store.remove_file("copy/client.py")

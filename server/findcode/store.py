@@ -225,6 +225,10 @@ def _unpack_code(code: bytes | str) -> str:
     return zlib.decompress(code).decode("utf-8", "surrogatepass")
 
 
+# A start reads every stored vector; in batches of this many rows (bounded memory).
+ROWS_PER_FETCH = 1 << 14
+
+
 def quantize(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows of float32 as stored since schema v5: (a float32 scale per row, int8 codes).
 
@@ -254,14 +258,14 @@ def unpack_vector(blob: bytes) -> np.ndarray:
     return _unpack_vectors([blob])[0]
 
 
-def _split_rows(blobs: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    """Many stored rows (of one model: equal lengths) as (scales, int8 codes), vectorised."""
-    raw = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), -1)
+def _split_rows(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stored rows (bytes, one a row: one model's, so equal lengths) as (scales, int8 codes)."""
     return raw[:, :4].copy().view(np.float32).ravel(), raw[:, 4:].view(np.int8)
 
 
 def _unpack_vectors(blobs: Sequence[bytes]) -> np.ndarray:
-    return _dequantize(*_split_rows(blobs))
+    raw = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), -1)
+    return _dequantize(*_split_rows(raw))
 
 
 @dataclass(frozen=True, slots=True)
@@ -893,17 +897,25 @@ class Store:
         return ids, codes
 
     def _symbol_rows(self, embed_key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids, scales, codes) of every symbol with a vector. A start reads them all (10^6
+        rows: a whole fetch would hold ~500 MB of row objects), so they come in batches."""
+
         def fetch() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            rows = self._db.execute(
+            cursor = self._db.execute(
                 "SELECT s.id, v.vector FROM symbols s JOIN vectors v "
                 "ON v.body_hash = s.body_hash AND v.embed_key = ? ORDER BY s.id",
                 (embed_key,),
-            ).fetchall()
-            if not rows:
+            )
+            ids: list[np.ndarray] = []
+            rows: list[np.ndarray] = []
+            while batch := cursor.fetchmany(ROWS_PER_FETCH):
+                batch_ids, blobs = zip(*batch, strict=True)
+                ids.append(np.array(batch_ids, dtype=np.int64))
+                rows.append(np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), -1))
+            if not ids:
                 empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
                 return *empty, np.zeros((0, 0), dtype=np.int8)
-            ids, blobs = zip(*rows, strict=True)  # 10^6 rows: a start reads them all
-            return np.array(ids, dtype=np.int64), *_split_rows(blobs)
+            return np.concatenate(ids), *_split_rows(np.concatenate(rows))
 
         return self._read(fetch)
 
