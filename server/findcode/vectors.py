@@ -223,7 +223,9 @@ class VectorIndex:
         tmp_index = index_path.with_suffix(".hnsw.tmp")
         tmp_header = header_path.with_suffix(".json.tmp")
         with self._lock:
-            # A copy at memory speed; the file is written from it with the lock released.
+            # hnswlib copies its state holding the GIL, no shorter than its save_index did at
+            # 10^5 (bench/vector_file_bench): searches wait that long. The file is then written
+            # from the copy in blocks, with the lock and the GIL free.
             state = self._index.__getstate__()[0]
             count = len(self._labels)
         _write_private(tmp_index, _graph_sections(state, self.dims))
