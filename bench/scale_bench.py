@@ -18,7 +18,9 @@ Per size it prints, each beside its budget (the scale-up issue's, at 10^6) and b
 measured in the same run (these machines are shared: an absolute time alone says little):
 
 - parse+store rate        vs. tree-sitter parsing alone (a sample of the tree)
-- disk bytes per symbol   vs. raw float32 vectors (1,536 B at 384 dims); SQLite and hnswlib apart
+- disk bytes per symbol   vs. raw float32 vectors (1,536 B at 384 dims); SQLite and the vector
+                          file apart (the graph alone since its v3 format; before, hnswlib's
+                          own file with a float32 copy of every vector)
 - open (engine start to first answer, in a fresh process)  vs. reading the index files once
 - RSS idle / during a query burst (fresh process)          vs. the raw float32 vectors
 - query p50/p99: lexical, semantic, hybrid                vs. exact numpy cosine over all vectors
@@ -65,6 +67,7 @@ BUDGETS_AT_1M = {
     "recall_at_10": 0.95,
 }
 DIMS = 384
+VECTOR_FILES = {"graph": "graph file", "hnswlib": "hnswlib file with vectors"}
 CLUSTERS = 1024
 SUBTOPICS = 32
 # Against a unit topic centre: a subtopic direction of norm 0.7 and noise of norm ~0.35, so
@@ -215,6 +218,7 @@ def disk(directory: Path, symbols: int) -> dict[str, float]:
         "disk_bytes_per_symbol": (sqlite + hnsw) / symbols,
         "sqlite_bytes_per_symbol": sqlite / symbols,
         "hnsw_bytes_per_symbol": hnsw / symbols,
+        "vector_file": "graph",  # results of older runs lack it: hnswlib's own file
         "raw_float32_bytes_per_symbol": DIMS * 4.0,
     }
 
@@ -451,7 +455,8 @@ def table(result: dict) -> list[str]:
             "disk per symbol",
             f"{result['disk_bytes_per_symbol']:.0f} B "
             f"(SQLite {result['sqlite_bytes_per_symbol']:.0f}, "
-            f"hnswlib {result['hnsw_bytes_per_symbol']:.0f})",
+            f"{VECTOR_FILES[result.get('vector_file', 'hnswlib')]} "
+            f"{result['hnsw_bytes_per_symbol']:.0f})",
             f"{b['disk_bytes_per_symbol']:.0f} B",
             f"raw float32 vector {DIMS * 4} B "
             f"(x{result['disk_bytes_per_symbol'] / (DIMS * 4):.2f})",
@@ -531,7 +536,9 @@ def plot(results: list[dict], path: Path) -> None:
     left.legend(fontsize=7)
     right.plot(sizes, [r["disk_bytes_per_symbol"] for r in results], marker="o", label="total")
     right.plot(sizes, [r["sqlite_bytes_per_symbol"] for r in results], marker="o", label="SQLite")
-    right.plot(sizes, [r["hnsw_bytes_per_symbol"] for r in results], marker="o", label="hnswlib")
+    right.plot(
+        sizes, [r["hnsw_bytes_per_symbol"] for r in results], marker="o", label="vector file"
+    )
     right.axhline(BUDGETS_AT_1M["disk_bytes_per_symbol"], color="grey", lw=0.8)
     right.set(
         xscale="log", xlabel="symbols", ylabel="bytes per symbol", title="disk", ylim=(0, None)

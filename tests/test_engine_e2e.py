@@ -6,14 +6,17 @@ Counts of embedded symbols come from the engine's counter (cache misses), never 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 
+import hnswlib
 import numpy as np
 import pytest
 from findcode import engine as engine_module
+from findcode.documents import document_text
 from findcode.errors import IndexCorruptError, QueryError
 from findcode.roots import index_dir_for
-from findcode.vectors import HEADER_NAME, INDEX_NAME
+from findcode.vectors import HEADER_NAME, HEADER_VERSION, INDEX_NAME, _fingerprint
 from index_support import Recorder, copy_repo, open_engine, run_git
 
 FIXTURE_SYMBOLS = 24
@@ -220,7 +223,24 @@ def test_similar_finds_related_code_but_not_itself(repo, tmp_path, embedder):
         engine.close()
 
 
-@pytest.mark.parametrize("damage", ["truncated", "emptied", "garbage", "deleted", "header"])
+def write_old_format(directory, embedder) -> None:
+    """The vector file as findcode wrote it before the graph-only format (header v2): hnswlib's
+    own save_index, float32 vectors and all."""
+    hnsw = directory / INDEX_NAME
+    header = json.loads((directory / HEADER_NAME).read_text())
+    old = hnswlib.Index(space="cosine", dim=embedder.dims)
+    old.init_index(max_elements=1024, M=16, ef_construction=200, allow_replace_deleted=True)
+    old.add_items(np.ones((header["count"], embedder.dims), np.float32), range(header["count"]))
+    old.save_index(str(hnsw))
+    header = {key: header[key] for key in ("generation", "count", "model", "dims")}
+    header.update(version=2, capacity=1024, deleted=[], size=hnsw.stat().st_size)
+    header["fingerprint"] = _fingerprint(hnsw)
+    (directory / HEADER_NAME).write_text(json.dumps(header))
+
+
+@pytest.mark.parametrize(
+    "damage", ["truncated", "emptied", "garbage", "deleted", "header", "old format"]
+)
 def test_damaged_vector_index_is_rebuilt_from_the_store(repo, tmp_path, embedder, damage):
     index_dir = tmp_path / "index"
     open_engine([repo], index_dir, embedder).close()
@@ -233,8 +253,10 @@ def test_damaged_vector_index_is_rebuilt_from_the_store(repo, tmp_path, embedder
         hnsw.write_bytes(os.urandom(hnsw.stat().st_size))
     elif damage == "deleted":
         hnsw.unlink()
-    else:
+    elif damage == "header":
         (hnsw.parent / HEADER_NAME).write_text("{not json")
+    else:
+        write_old_format(hnsw.parent, embedder)
     log = Recorder()
     engine = open_engine([repo], index_dir, embedder, log)
     try:
@@ -247,6 +269,11 @@ def test_damaged_vector_index_is_rebuilt_from_the_store(repo, tmp_path, embedder
         assert "fetch_with_retry" in names(engine.search(query, limit=3, mode="semantic"))
     finally:
         engine.close()
+    # Saved again, in today's format: the next start loads it without a word.
+    assert json.loads((hnsw.parent / HEADER_NAME).read_text())["version"] == HEADER_VERSION
+    log = Recorder()
+    open_engine([repo], index_dir, embedder, log).close()
+    assert not log.warnings()
 
 
 def test_corrupt_store_says_to_reindex(repo, tmp_path, embedder):
@@ -263,16 +290,18 @@ def test_corrupt_store_says_to_reindex(repo, tmp_path, embedder):
 
 
 def test_int8_vectors_keep_the_top_results_of_a_real_search(repo, tmp_path, embedder):
-    """Stored vectors are int8 with a scale (store schema v5). An index rebuilt from them (the
-    next start after any mismatch) answers with the same top five as the index the embedder's
-    float32 vectors went into, and exact search over them ranks like exact float32 search."""
+    """Stored vectors are int8 with a scale (store schema v5), and the hnswlib index holds their
+    directions (so its file need not hold vectors). Exact search over them ranks like exact
+    search over the embedder's float32 vectors, and an index rebuilt from them (the next start
+    after any mismatch) answers with the same top five as the one built while indexing."""
     index_dir = tmp_path / "index"
     engine = open_engine([repo], index_dir, embedder)
     try:
         before = {query: names(engine.search(query, limit=5)) for query, _ in QUERIES}
         (index,) = engine._worker.roots()
         ids, stored = index.store.symbol_vectors(engine._worker.embed_key)
-        exact = np.stack([index.vectors.vector(int(i)) for i in ids])  # float32, as embedded
+        rows = index.store.symbols(int(i) for i in ids)
+        exact = embedder.embed_documents([document_text(rows[int(i)].as_symbol()) for i in ids])
     finally:
         engine.close()
     for query, _ in QUERIES:

@@ -115,7 +115,7 @@ def test_generation_counts_only_changes_that_move_vectors(tmp_path):
     assert store.file("net/client.py").mtime_ns == 2
 
 
-def test_vector_cache_by_body_hash_and_model(tmp_path):
+def test_vector_cache_by_body_hash_and_model(tmp_path, monkeypatch):
     store = Store(tmp_path)
     put(store)
     pending = store.pending(KEY, 10)
@@ -129,10 +129,18 @@ def test_vector_cache_by_body_hash_and_model(tmp_path):
     # Stored as int8 with a scale: equal up to 1/254 of the largest component.
     assert np.allclose(cached[pending[1].body_hash], vectors[pending[1].body_hash], atol=1e-6)
     ids, data = store.symbol_vectors(KEY)
-    assert len(ids) == 3 == store.vector_symbol_count(KEY) and data.shape == (3, 3)
+    assert len(ids) == 3 and data.shape == (3, 3)
+    # What the vector index is made of: the same rows, as their int8 codes.
+    code_ids, codes = store.symbol_codes(KEY)
+    assert np.array_equal(code_ids, ids) and codes.dtype == np.int8
+    assert np.allclose(codes / 127 * np.abs(data).max(axis=1, keepdims=True), data, atol=1e-6)
     # The same code in a second file shares the cached vectors.
     put(store, rel="copy/client.py")
-    assert store.vector_symbol_count(KEY) == 6
+    ids, data = store.symbol_vectors(KEY)
+    assert len(ids) == 6
+    monkeypatch.setattr(store_module, "ROWS_PER_FETCH", 4)  # read in batches: the same rows
+    batched_ids, batched = store.symbol_vectors(KEY)
+    assert np.array_equal(batched_ids, ids) and np.array_equal(batched, data)
     store.put_vectors("model-b/d1", [(pending[0].body_hash, np.ones(3, dtype=np.float32))])
     store.remove_file("net/client.py")
     store.remove_file("copy/client.py")
@@ -387,7 +395,7 @@ def test_a_version_4_index_is_compacted_and_keeps_its_vectors(tmp_path):
         cosine = vector @ original / np.linalg.norm(vector) / np.linalg.norm(original)
         assert cosine > 0.9999
     ids, data = store.symbol_vectors(KEY)
-    assert len(ids) == 3 == store.vector_symbol_count(KEY) and data.shape == (3, 384)
+    assert len(ids) == 3 and data.shape == (3, 384)
     rows = store.symbols([1, 2, 3, 4])
     assert [rows[n].code for n in (1, 2, 3, 4)] == [s.code for s in originals]
     assert [i for i, _ in store.lexical(["retry"], 5, WEIGHTS)] == [2]
@@ -458,7 +466,6 @@ def test_counts_read_the_waiting_symbols_not_all_of_them(tmp_path):
     store._db.set_progress_handler(lambda: steps.append(1), 100)
     assert store.counts(KEY) == {"files": 2, "symbols": 3004, "vectors": 3000, "pending": 4}
     assert store.file_counts(KEY) == (1, 2)
-    assert store.vector_symbol_count(KEY) == 3000
     store._db.set_progress_handler(None, 0)
     # Each 100 SQLite VM steps call the handler once; a walk over 3,004 rows takes >30 calls.
     assert len(steps) < 10

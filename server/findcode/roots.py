@@ -76,10 +76,11 @@ class RootIndex:
 
     def _load_or_rebuild(self, vectors: VectorIndex, *, kept: bool) -> str | None:
         """Why the saved file could not be used (then it was rebuilt), or None."""
-        key = vectors.model_key
-        reason = vectors.load(self.store.generation, self.store.vector_symbol_count(key), kept=kept)
+        # Read either way: the saved file is the graph alone, these are its vectors.
+        ids, codes = self.store.symbol_codes(vectors.model_key)
+        reason = vectors.load(self.store.generation, ids, codes, kept=kept)
         if reason:
-            vectors.rebuild(*self.store.symbol_vectors(key))
+            vectors.rebuild(ids, codes)
         return reason
 
     def claim(self, warn: Callable[[str], None]) -> bool:

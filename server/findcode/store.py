@@ -225,30 +225,47 @@ def _unpack_code(code: bytes | str) -> str:
     return zlib.decompress(code).decode("utf-8", "surrogatepass")
 
 
-def pack_vector(vector: np.ndarray) -> bytes:
-    """A vector as stored since schema v5: a float32 scale, then one int8 per dimension.
+# A start reads every stored vector; in batches of this many rows (bounded memory).
+ROWS_PER_FETCH = 1 << 14
+
+
+def quantize(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of float32 as stored since schema v5: (a float32 scale per row, int8 codes).
 
     A quarter of float32's bytes. The scale is per vector (its largest magnitude maps to 127),
     so each component keeps about 2 significant digits; cosine rankings barely move
-    (bench/scale_bench.py measures recall@10 of int8 against float32 exact search).
+    (bench/scale_bench.py measures recall@10 of int8 against float32 exact search). Codes of a
+    vector the store gave back are the codes it holds: a row's peak is always +-127.
     """
-    v = np.asarray(vector, dtype=np.float32).ravel()
-    peak = float(np.max(np.abs(v))) if v.size else 0.0
-    scale = peak / 127.0 if peak > 0 else 1.0
-    q = np.clip(np.rint(v / scale), -127, 127).astype(np.int8)
-    return np.float32(scale).tobytes() + q.tobytes()
+    v = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+    peaks = np.max(np.abs(v), axis=1) if v.shape[1] else np.zeros(len(v), dtype=np.float32)
+    scales = np.where(peaks > 0, peaks.astype(np.float64) / 127.0, 1.0).astype(np.float32)
+    codes = np.clip(np.rint(v / scales[:, None]), -127, 127).astype(np.int8)
+    return scales, codes
+
+
+def _dequantize(scales: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    return codes.astype(np.float32) * scales.reshape(-1, 1)
+
+
+def pack_vector(vector: np.ndarray) -> bytes:
+    """One vector's row: its float32 scale, then one int8 per dimension (see `quantize`)."""
+    scales, codes = quantize(np.asarray(vector, dtype=np.float32).ravel())
+    return scales.tobytes() + codes.tobytes()
 
 
 def unpack_vector(blob: bytes) -> np.ndarray:
-    scale = np.frombuffer(blob, dtype=np.float32, count=1)[0]
-    return np.frombuffer(blob, dtype=np.int8, offset=4).astype(np.float32) * scale
+    return _unpack_vectors([blob])[0]
+
+
+def _split_rows(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stored rows (bytes, one a row: one model's, so equal lengths) as (scales, int8 codes)."""
+    return raw[:, :4].copy().view(np.float32).ravel(), raw[:, 4:].view(np.int8)
 
 
 def _unpack_vectors(blobs: Sequence[bytes]) -> np.ndarray:
-    """Many stored vectors (of one model: equal lengths) as one float32 matrix, vectorised."""
     raw = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), -1)
-    scales = raw[:, :4].copy().view(np.float32)
-    return raw[:, 4:].view(np.int8).astype(np.float32) * scales
+    return _dequantize(*_split_rows(raw))
 
 
 @dataclass(frozen=True, slots=True)
@@ -868,24 +885,37 @@ class Store:
         self._read(fetch)
         return out
 
-    def vector_symbol_count(self, embed_key: str) -> int:
-        """How many symbols have a vector: what the hnswlib index must hold."""
-        counts = self.counts(embed_key)
-        return counts["symbols"] - counts["pending"]
-
     def symbol_vectors(self, embed_key: str) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, vectors) of every symbol that has a vector: what the hnswlib index holds."""
+        """(ids, float32 vectors) of every symbol that has a vector, by id."""
+        ids, scales, codes = self._symbol_rows(embed_key)
+        return ids, _dequantize(scales, codes)
 
-        def fetch() -> tuple[np.ndarray, np.ndarray]:
-            rows = self._db.execute(
+    def symbol_codes(self, embed_key: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, int8 codes) of every symbol that has a vector, by id: what the hnswlib index
+        is made of (cosine needs a direction, not its scale)."""
+        ids, _, codes = self._symbol_rows(embed_key)
+        return ids, codes
+
+    def _symbol_rows(self, embed_key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids, scales, codes) of every symbol with a vector. A start reads them all (10^6
+        rows: a whole fetch would hold ~500 MB of row objects), so they come in batches."""
+
+        def fetch() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            cursor = self._db.execute(
                 "SELECT s.id, v.vector FROM symbols s JOIN vectors v "
                 "ON v.body_hash = s.body_hash AND v.embed_key = ? ORDER BY s.id",
                 (embed_key,),
-            ).fetchall()
-            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            if not rows:
-                return ids, np.zeros((0, 0), dtype=np.float32)
-            return ids, _unpack_vectors([r[1] for r in rows])
+            )
+            ids: list[np.ndarray] = []
+            rows: list[np.ndarray] = []
+            while batch := cursor.fetchmany(ROWS_PER_FETCH):
+                batch_ids, blobs = zip(*batch, strict=True)
+                ids.append(np.array(batch_ids, dtype=np.int64))
+                rows.append(np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), -1))
+            if not ids:
+                empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+                return *empty, np.zeros((0, 0), dtype=np.int8)
+            return np.concatenate(ids), *_split_rows(np.concatenate(rows))
 
         return self._read(fetch)
 

@@ -1,10 +1,22 @@
-"""The dense index: hnswlib over the stored vectors, a cache that can always be rebuilt.
+"""The dense index: hnswlib's graph over the stored vectors, a cache that can always be rebuilt.
 
-SQLite (store.py) is the truth; this file only makes k-NN fast. It is saved atomically (temp
-file, fsync, rename) together with a small header naming the store generation, model and
-count it was built from. On open, anything that does not match (another generation after a
-crash, another model, a truncated, emptied, garbage or missing file) is answered by
-rebuilding from the stored vectors, with a warning: nothing is ever re-embedded for it.
+SQLite (store.py) is the truth, vectors included (int8 codes with a scale); this module only
+makes k-NN fast. hnswlib's own file format keeps a float32 copy of every vector (1,536 bytes at
+384 dims, more than the store's whole row), so the file here holds the graph alone: hnswlib's
+pickled state with the vector bytes cut out of every element (~150 bytes a vector). Opening
+puts the store's vectors back into their slots. Only the slots of deleted symbols, which
+hnswlib still walks through but the store no longer maps, keep their vectors in the file.
+
+The index holds each vector as the unit vector of its int8 codes, in hnswlib's inner-product
+space (cosine on unit vectors): a vector embedded now and the same vector read back from the
+store become the same bits, so a reopened index answers exactly as the one that was saved.
+
+The file is saved atomically (temp file, fsync, rename) together with a small header naming the
+store generation, model and count it was built from. On open, anything that does not match
+(another generation after a crash, another model, a file of an older format, a truncated,
+emptied, garbage or missing file, a graph whose labels are not the store's symbols) is answered
+by rebuilding from the stored vectors, with a warning: nothing is ever re-embedded for it.
+hnswlib follows the links it is given unchecked, so every link is checked before it sees them.
 
 Both files are written 0600, like the store: vectors can be matched back to the code.
 
@@ -23,18 +35,21 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 
 import hnswlib
 import numpy as np
+
+from findcode.store import quantize
 
 INDEX_NAME = "vectors.hnsw"
 HEADER_NAME = "vectors.json"
 # A kept index (of another model than the store's): "vectors-<hash of its model key>.hnsw/.json".
 KEPT_PREFIX = "vectors-"
 # 2: "fingerprint" (sampled) in place of "sha256" (the whole file).
-HEADER_VERSION = 2
+# 3: the graph alone (hnswlib's pickled state less the vectors, which come from the store).
+HEADER_VERSION = 3
 FILE_MODE = 0o600
 
 # M: links per node. More links give better recall and steadier latency on large indexes but
@@ -49,15 +64,21 @@ EF_SEARCH = 64
 # Capacity grows geometrically so a stream of inserts costs amortised O(1) resizes.
 GROWTH = 1.5
 MIN_CAPACITY = 1024
-# The open-time check hashes a file this small whole; a larger one (1.7 GB at 10^6 vectors:
-# seconds to hash) by its head, its tail and evenly spaced blocks, about this many bytes.
-# hnswlib reads the sizes it allocates by from the head (counts) and the tail (the upper
-# layers' link lists, ~12 bytes a vector): those are hashed whole up to TAIL_BYTES.
+# The open-time check hashes a file this small whole; a larger one (150 MB at 10^6 vectors)
+# by its head, its tail and evenly spaced blocks, about this many bytes: damage the samples
+# miss is caught by the structure check before hnswlib sees the graph.
 FULL_HASH_BYTES = 32 << 20
 HEAD_BYTES = 1 << 16
 TAIL_BYTES = 16 << 20
 SAMPLES = 1024
 SAMPLE_BYTES = 4096
+# hnswlib's link list header: the link count in its low 16 bits, flags in the third byte.
+LINK_COUNT_MASK = 0xFFFF
+DELETED_FLAG_BYTE = 2
+DELETED_FLAG = 0x01
+# Vectors are normalised and put back this many rows at a time (bounded temporary memory).
+CHUNK_ROWS = 1 << 16
+WRITE_BYTES = 1 << 20
 
 
 class VectorIndex:
@@ -72,15 +93,11 @@ class VectorIndex:
         self._labels: set[int] = set()
 
     def _empty(self, capacity: int) -> hnswlib.Index:
-        index = hnswlib.Index(space="cosine", dim=self.dims)
+        index = hnswlib.Index(space="ip", dim=self.dims)
         index.init_index(
             max_elements=capacity, M=M, ef_construction=EF_CONSTRUCTION, allow_replace_deleted=True
         )
-        index.set_ef(EF_SEARCH)
-        # Queries run one at a time per caller; hnswlib's own thread pool would only contend
-        # with the indexer for the same cores.
-        index.set_num_threads(1)
-        return index
+        return _tuned(index)
 
     def __len__(self) -> int:
         return len(self._labels)
@@ -97,11 +114,14 @@ class VectorIndex:
         stem = KEPT_PREFIX + hashlib.sha256(self.model_key.encode()).hexdigest()[:12]
         return self.directory / f"{stem}.hnsw", self.directory / f"{stem}.json"
 
-    def load(self, generation: int, count: int, *, kept: bool = False) -> str | None:
-        """Load the saved index if it is the picture of this store; otherwise say why not."""
+    def load(
+        self, generation: int, ids: np.ndarray, codes: np.ndarray, *, kept: bool = False
+    ) -> str | None:
+        """Load the saved graph if it pictures this store (`ids`, `codes`: its vectors, by id,
+        from `Store.symbol_codes`) and put the vectors into it; otherwise say why not."""
         index_path, header_path = self._paths(kept)
         if not index_path.exists() and not header_path.exists():
-            return "no saved vector index" if count else None
+            return "no saved vector index" if len(ids) else None
         try:
             header = json.loads(header_path.read_text())
         except (OSError, ValueError) as error:
@@ -111,7 +131,7 @@ class VectorIndex:
         expected = {
             "version": HEADER_VERSION,
             "generation": generation,
-            "count": count,
+            "count": len(ids),
             "model": self.model_key,
             "dims": self.dims,
             "size": index_path.stat().st_size if index_path.exists() else -1,
@@ -119,68 +139,123 @@ class VectorIndex:
         for key, value in expected.items():
             if header.get(key) != value:
                 return f"vector index {key} is {header.get(key)!r}, expected {value!r}"
-        # hnswlib trusts the sizes written in its file; garbage of the right length could make
-        # it allocate wildly or crash the process, so the bytes are checked before it sees them.
         if _fingerprint(index_path) != header.get("fingerprint"):
             return "vector index checksum does not match: the file is corrupt"
-        index = hnswlib.Index(space="cosine", dim=self.dims)
         try:
-            index.load_index(
-                str(index_path), max_elements=header["capacity"], allow_replace_deleted=True
-            )
-            labels = set(int(x) for x in index.get_ids_list())
+            index = _tuned(hnswlib.Index(self._state(header, index_path, ids, codes)))
         except (RuntimeError, ValueError, MemoryError, TypeError, KeyError) as error:
             return f"corrupt vector index ({error})"
-        deleted = set(header.get("deleted", []))
-        labels -= deleted
-        if len(labels) != count:
-            return f"vector index holds {len(labels)} vectors, the store {count}"
-        index.set_ef(EF_SEARCH)
+        with self._lock:
+            self._index = index
+            self._labels = set(ids.tolist())
+        return None
+
+    def _state(self, header: dict, path: Path, ids: np.ndarray, codes: np.ndarray) -> dict:
+        """hnswlib's pickled state from the saved graph and the store's vectors.
+
+        ValueError when the graph is damaged (a link to nowhere, levels that disagree, a length
+        its counts do not explain) or its labels are not the store's symbols.
+        """
+        fixed = self._fixed_state()
+        capacity, count = int(header["capacity"]), int(header["elements"])
+        data = np.fromfile(path, dtype=np.uint8)
+        if not 0 <= count <= capacity:
+            raise ValueError(f"{count} elements in a capacity of {capacity}")
+        if count == 0:
+            if data.size or len(ids):
+                raise ValueError("an empty graph with bytes or vectors")
+            return self._empty(capacity).__getstate__()[0]
+        width, links_start, links_width = _row_layout(fixed)
+        graph = data[: count * width].reshape(count, width)
+        levels = np.frombuffer(data, np.int32, count, count * width).astype(np.int64)
+        if levels.min() < 0:
+            raise ValueError("a negative level")
+        links_end = count * width + 4 * count + int(levels.sum()) * links_width
+        deleted = _deleted(graph, fixed)
+        if data.size != links_end + int(deleted.sum()) * 4 * self.dims:
+            raise ValueError("the file's length does not match its counts")
+        links = data[count * width + 4 * count : links_end]
+        kept = data[links_end:]
+        _check_links(np.ascontiguousarray(graph[:, :links_start]), fixed["max_M0"], count)
+        _check_links(links, fixed["max_M"], count)
+        top, entry = int(header["max_level"]), int(header["enterpoint"])
+        if levels.max() != top or not 0 <= entry < count or levels[entry] != top:
+            raise ValueError("the entry point or the top level disagrees with the levels")
+        labels = np.ascontiguousarray(graph[:, links_start : links_start + 8]).view(np.uint64)
+        labels = labels.ravel()
+        slots = _slots_of(labels, deleted, ids)
+        row_bytes = fixed["size_data_per_element"]
+        level0 = np.empty((count, row_bytes), dtype=np.uint8)
+        level0[:, :links_start] = graph[:, :links_start]
+        level0[:, fixed["label_offset"] :] = graph[:, links_start:]
+        vectors = level0[:, links_start : fixed["label_offset"]].view(np.float32)
+        source = np.zeros(count, dtype=np.int64)  # each slot's row in `codes`
+        source[slots] = np.arange(len(slots))
+        for start in range(0, count if len(slots) else 0, CHUNK_ROWS):  # in slot order, in place
+            part = slice(start, start + CHUNK_ROWS)
+            _unit(codes[source[part]], out=vectors[part])
+        vectors[deleted] = kept.view(np.float32).reshape(-1, self.dims)
+        element_levels = np.zeros(capacity, dtype=np.int32)
+        element_levels[:count] = levels
+        return {
+            **fixed,
+            "max_elements": capacity,
+            "cur_element_count": count,
+            "max_level": top,
+            "enterpoint_node": entry,
+            "ep_added": True,
+            "has_deletions": bool(deleted.any()),
+            "label_lookup_external": labels,
+            "label_lookup_internal": np.arange(count, dtype=np.uint32),
+            "element_levels": element_levels,
+            "data_level0": level0.reshape(-1).view(np.int8),
+            "link_lists": links.view(np.int8),
+        }
+
+    def _fixed_state(self) -> dict:
+        """The fields of hnswlib's state that follow from dims and M (offsets, sizes, mult)."""
+        state = self._empty(1).__getstate__()[0]
+        return {key: value for key, value in state.items() if not isinstance(value, np.ndarray)}
+
+    def rebuild(self, ids: np.ndarray, codes: np.ndarray) -> None:
+        """Replace the whole index with these vectors (the store's int8 codes)."""
+        index = self._empty(max(MIN_CAPACITY, int(len(ids) * GROWTH)))
+        index.set_num_threads(os.cpu_count() or 1)
+        for start in range(0, len(ids), CHUNK_ROWS):
+            part = slice(start, start + CHUNK_ROWS)
+            index.add_items(_unit(codes[part]), ids[part])
         index.set_num_threads(1)
         with self._lock:
             self._index = index
-            self._labels = labels
-        return None
-
-    def rebuild(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Replace the whole index with these vectors (from the store)."""
-        index = self._empty(max(MIN_CAPACITY, int(len(ids) * GROWTH)))
-        if len(ids):
-            index.set_num_threads(os.cpu_count() or 1)
-            index.add_items(vectors, ids)
-            index.set_num_threads(1)
-        with self._lock:
-            self._index = index
-            self._labels = set(int(i) for i in ids)
+            self._labels = set(ids.tolist())
 
     def save(self, generation: int, *, kept: bool = False) -> None:
-        """Write the index and its header atomically: a reader sees the old pair or the new."""
+        """Write the graph and its header atomically: a reader sees the old pair or the new."""
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         index_path, header_path = self._paths(kept)
         tmp_index = index_path.with_suffix(".hnsw.tmp")
         tmp_header = header_path.with_suffix(".json.tmp")
         with self._lock:
-            self._index.save_index(str(tmp_index))
-            all_ids = set(int(x) for x in self._index.get_ids_list())
-            header = {
-                "version": HEADER_VERSION,
-                "generation": generation,
-                "count": len(self._labels),
-                "model": self.model_key,
-                "dims": self.dims,
-                "capacity": self._index.get_max_elements(),
-                "deleted": sorted(all_ids - self._labels),
-            }
-        tmp_index.chmod(FILE_MODE)  # hnswlib creates it with the umask's mode
-        _fsync(tmp_index)
-        header["size"] = tmp_index.stat().st_size
-        header["fingerprint"] = _fingerprint(tmp_index)
-        fd = os.open(tmp_header, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        os.fchmod(fd, FILE_MODE)  # a leftover from a crash keeps the mode it was made with
-        with os.fdopen(fd, "w") as handle:
-            handle.write(json.dumps(header))
-            handle.flush()
-            os.fsync(handle.fileno())
+            # hnswlib copies its state holding the GIL, no shorter than its save_index did at
+            # 10^5 (bench/vector_file_bench): searches wait that long. The file is then written
+            # from the copy in blocks, with the lock and the GIL free.
+            state = self._index.__getstate__()[0]
+            count = len(self._labels)
+        _write_private(tmp_index, _graph_sections(state, self.dims))
+        header = {
+            "version": HEADER_VERSION,
+            "generation": generation,
+            "count": count,
+            "model": self.model_key,
+            "dims": self.dims,
+            "capacity": state["max_elements"],
+            "elements": state["cur_element_count"],
+            "max_level": state["max_level"],
+            "enterpoint": state["enterpoint_node"],
+            "size": tmp_index.stat().st_size,
+            "fingerprint": _fingerprint(tmp_index),
+        }
+        _write_private(tmp_header, [np.frombuffer(json.dumps(header).encode(), np.uint8)])
         # The header is renamed last, and names the size and generation of the index file: a
         # crash between the two renames leaves a header that does not match, hence a rebuild.
         os.replace(tmp_index, index_path)
@@ -196,7 +271,6 @@ class VectorIndex:
 
     def add(self, ids: Sequence[int], vectors: np.ndarray | Sequence[np.ndarray]) -> None:
         """Add vectors under new labels; labels already present are left as they are."""
-        vectors = np.asarray(vectors, dtype=np.float32)
         with self._lock:
             keep = [n for n, label in enumerate(ids) if label not in self._labels]
             if not keep:
@@ -208,7 +282,8 @@ class VectorIndex:
             if needed > capacity:
                 self._index.resize_index(max(int(capacity * GROWTH), needed))
             labels = np.asarray([ids[n] for n in keep], dtype=np.int64)
-            self._index.add_items(vectors[keep], labels, replace_deleted=True)
+            _, codes = quantize(np.asarray(vectors, dtype=np.float32)[keep])
+            self._index.add_items(_unit(codes), labels, replace_deleted=True)
             self._labels.update(int(label) for label in labels)
 
     def remove(self, ids: Collection[int]) -> None:
@@ -224,34 +299,34 @@ class VectorIndex:
         self, vector: np.ndarray, k: int, allow: Callable[[int], bool] | None = None
     ) -> list[tuple[int, float]]:
         """(symbol id, cosine similarity) of the k nearest, best first."""
+        query = np.asarray(vector, dtype=np.float32).ravel()
+        query = query / max(float(np.linalg.norm(query)), 1e-30)
         with self._lock:
             k = min(k, len(self._labels))
             if k <= 0:
                 return []
             self._index.set_ef(max(EF_SEARCH, k))
             try:
-                labels, distances = self._index.knn_query(vector, k=k, filter=allow)
+                labels, distances = self._index.knn_query(query, k=k, filter=allow)
             except RuntimeError:
                 # hnswlib raises when fewer than k items pass the filter; ask for what exists.
-                return self._exact(vector, k, allow)
+                return self._exact(query, k, allow)
         return [
             (int(label), 1.0 - float(d)) for label, d in zip(labels[0], distances[0], strict=True)
         ]
 
     def _exact(
-        self, vector: np.ndarray, k: int, allow: Callable[[int], bool] | None
+        self, query: np.ndarray, k: int, allow: Callable[[int], bool] | None
     ) -> list[tuple[int, float]]:
         labels = [label for label in self._labels if allow is None or allow(label)]
         if not labels:
             return []
-        data = np.asarray(self._index.get_items(labels), dtype=np.float32)
-        norms = np.linalg.norm(data, axis=1)
-        norms[norms == 0] = 1.0
-        scores = data @ vector / norms / max(float(np.linalg.norm(vector)), 1e-12)
+        scores = np.asarray(self._index.get_items(labels), dtype=np.float32) @ query
         order = np.argsort(-scores)[:k]
         return [(labels[i], float(scores[i])) for i in order]
 
     def vector(self, label: int) -> np.ndarray | None:
+        """The unit vector the index holds for `label` (the direction of its stored vector)."""
         with self._lock:
             if label not in self._labels:
                 return None
@@ -265,13 +340,99 @@ def kept_files(directory: Path) -> list[Path]:
     )
 
 
+def _tuned(index: hnswlib.Index) -> hnswlib.Index:
+    index.set_ef(EF_SEARCH)
+    # Queries run one at a time per caller; hnswlib's own thread pool would only contend
+    # with the indexer for the same cores.
+    index.set_num_threads(1)
+    return index
+
+
+def _unit(codes: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Unit float32 rows of int8 codes (into `out` if given), the same bits however the rows
+    are batched: a squared norm of int8 codes is an integer below 2**24, so float32 sums it
+    exactly in any order; the rest is one multiply per value."""
+    rows = np.empty(codes.shape, dtype=np.float32) if out is None else out
+    rows[...] = codes
+    norms = np.sqrt(np.einsum("ij,ij->i", rows, rows).astype(np.float64))
+    inverse = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    rows *= inverse.astype(np.float32)[:, None]
+    return rows
+
+
+def _row_layout(fixed: dict) -> tuple[int, int, int]:
+    """(bytes of an element's row in the file, where its vector starts in hnswlib's row, bytes
+    of one upper-level link list). A row in the file is hnswlib's less the vector."""
+    vector_start, label_start = fixed["offset_data"], fixed["label_offset"]
+    width = fixed["size_data_per_element"] - (label_start - vector_start)
+    return width, vector_start, fixed["size_links_per_element"]
+
+
+def _graph_sections(state: dict, dims: int) -> list[np.ndarray]:
+    """The file's parts from hnswlib's state: every element's row less its vector, the levels,
+    the upper levels' links, then the vectors of deleted slots (not in the store any more)."""
+    count = state["cur_element_count"]
+    vector_start, label_start = state["offset_data"], state["label_offset"]
+    rows = state["data_level0"].view(np.uint8).reshape(count, state["size_data_per_element"])
+    graph = np.concatenate((rows[:, :vector_start], rows[:, label_start:]), axis=1)
+    deleted = _deleted(rows, state)
+    kept = rows[deleted, vector_start:label_start]
+    levels = state["element_levels"][:count].astype(np.int32)
+    return [graph, levels, state["link_lists"].view(np.uint8), kept]
+
+
+def _deleted(rows: np.ndarray, fixed: dict) -> np.ndarray:
+    """Which elements hnswlib marked deleted (a flag in their level-0 link list header)."""
+    return (rows[:, fixed["offset_level0"] + DELETED_FLAG_BYTE] & DELETED_FLAG).astype(bool)
+
+
+def _check_links(lists: np.ndarray, most: int, count: int) -> None:
+    """Each link list (a count, then `most` slots) holds at most `most` links, each to one of
+    the `count` elements: hnswlib follows them unchecked, so a bad one would crash, not raise."""
+    table = lists.reshape(-1).view(np.uint32).reshape(-1, most + 1)
+    sizes = table[:, 0] & LINK_COUNT_MASK
+    if (sizes > most).any():
+        raise ValueError("a link list longer than M allows")
+    used = np.arange(most) < sizes[:, None]
+    if ((table[:, 1:] >= count) & used).any():
+        raise ValueError("a link to an element that does not exist")
+
+
+def _slots_of(labels: np.ndarray, deleted: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The slot of each of `ids`: the live labels must be exactly the store's ids, each once."""
+    order = np.argsort(labels, kind="stable")
+    ranked = labels[order]
+    if (ranked[1:] == ranked[:-1]).any():
+        raise ValueError("a label held by two elements")
+    live = order[~deleted[order]]
+    if not np.array_equal(labels[live], ids.astype(np.uint64)):
+        raise ValueError("its labels are not the store's symbols")
+    return live
+
+
+def _write_private(path: Path, parts: Iterable[np.ndarray]) -> None:
+    """Write `parts` to a new 0600 file and fsync it, in blocks: the GIL is free during each
+    write, so searches go on while a large file is written."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)  # a leftover from a crash keeps the mode it was made with
+        for part in parts:
+            view = part.data.cast("B") if part.nbytes else part.data
+            while view:
+                view = view[os.write(fd, view[:WRITE_BYTES]) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _fingerprint(path: Path) -> str:
     """sha256 of the file, or of its size, head, tail and sampled blocks when it is large.
 
     The file is only ever written whole and renamed into place, so the damage to expect is a
     truncation, a file swapped or overwritten, a disk returning garbage: all change the size,
-    the head, the tail or most blocks. A lone flipped byte deep in the graph may pass; it costs
-    some recall, never a crash, and the next save replaces the file.
+    the head, the tail or most blocks. A lone flipped byte deep in the graph may pass; the
+    structure check turns a bad link into a rebuild, a bad level costs some recall, and the
+    next save replaces the file.
     """
     sha = hashlib.sha256()
     with path.open("rb") as handle:
@@ -291,11 +452,3 @@ def _fingerprint(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             sha.update(block)
     return "sampled:" + sha.hexdigest()
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
