@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from findcode import store as store_module
 from findcode.errors import IndexAccessError, IndexCorruptError
+from findcode.search import affordable_words
 from findcode.store import SCHEMA_VERSION, Store, identifier_words
 from findcode.symbols import extract_symbols
 from index_support import immutable
@@ -89,6 +90,45 @@ def test_lexical_finds_split_words_and_forgets_removed_files(tmp_path):
     assert len(removed) == 4
     assert store.lexical(["retry", "header", "bucket"], 5, WEIGHTS) == []
     assert store.counts(KEY)["symbols"] == 0
+
+
+def put_handlers(store: Store, first: int, count: int) -> None:
+    """Files handlers_<n>.py, each one function holding the word "handle" in name and code."""
+    for n in range(first, first + count):
+        text = f"def handle_job_{n}(job):\n    return job.handle({n})\n"
+        put(store, f"jobs/handlers_{n}.py", text)
+
+
+def test_a_common_word_beside_a_rare_one_leaves_bm25_to_the_rare_one(tmp_path):
+    store = Store(tmp_path)
+    put_handlers(store, 0, 60)
+    put(store, "jobs/zeppelin.py", "def handle_zeppelin(job):\n    return job.moor()\n")
+    budget = 20  # rows bm25 may score: a very common word is one held by more
+    words = ["handle", "zeppelin"]
+    chosen = affordable_words(words, store.rows_with(words), budget)
+    assert chosen == ["zeppelin"]
+    (best, _), *_ = store.lexical(chosen, 5, WEIGHTS, scored_rows=budget)
+    assert store.symbols([best])[best].qualified_name == "handle_zeppelin"
+    # Scoring both words within the same budget reads only the first rows holding either,
+    # and the rare word's symbol (stored last) is not among them.
+    both = store.lexical(words, 5, WEIGHTS, scored_rows=budget)
+    assert best not in [i for i, _ in both]
+    # Common words alone still answer: the best of the first `budget` symbols holding them.
+    found = store.lexical(["handle"], 5, WEIGHTS, scored_rows=budget)
+    rows = store.symbols(i for i, _ in found)
+    assert len(found) == 5 and all("handle" in rows[i].code for i, _ in found)
+    assert [s for _, s in found] == sorted((s for _, s in found), reverse=True)
+
+
+def test_word_counts_are_kept_until_the_index_grows_by_an_eighth(tmp_path):
+    store = Store(tmp_path)
+    put_handlers(store, 0, 40)
+    assert store.rows_with(["handle", "job"]) == {"handle": 40, "job": 40}
+    put_handlers(store, 40, 5)  # 45 symbols: within an eighth of 40
+    assert store.rows_with(["handle"]) == {"handle": 40}
+    assert store.rows_with(["moor"]) == {"moor": 0}  # a new word is counted now
+    put_handlers(store, 45, 1)  # 46: past it, every word is counted again
+    assert store.rows_with(["handle"]) == {"handle": 46}
 
 
 def test_failed_transaction_writes_nothing(tmp_path):
