@@ -451,7 +451,7 @@ class Engine:
                 budget = self.ranking.scored_rows
                 chosen = affordable_words(words, index.store.rows_with(words), budget)
                 lexical_search = partial(
-                    index.store.lexical, chosen, weights=weights, scored_rows=budget
+                    index.store.lexical, words, weights=weights, among=chosen, scored_rows=budget
                 )
                 found = _filtered(index, lexical_search, needed, allow_row)
                 if found is None:
@@ -467,7 +467,7 @@ class Engine:
                         ((index.root, i), s)
                         for i, s in self.overlays.lexical(
                             index.root,
-                            chosen,
+                            words,
                             wanted,
                             self.ranking.bm25_weights,
                             index.store.lexical_stats,

@@ -69,10 +69,10 @@ class Ranking:
     # Measured: no gain (a class already counts as finding its methods), so off.
     dedup_classes: bool = False
     # bm25 scores at most this many symbols a query (store.lexical): FTS5 scores every row
-    # holding a query word before it sorts, a few microseconds each, so words held by many
-    # symbols are left out while rarer ones find enough (affordable_words), and a word held
-    # by more than this is scored over the first this many of its symbols. Indexes smaller
-    # than this (bench/quality's corpora) rank as if there were no limit.
+    # holding a query word before it sorts, a few microseconds each. So only the symbols
+    # holding the query's rarer words are scored (affordable_words; by all its words), and a
+    # word held by more than this is scored over the first this many of its symbols. Indexes
+    # smaller than this (bench/quality's corpora) rank as if there were no limit.
     scored_rows: int = 10_000
 
     @property
@@ -141,12 +141,13 @@ def query_words(query: str) -> list[str]:
 
 
 def affordable_words(words: Sequence[str], rows_with: Mapping[str, int], budget: int) -> list[str]:
-    """The query words bm25 scores: all of them while the symbols holding them fit `budget`,
-    else the rarest first while they fit, and always the rarest one.
+    """The query words whose symbols bm25 scores: all of them while the symbols holding them
+    fit `budget`, else the rarest first while they fit, and always the rarest one.
 
     A word that a large share of the symbols hold ("test", "get", "self") weighs little in
     bm25 (its idf is near zero) yet costs a score for each of its rows; the rarer word beside
-    it is the one that tells the symbol sought."""
+    it is the one that tells the symbol sought. The common word still adds to the score of
+    each symbol scored (store.lexical's `among`)."""
     if sum(rows_with.get(word, 0) for word in words) <= budget:
         return list(words)
     chosen: list[str] = []

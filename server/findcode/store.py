@@ -921,25 +921,35 @@ class Store:
         allowed_files: Sequence[int] | None = None,
         languages: Sequence[str] | None = None,
         kinds: Sequence[str] | None = None,
+        among: Sequence[str] | None = None,
         scored_rows: int | None = None,
     ) -> list[tuple[int, float]]:
         """(symbol id, bm25 score: higher is better) for any of these words, best first.
 
-        With `scored_rows`, bm25 scores at most that many of the rows holding the words: the
-        first ones by id (the first pass gives ids to open and lately changed files first).
         FTS5 scores every matching row before it sorts, at several microseconds a row, so a
-        word that a third of a million symbols hold would cost a second.
+        word that a third of a million symbols hold would cost a second. Two bounds:
+        - `among` (some of `words`): only the rows holding one of these are scored, by bm25
+          over `among` and all `words` (so `among` counts twice, the other words once);
+        - `scored_rows`: at most this many rows are scored, the first ones by id (the first
+          pass gives ids to open and lately changed files first).
         """
         if not words:
             return []
-        match = " OR ".join(f'"{w}"' for w in words)
+        among = list(among) if among is not None else list(words)
+        rest = [word for word in words if word not in among]
+        match = _any_of(words)
+        if rest:
+            # FTS5 meets an AND by seeking each side to the other's next row, so only the rows
+            # of `among` are visited and scored. (Exact bm25 over `words` alone, as
+            # "words NOT (rest NOT among)", walks every row of the common words: 2x slower.)
+            match = f"({_any_of(among)}) AND ({match})"
         where = ["symbols_fts MATCH ?"]
         params: list[object] = [*weights, match]
-        if scored_rows is not None and sum(self.rows_with(words).values()) > scored_rows:
+        if scored_rows is not None and sum(self.rows_with(among).values()) > scored_rows:
             last = self._read(
                 lambda: self._db.execute(
                     "SELECT rowid FROM symbols_fts WHERE symbols_fts MATCH ? LIMIT 1 OFFSET ?",
-                    (match, scored_rows - 1),
+                    (_any_of(among), scored_rows - 1),
                 ).fetchone()
             )
             if last is not None:  # walking the matches in id order costs no scoring
@@ -1094,6 +1104,11 @@ def _varints(data: bytes) -> list[int]:
                 break
         out.append(value)
     return out
+
+
+def _any_of(words: Sequence[str]) -> str:
+    """An FTS5 query for rows holding any of these words (quoted: no word is an operator)."""
+    return " OR ".join(f'"{word}"' for word in words)
 
 
 def _words(symbol_id: int, qualified_name: str, doc: str, code: str) -> tuple:
