@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from findcode.config import Settings
 from findcode.embedder import Embedder
-from findcode.engine import Engine
+from findcode.engine import Engine, Progress
 
 FIXTURE_REPO = Path(__file__).parent / "fixtures" / "repo"
 
@@ -78,6 +78,19 @@ class Recorder:
 
     def warnings(self) -> list[str]:
         return [message for level, message in self.lines if level == "warning"]
+
+
+class NoProgressBar:
+    """An engine host's progress listener with no client to show it to."""
+
+    def starting(self) -> None:
+        pass
+
+    def update(self, progress: Progress) -> None:
+        pass
+
+    def end(self) -> None:
+        pass
 
 
 def open_engine(

@@ -1,23 +1,27 @@
 """The first index's order: open files, then the files changed lately (git), then the rest.
 
-A real git repository, the real model and engine; the order is what the embedder is asked to
-embed, recorded as it goes.
+A real git repository, the real model and engine (and the Language Server's engine host); the
+order is what the embedder is asked to embed, recorded as it goes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import re
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from findcode import host as host_module
 from findcode.config import Settings
 from findcode.embedder import Embedder
 from findcode.engine import Engine
+from findcode.host import EngineHost
 from findcode.recency import recent_files
-from index_support import run_git
+from index_support import NoProgressBar, run_git
 
 FUNCTIONS_PER_FILE = 20  # more than one embedding batch per file
 
@@ -104,6 +108,31 @@ def test_a_file_opened_after_its_parse_is_embedded_next(tmp_path, model_path):
     finally:
         engine.close()
     assert first_seen(embedder.files)[0] == "e"
+
+
+async def test_a_file_opened_before_the_engine_is_ready_goes_first(
+    tmp_path, model_path, monkeypatch
+):
+    """didOpen while the model loads: the host has no engine to tell yet, and tells the one
+    it starts."""
+    repo = make_repo(tmp_path)
+    embedder = RecordingEmbedder(model_path)
+    monkeypatch.setattr(host_module, "Engine", functools.partial(Engine, embedder=embedder))
+    failures: list[str] = []
+    host = EngineHost(NoProgressBar(), failures.append)
+    host.change_roots([repo])
+    opened = repo / "e.py"
+    # What the server's didOpen does (lsp.did_open), before any engine is ready.
+    host.notify_changed([opened], urgent=True)
+    host.buffer_changed(opened, opened.read_text)
+    host.start(Settings(index_dir=tmp_path / "index"))
+    try:
+        async with host.engine() as engine:
+            assert await asyncio.to_thread(engine.wait_idle, 300)
+    finally:
+        await host.stop()
+    assert failures == []
+    assert first_seen(embedder.files) == ["e", "d", "c", "a", "b", "f"]
 
 
 def test_recent_files_of_a_subfolder_and_of_no_repository(tmp_path):

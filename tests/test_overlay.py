@@ -73,6 +73,15 @@ def test_bm25_of_a_buffer_symbol_equals_the_index_score_of_the_same_symbol(tmp_p
     assert overlays.lexical(Path("/elsewhere"), words, 50, WEIGHTS, store.lexical_stats) == []
 
 
+def test_a_buffer_is_searched_by_name_before_its_index_stores_anything(tmp_path: Path):
+    """Opened while the first pass has stored nothing: bm25's figures count no rows."""
+    store = Store(tmp_path / "index")
+    overlays = Overlays()
+    overlays.put(ROOT, REL, extract_symbols(REL, SOURCE))
+    found = overlays.lexical(ROOT, ["retry", "request"], 50, WEIGHTS, store.lexical_stats)
+    assert [overlays.rows([i])[i].name for i, _ in found][:1] == ["retryRequest"]
+
+
 def test_an_edit_replaces_the_buffer_and_vectors_follow_body_hashes():
     overlays = Overlays()
     overlays.put(ROOT, REL, extract_symbols(REL, SOURCE))

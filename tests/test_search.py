@@ -15,6 +15,7 @@ from findcode.search import (
     MAX_QUERY_CHARS,
     MAX_QUERY_WORDS,
     Ranking,
+    affordable_words,
     check_filters,
     clean_query,
     fuse,
@@ -60,6 +61,20 @@ def test_query_words_drop_glue_words_unless_nothing_else_is_left():
         "file",
     ]
     assert query_words("is in") == ["is", "in"]
+
+
+def test_bm25_scores_every_word_while_affordable_then_the_rarest():
+    counts = {"test": 46_000, "get": 15_000, "none": 24_000, "eval": 800, "stringresult": 3}
+    # A small index (or rare words): every word, in the query's order.
+    assert affordable_words(["test", "get"], {"test": 40, "get": 30}, 10_000) == ["test", "get"]
+    # Common words go, the rare ones that tell the symbol stay.
+    assert affordable_words(["test", "stringresult"], counts, 10_000) == ["stringresult"]
+    assert affordable_words(["test", "none", "eval", "get"], counts, 10_000) == ["eval"]
+    assert affordable_words(["eval", "get"], counts, 20_000) == ["eval", "get"]
+    # Common words alone: the rarest of them still answers (store.lexical bounds its rows).
+    assert affordable_words(["test", "none", "get"], counts, 10_000) == ["get"]
+    # A word no symbol holds costs nothing (an unsaved buffer may hold it).
+    assert affordable_words(["test", "brandnew"], counts, 10_000) == ["brandnew"]
 
 
 def test_filters_are_checked():

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from findcode import store as store_module
 from findcode.errors import IndexAccessError, IndexCorruptError
+from findcode.search import affordable_words
 from findcode.store import SCHEMA_VERSION, Store, identifier_words
 from findcode.symbols import extract_symbols
 from index_support import immutable
@@ -89,6 +90,51 @@ def test_lexical_finds_split_words_and_forgets_removed_files(tmp_path):
     assert len(removed) == 4
     assert store.lexical(["retry", "header", "bucket"], 5, WEIGHTS) == []
     assert store.counts(KEY)["symbols"] == 0
+
+
+def put_functions(store: Store, word: str, first: int, count: int) -> None:
+    """Files jobs/<word>_<n>.py, each one function holding `word` in its name and code."""
+    for n in range(first, first + count):
+        text = f"def {word}_job_{n}(job):\n    return job.{word}({n})\n"
+        put(store, f"jobs/{word}_{n}.py", text)
+
+
+def test_a_common_word_beside_a_rare_one_scores_only_the_rare_ones_symbols(tmp_path):
+    store = Store(tmp_path)
+    put_functions(store, "handle", 0, 30)
+    put_functions(store, "run", 0, 50)
+    put(store, "jobs/zeppelin.py", "def handle_zeppelin(job):\n    return job.moor()\n")
+    put(store, "jobs/moor.py", "def moor_zeppelin(airship):\n    return airship.moor()\n")
+    budget = 20  # rows bm25 may score: "handle" (31 rows) is a common word here
+    words = ["handle", "zeppelin"]
+    chosen = affordable_words(words, store.rows_with(words), budget)
+    assert chosen == ["zeppelin"]
+    found = store.lexical(words, 5, WEIGHTS, among=chosen, scored_rows=budget)
+    rows = store.symbols(i for i, _ in found)
+    # Only the symbols holding the rare word, scored by both words: the common word counts.
+    assert [rows[i].qualified_name for i, _ in found] == ["handle_zeppelin", "moor_zeppelin"]
+    rare_only = dict(store.lexical(chosen, 5, WEIGHTS))
+    assert rare_only[found[0][0]] == rare_only[found[1][0]]  # the rare word alone ties them
+    # Scoring both words within the same budget reads only the first rows holding either,
+    # and the rare word's symbols (stored last) are not among them.
+    both = store.lexical(words, 5, WEIGHTS, scored_rows=budget)
+    assert not {i for i, _ in found} & {i for i, _ in both}
+    # Common words alone still answer: the best of the first `budget` symbols holding them.
+    found = store.lexical(["handle"], 5, WEIGHTS, scored_rows=budget)
+    rows = store.symbols(i for i, _ in found)
+    assert len(found) == 5 and all("handle" in rows[i].code for i, _ in found)
+    assert [s for _, s in found] == sorted((s for _, s in found), reverse=True)
+
+
+def test_word_counts_are_kept_until_the_index_grows_by_an_eighth(tmp_path):
+    store = Store(tmp_path)
+    put_functions(store, "handle", 0, 40)
+    assert store.rows_with(["handle", "job"]) == {"handle": 40, "job": 40}
+    put_functions(store, "handle", 40, 5)  # 45 symbols: within an eighth of 40
+    assert store.rows_with(["handle"]) == {"handle": 40}
+    assert store.rows_with(["moor"]) == {"moor": 0}  # a new word is counted now
+    put_functions(store, "handle", 45, 1)  # 46: past it, every word is counted again
+    assert store.rows_with(["handle"]) == {"handle": 46}
 
 
 def test_failed_transaction_writes_nothing(tmp_path):

@@ -32,6 +32,7 @@ from findcode.roots import RootIndex
 from findcode.search import (
     DEFAULT_RANKING,
     Ranking,
+    affordable_words,
     check_filters,
     clean_query,
     fuse,
@@ -445,14 +446,15 @@ class Engine:
                         for i, s in self.overlays.dense(index.root, vector, wanted, allow_row)
                     )
             if words:
-                found = _filtered(
-                    index, partial(index.store.lexical, words, weights=weights), needed, allow_row
+                budget = self.ranking.scored_rows
+                chosen = affordable_words(words, index.store.rows_with(words), budget)
+                lexical_search = partial(
+                    index.store.lexical, words, weights=weights, among=chosen, scored_rows=budget
                 )
+                found = _filtered(index, lexical_search, needed, allow_row)
                 if found is None:
-                    found = index.store.lexical(
-                        words,
+                    found = lexical_search(
                         needed,
-                        weights,
                         allowed_files=_allowed_files(index, paths),
                         languages=languages,
                         kinds=kinds,

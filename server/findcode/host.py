@@ -187,7 +187,8 @@ class EngineHost:
             self._engine.resume()
 
     def notify_changed(self, paths: Iterable[Path], *, urgent: bool = False) -> None:
-        """Files changed; while no engine runs, its start's walk will find them instead."""
+        """Files changed; while no engine is ready, its start's walk will find them instead
+        (and puts the open buffers' files first)."""
         engine = self.running()
         if engine is not None:
             engine.notify_changed(list(paths), urgent=urgent)
@@ -379,11 +380,15 @@ class EngineHost:
         try:
             await asyncio.to_thread(engine.start)
             log.info("indexing %s", ", ".join(map(str, self.roots)) or "no folder")
-            for path, buffer in self._buffers.items():  # a new engine has no overlays yet
-                buffer.changed = True
-                self._schedule(path, buffer)
             if self.settings.watch:
                 self._watcher = await asyncio.to_thread(self._watch, engine)
+            # Last, with nothing awaited between here and readiness: the buffers opened while
+            # no engine was ready (their didOpen found none) go first in its first pass, as a
+            # didOpen to a ready engine puts them, and into its overlay (it has none yet).
+            engine.notify_changed(list(self._buffers), urgent=True)
+            for path, buffer in self._buffers.items():
+                buffer.changed = True
+                self._schedule(path, buffer)
         except FindcodeError as error:
             self.error = str(error)
         except OSError as error:  # a folder that cannot be made or read, named in the error

@@ -274,8 +274,10 @@ class Overlays:
                     continue
                 frequency = sum(w * c[term] for w, c in zip(weights, terms.columns, strict=True))
                 hits = max(figures.rows_with.get(word, 0), 1)  # this symbol holds it
-                idf = math.log((figures.rows - hits + 0.5) / (hits + 0.5))
-                idf = idf if idf > 0 else 1e-6
+                # As FTS5: a word at least half the rows hold weighs next to nothing. So does
+                # any word while the index has stored fewer rows than that (its first pass).
+                ratio = (figures.rows - hits + 0.5) / (hits + 0.5)
+                idf = math.log(ratio) if ratio > 1 else 1e-6
                 norm = BM25_K1 * (1 - BM25_B + BM25_B * terms.length / mean)
                 score += idf * frequency * (BM25_K1 + 1) / (frequency + norm)
             scored.append((row.id, score))

@@ -68,6 +68,12 @@ class Ranking:
     # Drop a class when one of its own methods ranks above it, and a method below its class.
     # Measured: no gain (a class already counts as finding its methods), so off.
     dedup_classes: bool = False
+    # bm25 scores at most this many symbols a query (store.lexical): FTS5 scores every row
+    # holding a query word before it sorts, a few microseconds each. So only the symbols
+    # holding the query's rarer words are scored (affordable_words; by all its words), and a
+    # word held by more than this is scored over the first this many of its symbols. Indexes
+    # smaller than this (bench/quality's corpora) rank as if there were no limit.
+    scored_rows: int = 10_000
 
     @property
     def bm25_weights(self) -> tuple[float, float, float]:
@@ -132,6 +138,26 @@ def query_words(query: str) -> list[str]:
     words = list(dict.fromkeys(identifier_words(query)))
     meaningful = [word for word in words if word not in STOPWORDS]
     return (meaningful or words)[:MAX_QUERY_WORDS]
+
+
+def affordable_words(words: Sequence[str], rows_with: Mapping[str, int], budget: int) -> list[str]:
+    """The query words whose symbols bm25 scores: all of them while the symbols holding them
+    fit `budget`, else the rarest first while they fit, and always the rarest one.
+
+    A word that a large share of the symbols hold ("test", "get", "self") weighs little in
+    bm25 (its idf is near zero) yet costs a score for each of its rows; the rarer word beside
+    it is the one that tells the symbol sought. The common word still adds to the score of
+    each symbol scored (store.lexical's `among`)."""
+    if sum(rows_with.get(word, 0) for word in words) <= budget:
+        return list(words)
+    chosen: list[str] = []
+    total = 0
+    for word in sorted(words, key=lambda word: rows_with.get(word, 0)):
+        total += rows_with.get(word, 0)
+        if chosen and total > budget:
+            break
+        chosen.append(word)
+    return chosen
 
 
 def check_filters(

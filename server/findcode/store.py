@@ -97,6 +97,10 @@ CREATE TABLE vectors (
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
 _WORD_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _TOKENIZER = "'porter unicode61'"  # the lexical index's (schema v4); stems() cuts the same
+# rows_with counts again once the number of symbols has moved by this fraction: a search only
+# needs to tell rare words from common ones, which a few saves do not change.
+FREQUENCIES_DRIFT = 0.125
+FREQUENCIES_KEPT = 20_000  # words: a server typed into for days does not grow without end
 _CORRUPT_HINT = "run `findcode reindex` to rebuild it from the source files"
 _MOVE_HINT = "or put the index elsewhere with --index-dir (the indexDir setting in an editor)"
 
@@ -399,6 +403,9 @@ class Store:
             raise self._corrupt(error) from None
         self._lock = threading.RLock()
         self._lease = WriterLease(self.directory)
+        # rows_with's counts, and the symbol count they were made at (see rows_with).
+        self._frequencies: dict[str, int] = {}
+        self._frequencies_at = 0
 
     def _check_files(self, *, create: bool) -> None:
         """Say what is wrong with the folder before SQLite says "unable to open database file"."""
@@ -944,13 +951,40 @@ class Store:
         allowed_files: Sequence[int] | None = None,
         languages: Sequence[str] | None = None,
         kinds: Sequence[str] | None = None,
+        among: Sequence[str] | None = None,
+        scored_rows: int | None = None,
     ) -> list[tuple[int, float]]:
-        """(symbol id, bm25 score: higher is better) for any of these words, best first."""
+        """(symbol id, bm25 score: higher is better) for any of these words, best first.
+
+        FTS5 scores every matching row before it sorts, at several microseconds a row, so a
+        word that a third of a million symbols hold would cost a second. Two bounds:
+        - `among` (some of `words`): only the rows holding one of these are scored, by bm25
+          over `among` and all `words` (so `among` counts twice, the other words once);
+        - `scored_rows`: at most this many rows are scored, the first ones by id (the first
+          pass gives ids to open and lately changed files first).
+        """
         if not words:
             return []
-        match = " OR ".join(f'"{w}"' for w in words)
+        among = list(among) if among is not None else list(words)
+        rest = [word for word in words if word not in among]
+        match = _any_of(words)
+        if rest:
+            # FTS5 meets an AND by seeking each side to the other's next row, so only the rows
+            # of `among` are visited and scored. (Exact bm25 over `words` alone, as
+            # "words NOT (rest NOT among)", walks every row of the common words: 2x slower.)
+            match = f"({_any_of(among)}) AND ({match})"
         where = ["symbols_fts MATCH ?"]
         params: list[object] = [*weights, match]
+        if scored_rows is not None and sum(self.rows_with(among).values()) > scored_rows:
+            last = self._read(
+                lambda: self._db.execute(
+                    "SELECT rowid FROM symbols_fts WHERE symbols_fts MATCH ? LIMIT 1 OFFSET ?",
+                    (_any_of(among), scored_rows - 1),
+                ).fetchone()
+            )
+            if last is not None:  # walking the matches in id order costs no scoring
+                where.append("rowid <= ?")
+                params.append(last[0])
         if allowed_files is not None or languages or kinds:
             sub = []
             if allowed_files is not None:
@@ -1019,16 +1053,36 @@ class Store:
             # column's total number of words, as SQLite varints (fts5_storage.c).
             row = db.execute("SELECT block FROM symbols_fts_data WHERE id = 1").fetchone()
             totals = _varints(row[0]) if row and row[0] else [0]
-            rows_with = {
-                word: db.execute(
-                    "SELECT count(*) FROM symbols_fts WHERE symbols_fts MATCH ?", (f'"{word}"',)
-                ).fetchone()[0]
-                for word in dict.fromkeys(words)
-            }
+            rows_with = {word: self._count_rows_with(word) for word in dict.fromkeys(words)}
             rows = totals[0]
             return LexicalStats(rows, sum(totals[1:]) / rows if rows else 0.0, rows_with)
 
         return self._read(fetch)
+
+    def rows_with(self, words: Sequence[str]) -> dict[str, int]:
+        """How many symbols hold each of these (unstemmed) words, roughly: counted once, then
+        kept until the number of symbols has moved by a FREQUENCIES_DRIFT fraction. Which
+        words a search can afford to score (search.affordable_words) needs them at every
+        query, and counting a common word walks every row that holds it."""
+
+        def fetch() -> dict[str, int]:
+            symbols = self._db.execute("SELECT n FROM tallies WHERE name = 'symbols'").fetchone()
+            count = symbols[0] if symbols else 0
+            drift = abs(count - self._frequencies_at) > self._frequencies_at * FREQUENCIES_DRIFT
+            if drift or len(self._frequencies) > FREQUENCIES_KEPT:
+                self._frequencies, self._frequencies_at = {}, count
+            for word in words:
+                if word not in self._frequencies:
+                    self._frequencies[word] = self._count_rows_with(word)
+            return {word: self._frequencies[word] for word in words}
+
+        return self._read(fetch)
+
+    def _count_rows_with(self, word: str) -> int:
+        # Walks the word's row list without scoring it: ~25x cheaper a row than bm25.
+        return self._db.execute(
+            "SELECT count(*) FROM symbols_fts WHERE symbols_fts MATCH ?", (f'"{word}"',)
+        ).fetchone()[0]
 
     # -- the vector cache as a whole (cache export, gc)
 
@@ -1080,6 +1134,11 @@ def _varints(data: bytes) -> list[int]:
                 break
         out.append(value)
     return out
+
+
+def _any_of(words: Sequence[str]) -> str:
+    """An FTS5 query for rows holding any of these words (quoted: no word is an operator)."""
+    return " OR ".join(f'"{word}"' for word in words)
 
 
 def _words(symbol_id: int, qualified_name: str, doc: str, code: str) -> tuple:
