@@ -38,6 +38,30 @@ def test_model_id_is_stable_across_loads(embedder: Embedder, model_path: Path) -
         other.close()
 
 
+def test_the_cut_is_part_of_the_model_id(embedder: Embedder, model_path: Path) -> None:
+    """Vectors cut at another length are other vectors: their cache key must differ."""
+    line = "value = compute(alpha, beta) + " * 100  # ~600 tokens
+    shorter = Embedder(model_path, max_tokens=128)
+    try:
+        assert len(shorter.token_ids(line)) == 128 and len(embedder.token_ids(line)) == 256
+        assert float(shorter.embed_documents([line])[0] @ embedder.embed_documents([line])[0]) < 1
+        # The GGUF's own cut keeps the id vectors were always stored under.
+        assert shorter.model_id == f"{embedder.model_id}-t128"
+    finally:
+        shorter.close()
+
+
+def test_a_larger_batch_budget_gives_the_same_vectors(embedder: Embedder, model_path: Path) -> None:
+    texts = [f"def f{i}(x):\n    return x * {i}" + " + x" * (i * 13 % 70) for i in range(40)]
+    wide = Embedder(model_path, batch_tokens=512)
+    try:
+        assert wide.model_id == embedder.model_id
+        cosines = (wide.embed_documents(texts) * embedder.embed_documents(texts)).sum(axis=1)
+        assert cosines.min() > 0.9999
+    finally:
+        wide.close()
+
+
 def test_documents_are_unit_float32_rows(embedder: Embedder) -> None:
     vectors = embedder.embed_documents(["def add(a, b): return a + b", "parse a date", "x"])
     assert vectors.shape == (3, 384)

@@ -2,7 +2,8 @@
 reference, on both query sets.
 
     python -m bench.quality [--model NAME ...] [--corpus NAME ...] [--max-queries N]
-                            [--seed S] [--fresh] [--no-naive]
+                            [--seed S] [--fresh] [--no-naive] [--max-tokens N]
+                            [--no-throughput] [--threads N]
 
 Two tables: mined queries (docstring sentences, their docs removed; corpora.CORPORA) and
 natural queries (written by hand, code as published; corpora.NATURAL_CORPORA, natural.py).
@@ -62,6 +63,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-naive", action="store_true", help="skip the naive reference row (of the last model)"
     )
+    parser.add_argument(
+        "--max-tokens",
+        type=int,
+        help="cut documents at this many tokens instead of each model's default (a cut of its "
+        "own is a vector cache key of its own)",
+    )
+    parser.add_argument(
+        "--no-throughput", action="store_true", help="skip the cold index throughput rounds"
+    )
+    parser.add_argument(
+        "--threads", type=int, help="compute threads (default: every core; results alike)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for quality.md/.json")
     return parser.parse_args(argv)
 
@@ -73,9 +86,14 @@ def log(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     models = args.model or [BASE_MODEL, DEFAULT_MODEL]
-    settings = Settings()
+    # Normal priority: scores do not depend on it, and on a shared machine an indexer at idle
+    # priority (the default) waits for every other process.
+    settings = Settings(threads=args.threads, low_priority=False)
     embedders = {
-        model: Embedder(resolve_model_path(model), threads=settings.threads) for model in models
+        model: Embedder(
+            resolve_model_path(model), threads=settings.threads, max_tokens=args.max_tokens
+        )
+        for model in models
     }
     started = time.perf_counter()
     corpora = [(corpus, fetch(corpus)) for corpus in _chosen(CORPORA, args.corpus)]
@@ -130,11 +148,12 @@ def main(argv: list[str] | None = None) -> int:
             )
             log(f"{name}: {len(mined.pairs)} queries scored")
     throughput = {}
-    if THROUGHPUT_CORPUS in files:
+    if THROUGHPUT_CORPUS in files and not args.no_throughput:
         throughput = index_throughput(files[THROUGHPUT_CORPUS], settings, embedders)
     context = {
         "models": ", ".join(f"{model} = {e.model_id}" for model, e in embedders.items()),
         "document form": DOCUMENT_FORM_VERSION,
+        "input cut (tokens)": ", ".join(f"{m} {e.max_tokens}" for m, e in embedders.items()),
         "ranking": _knobs(DEFAULT_RANKING),
         "queries per corpus": f"mined: at most {args.max_queries}, seed {args.seed}; natural: "
         "all of bench/quality/queries",

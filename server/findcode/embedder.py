@@ -134,8 +134,17 @@ class Embedder:
     """A loaded GGUF embedding model. Thread-safe: each call holds an internal lock."""
 
     def __init__(
-        self, model_path: Path, *, threads: int | None = None, dims: int | None = None
+        self,
+        model_path: Path,
+        *,
+        threads: int | None = None,
+        dims: int | None = None,
+        max_tokens: int | None = None,
+        batch_tokens: int | None = None,
     ) -> None:
+        """`max_tokens` cuts each text there instead of at the length the GGUF states, and
+        `batch_tokens` sets the tokens decoded together (at least `max_tokens`): the benchmarks
+        of the cut and of the batch shape use them (bench/cold_bench.py, bench/quality)."""
         self.path = Path(model_path)
         self.location = str(self.path)
         self.documents_per_call = DOCUMENTS_PER_CALL
@@ -180,14 +189,16 @@ class Embedder:
                 f"per text: not a sentence-embedding model"
             )
 
-        trained = int(self._meta("findcode.max_tokens") or 0)
-        trained = trained or llama_cpp.llama_model_n_ctx_train(model)
-        self.max_tokens = max(8, min(trained, MAX_TOKENS_CAP))
+        positions = llama_cpp.llama_model_n_ctx_train(model)
+        stated = int(self._meta("findcode.max_tokens") or 0) or positions
+        # Never past the position table (a longer sequence would trip llama.cpp's asserts).
+        limit = min(positions, MAX_TOKENS_CAP)
+        self.max_tokens = max(8, min(max_tokens or stated, limit))
         # Tokens decoded together: one full-length sequence, or many short ones. Attention
         # across a non-causal batch spans all its tokens (masked between sequences), so cost
         # grows with the batch's square; on MiniLM q8_0 with 500 stdlib functions, budgets of
         # 256/512/1024/2048 tokens gave 44/41/37/30 symbols/s.
-        self._budget = self.max_tokens
+        self._budget = max(self.max_tokens, batch_tokens or 0)
         self._n_embd = llama_cpp.llama_model_n_embd(model)
         if dims is not None and not 0 < dims <= self._n_embd:
             self.close()
@@ -195,8 +206,12 @@ class Embedder:
         self.dims = dims or self._n_embd
         self.quantization = _file_type_name(self._meta("general.file_type"))
         size = self.path.stat().st_size
-        self.model_id = f"{self.name}-{self.quantization}-{_file_digest(self.path, size)[:12]}" + (
-            f"-d{self.dims}" if self.dims != self._n_embd else ""
+        # A vector depends on the file, the dimensions kept and where the text was cut: the
+        # id names the last two when they are not the file's own, so vectors never mix.
+        self.model_id = (
+            f"{self.name}-{self.quantization}-{_file_digest(self.path, size)[:12]}"
+            + (f"-d{self.dims}" if self.dims != self._n_embd else "")
+            + (f"-t{self.max_tokens}" if self.max_tokens != max(8, min(stated, limit)) else "")
         )
         self._strip_accents = (
             llama_cpp.llama_vocab_type(self._vocab) == llama_cpp.LLAMA_VOCAB_TYPE_WPM
