@@ -16,7 +16,6 @@ issue (< 1/20 of the cold time), and beside `uptime`'s load: the machines are sh
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -33,6 +32,7 @@ from findcode.store import Store
 from findcode.vector_cache import export_vectors, import_vectors
 
 from bench.index_bench import build_tree
+from bench.report import publish
 
 BUDGET_RATIO = 1 / 20
 DEFAULT_WORKDIR = Path(__file__).parent / ".cache" / "cache_bench"
@@ -148,10 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{cache_bytes / 1e6:.1f} MB for {info.count} vectors (raw float32 "
         f"{figures['raw_vectors_bytes'] / 1e6:.1f} MB)",
     ]
-    print("\n".join(rows))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2))
+    publish(rows, figures, args.json)
     return 0
 
 

@@ -19,7 +19,6 @@ because these machines are shared and an absolute time alone says little:
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import resource
 import shutil
@@ -37,6 +36,8 @@ from findcode.engine import Engine
 from findcode.model import resolve_model_path
 from findcode.symbols import extract_symbols
 from findcode.workspace import is_excluded, walk
+
+from bench.report import publish
 
 BUDGETS = {
     "unchanged_reindex_s": 2.0,
@@ -369,10 +370,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         row("peak RSS", f"{rss:.0f} MB", f"< {BUDGETS['peak_rss_mb']:.0f} MB", "—", "—"),
     ]
-    print("\n".join(lines))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2))
+    publish(lines, figures, args.json)
     return 0
 
 

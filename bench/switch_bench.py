@@ -15,7 +15,6 @@ the switch back beside the switch (budget: it embeds nothing, so < 1/20 of it), 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -28,6 +27,7 @@ from findcode.config import Settings
 from findcode.engine import Engine
 
 from bench.index_bench import build_tree
+from bench.report import publish
 
 BUDGET_BACK_RATIO = 1 / 20
 DEFAULT_WORKDIR = Path(__file__).parent / ".cache" / "switch_bench"
@@ -140,10 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         f"p50 {ms_during['p50']:.1f} ms, p99 {ms_during['p99']:.1f} ms (before it: p50 "
         f"{ms_before['p50']:.1f} ms, p99 {ms_before['p99']:.1f} ms)",
     ]
-    print("\n".join(rows))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2))
+    publish(rows, figures, args.json)
     return 0
 
 
