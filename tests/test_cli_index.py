@@ -116,3 +116,13 @@ def test_corrupt_index_explains_itself_and_reindex_fixes_it(indexed):
     assert "24 symbols" in fixed.stdout
     again = findcode("search", "sha256 of a file", "--root", repo, "--index-dir", index_dir)
     assert again.returncode == 0 and "FileChecksum" in again.stdout.splitlines()[0]
+
+
+def test_a_command_in_a_terminal_indexes_at_the_priority_it_was_started_with(tmp_path):
+    """Only the server's background indexer gives way: `findcode index` at idle priority would
+    wait for as long as anything else keeps the cores busy, with its user watching."""
+    from findcode.cli import build_parser
+    from findcode.cli.index_cmd import _engine_settings
+
+    args = build_parser().parse_args(["index", str(tmp_path)])
+    assert _engine_settings(args).low_priority is False

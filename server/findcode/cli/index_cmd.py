@@ -158,10 +158,14 @@ def _roots(args: argparse.Namespace) -> list[Path]:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    # A command someone waits for in a terminal indexes at the priority it was started with
+    # (`nice` lowers it): at idle priority it would wait for as long as anything else runs.
+    # The server's background indexer is the one that gives way.
     return Settings(
         index_dir=args.index_dir.resolve() if args.index_dir else None,
         cache_dir=args.cache_dir.resolve() if getattr(args, "cache_dir", None) else None,
         watch=False,
+        low_priority=False,
     )
 
 
