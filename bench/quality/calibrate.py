@@ -30,14 +30,12 @@ from pathlib import Path
 import numpy as np
 from findcode.config import Settings
 from findcode.embedder import Embedder
-from findcode.evaluation import K, index_copy
-from findcode.mining import read_repository
+from findcode.evaluation import K
 from findcode.model import BASE_MODEL, DEFAULT_MODEL, resolve_model_path
 from findcode.relevance import Calibration
 
 from bench.quality.corpora import NATURAL_CORPORA
-from bench.quality.fetch import fetch
-from bench.quality.natural import WORK, check, first_hit, load_queries, query_file
+from bench.quality.natural import WORK, first_hit, open_corpus
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.01), 2)
@@ -60,11 +58,10 @@ class Asked:
 def ask_all(model: str, embedder: Embedder, settings: Settings) -> list[Asked]:
     out = []
     for corpus in NATURAL_CORPORA:
-        queries = load_queries(query_file(corpus.name))
-        files = read_repository(fetch(corpus), settings)
-        targets = check(queries, files)
         workdir = WORK / model / corpus.name
-        engine, _seconds = index_copy(files, workdir, settings=settings, embedder=embedder)
+        queries, targets, engine = open_corpus(
+            corpus, workdir, settings=settings, embedder=embedder
+        )
         try:
             texts = [(q.text, spans) for q, spans in zip(queries.queries, targets, strict=True)]
             texts += [(text, ()) for text in queries.no_answer]

@@ -35,7 +35,7 @@ from typing import Any
 
 from findcode.config import Settings
 from findcode.embedder import Embedder
-from findcode.engine import Hit
+from findcode.engine import Engine, Hit
 from findcode.evaluation import (
     MODES,
     K,
@@ -197,6 +197,18 @@ def first_hit(results: Sequence[Located], spans: Sequence[Span], k: int = K) -> 
     """
     ranks = [rank for span in spans if (rank := hit_rank(results, span, k)) is not None]
     return min(ranks, default=None)
+
+
+def open_corpus(
+    corpus: Corpus, workdir: Path, *, settings: Settings, embedder: Embedder
+) -> tuple[QuerySet, list[tuple[Span, ...]], Engine]:
+    """A natural corpus indexed under `workdir` (embedding nothing a run before embedded), its
+    queries and their resolved targets; the caller closes the engine."""
+    queries = load_queries(query_file(corpus.name))
+    files = read_repository(fetch(corpus), settings)
+    targets = check(queries, files)
+    engine, _seconds = index_copy(files, workdir, settings=settings, embedder=embedder)
+    return queries, targets, engine
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from bench.quality.__main__ import WORK
 from bench.quality.corpora import CORPORA, NATURAL_CORPORA
 from bench.quality.fetch import fetch
 from bench.quality.natural import WORK as NATURAL_WORK
-from bench.quality.natural import check, first_hit, load_queries, query_file
+from bench.quality.natural import first_hit, open_corpus
 
 CANDIDATES: tuple[tuple[str, object], ...] = (
     ("doc_weight", 0.25),
@@ -80,11 +80,10 @@ def mined_engines(
 def natural_engines(model: str, embedder: Embedder, settings: Settings) -> list:
     out = []
     for corpus in NATURAL_CORPORA:
-        queries = load_queries(query_file(corpus.name))
-        files = read_repository(fetch(corpus), settings)
-        targets = check(queries, files)
         workdir = NATURAL_WORK / model / corpus.name
-        engine, _seconds = index_copy(files, workdir, settings=settings, embedder=embedder)
+        queries, targets, engine = open_corpus(
+            corpus, workdir, settings=settings, embedder=embedder
+        )
 
         def score(ranking: Ranking, engine: Engine = engine, asked=(queries, targets)) -> list:
             engine.ranking = ranking
