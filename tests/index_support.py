@@ -7,7 +7,8 @@ import hashlib
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -110,3 +111,15 @@ def made_up_vector(text: str, dims: int) -> np.ndarray:
     seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
     vector = np.random.default_rng(seed).standard_normal(dims).astype(np.float32)
     return vector / np.linalg.norm(vector)
+
+
+def wait_for(
+    predicate: Callable[[], object],
+    timeout: float = 30.0,
+    what: str = "condition never became true",
+) -> None:
+    """Poll `predicate` until it holds; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)

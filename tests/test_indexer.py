@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from findcode.engine import Engine
 from findcode.errors import ModelError
 from findcode.indexer import Progress
 from findcode.vectors import HEADER_NAME
-from index_support import copy_repo, made_up_vector
+from index_support import copy_repo, made_up_vector, wait_for
 
 DIMS = 8
 
@@ -55,13 +54,6 @@ class GatedEmbedder:
 
     def close(self) -> None:
         pass
-
-
-def wait_for(predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition never became true"
-        time.sleep(0.02)
 
 
 @contextlib.contextmanager

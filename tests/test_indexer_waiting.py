@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ from findcode.config import Settings
 from findcode.engine import Engine
 from findcode.errors import EmbeddingServerUnreachable
 from findcode.indexer import Progress
-from index_support import Recorder, copy_repo, findcode, made_up_vector
+from index_support import Recorder, copy_repo, findcode, made_up_vector, wait_for
 
 DIMS = 8
 FIXTURE_SYMBOLS = 24
@@ -59,13 +58,6 @@ class FlakyServer:
 
     def close(self) -> None:
         pass
-
-
-def wait_for(predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition never became true"
-        time.sleep(0.02)
 
 
 def test_an_outage_waits_keeps_pending_work_and_resumes(tmp_path: Path) -> None:

@@ -12,13 +12,12 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 from findcode.config import Settings
 from findcode.engine import Engine
-from index_support import copy_repo
+from index_support import copy_repo, wait_for
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="per-thread nice and SCHED_IDLE are Linux's"
@@ -49,13 +48,6 @@ def busy_since(before: dict, after: dict) -> dict[int, tuple[int, int]]:
     }
 
 
-def wait_for(predicate, timeout: float = 300.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "no batch embedded in time"
-        time.sleep(0.05)
-
-
 def test_documents_embed_at_idle_priority_and_queries_at_normal(tmp_path: Path):
     repo = copy_repo(tmp_path)
     me = threading.get_native_id()
@@ -65,7 +57,7 @@ def test_documents_embed_at_idle_priority_and_queries_at_normal(tmp_path: Path):
         before = threads()
         # One batch is enough to see who embeds; an idle-priority indexer on a machine others
         # keep busy gets little CPU, so the test does not wait for the whole pass.
-        wait_for(lambda: engine.embedded_count > 0)
+        wait_for(lambda: engine.embedded_count > 0, 300, "no batch embedded in time")
         embedders = busy_since(before, threads())
         embedders.pop(me, None)  # this thread loaded the model; it embeds no document
         assert embedders, "no thread did the embedding?"
@@ -84,7 +76,7 @@ def test_low_priority_off_keeps_the_old_behaviour(tmp_path: Path):
     settings = Settings(index_dir=tmp_path / "index", watch=False, low_priority=False)
     with Engine([repo], settings) as engine:
         before = threads()
-        wait_for(lambda: engine.embedded_count > 0)
+        wait_for(lambda: engine.embedded_count > 0, 300, "no batch embedded in time")
         embedders = busy_since(before, threads())
         normal = (os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), SCHED_OTHER)
         assert embedders and all(v == normal for v in embedders.values()), embedders

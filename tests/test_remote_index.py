@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ from findcode.embedder import Embedder
 from findcode.engine import Engine
 from findcode.roots import index_dir_for
 from findcode.store import DB_NAME
-from index_support import Recorder, copy_repo, findcode, open_engine
+from index_support import Recorder, copy_repo, findcode, open_engine, wait_for
 from remote_support import LlamaServer, ScriptedServer, embeddings_body, llama_server
 
 MODEL = "findcode-minilm-code"
@@ -39,13 +38,6 @@ def remote_settings(index_dir: Path, url: str, **changes: object) -> Settings:
     return Settings(
         index_dir=index_dir, watch=False, embedding=dataclasses.replace(embedding, **changes)
     )
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition never became true"
-        time.sleep(0.05)
 
 
 def stored_vectors(engine: Engine) -> dict[str, tuple[np.ndarray, str]]:
@@ -124,9 +116,9 @@ def test_the_server_killed_mid_index_pauses_and_resumes_it(
         engine = Engine([repo], settings, on_log=log)
         engine.start()
         try:
-            wait_for(lambda: engine.embedded_count >= 8)
+            wait_for(lambda: engine.embedded_count >= 8, timeout=60)
             server.kill()
-            wait_for(lambda: engine.status()["waiting"] is not None)
+            wait_for(lambda: engine.status()["waiting"] is not None, timeout=60)
             status = engine.status()
             assert status["waiting"].startswith("embedding server unreachable: retrying in ")
             assert server.url in status["waiting"]

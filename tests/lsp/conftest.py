@@ -87,6 +87,18 @@ async def status(client: LanguageClient) -> Any:
     return await request(client, "findcode/status", {})
 
 
+async def status_until(client: LanguageClient, condition: Any, timeout: float = 90.0) -> Any:
+    """The first status that meets `condition`; fails with the last one after `timeout`."""
+    deadline = time.monotonic() + timeout
+    current = None
+    while time.monotonic() < deadline:
+        current = await status(client)
+        if condition(current):
+            return current
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no such status within {timeout} s: {current}")
+
+
 async def wait_idle(client: LanguageClient, *, min_symbols: int = 1) -> Any:
     deadline = time.monotonic() + INDEX_TIMEOUT_S
     last = None

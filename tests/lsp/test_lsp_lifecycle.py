@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import initialize_params, names, search, status, uri, wait_idle
+from conftest import initialize_params, names, search, status, status_until, uri, wait_idle
 from findcode.config import Settings
 from findcode.engine import Engine
 from lsprotocol import types
@@ -57,18 +57,6 @@ async def test_a_vanished_client_ends_the_server_and_keeps_the_index(
     )
 
 
-async def wait_for(client: LanguageClient, condition, timeout: float = 90.0):
-    """The first status that meets `condition`; fails with the last one after `timeout`."""
-    deadline = time.monotonic() + timeout
-    current = None
-    while time.monotonic() < deadline:
-        current = await status(client)
-        if condition(current):
-            return current
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"no such status within {timeout} s: {current}")
-
-
 async def test_a_folder_added_while_the_engine_starts_is_indexed(
     bare_client: LanguageClient, workspace: Path, tmp_path: Path
 ):
@@ -90,7 +78,7 @@ async def test_a_folder_added_while_the_engine_starts_is_indexed(
             )
         )
     )
-    both = await wait_for(
+    both = await status_until(
         bare_client, lambda s: len(s.roots) == 2 and s.state == "idle" and s.pending == 0
     )
     assert sorted(both.roots) == sorted([str(workspace), str(other)])
@@ -104,7 +92,7 @@ async def test_an_index_folder_that_cannot_be_made_fails_at_once(
     blocker.write_text("not a folder\n")
     index_dir = blocker / "idx"  # like /etc/hostname/idx
     await bare_client.initialize_session(initialize_params([workspace], index_dir))
-    failed = await wait_for(bare_client, lambda s: s.state != "starting", timeout=60)
+    failed = await status_until(bare_client, lambda s: s.state != "starting", timeout=60)
     assert failed.state == "error"
     assert str(blocker) in failed.lastError
     started = time.monotonic()
@@ -144,7 +132,7 @@ async def test_searches_in_flight_through_a_restart_are_answered(
         types.DidChangeConfigurationParams(settings=None)
     )
     try:
-        await wait_for(bare_client, lambda s: s.files == 3 and s.state == "idle", timeout=120)
+        await status_until(bare_client, lambda s: s.files == 3 and s.state == "idle", timeout=120)
     finally:
         restarted.set()
         answered = await asyncio.gather(*searchers)
@@ -154,7 +142,7 @@ async def test_searches_in_flight_through_a_restart_are_answered(
 
 
 async def test_a_restart_mid_pass_ends_its_progress(client: LanguageClient):
-    await wait_for(client, lambda s: s.state == "indexing", timeout=60)
+    await status_until(client, lambda s: s.state == "indexing", timeout=60)
     client.set_configuration({"exclude": ["*.md"]}, section="findcode")
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
     await wait_idle(client, min_symbols=20)
@@ -166,7 +154,7 @@ async def test_a_restart_mid_pass_ends_its_progress(client: LanguageClient):
 
 
 async def test_a_shutdown_mid_pass_ends_its_progress(client: LanguageClient):
-    await wait_for(client, lambda s: s.state == "indexing", timeout=60)
+    await status_until(client, lambda s: s.state == "indexing", timeout=60)
     await asyncio.sleep(0.5)  # the client has answered window/workDoneProgress/create
     await asyncio.wait_for(client.shutdown_async(None), 60)
     bars = [reports for reports in client.progress_reports.values() if reports]

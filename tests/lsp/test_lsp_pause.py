@@ -6,10 +6,9 @@ restarts the engine, and a resume indexes what waited."""
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
-from conftest import initialize_params, search, status, uri, wait_idle
+from conftest import initialize_params, search, status_until, uri, wait_idle
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
@@ -18,16 +17,6 @@ async def execute(client: LanguageClient, command: str):
     return await client.workspace_execute_command_async(
         types.ExecuteCommandParams(command=command, arguments=[])
     )
-
-
-async def until(client: LanguageClient, predicate, timeout: float = 120.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        current = await status(client)
-        if predicate(current):
-            return current
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"not reached in {timeout} s: {current}")
 
 
 async def test_pause_resume_and_a_restart_in_between(
@@ -44,7 +33,7 @@ async def test_pause_resume_and_a_restart_in_between(
     bare_client.text_document_did_save(
         types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri(saved)))
     )
-    held = await until(bare_client, lambda s: s.files == ready.files + 1)
+    held = await status_until(bare_client, lambda s: s.files == ready.files + 1, timeout=120)
     assert (held.state, held.paused, held.vectors) == ("paused", "user", ready.vectors)
     assert held.pending == 1
     found = await search(bare_client, "frobnicate_widgets", mode="lexical")
@@ -56,7 +45,7 @@ async def test_pause_resume_and_a_restart_in_between(
         types.DidChangeConfigurationParams(settings=None)
     )
     await asyncio.sleep(3)
-    restarted = await until(bare_client, lambda s: s.state != "starting")
+    restarted = await status_until(bare_client, lambda s: s.state != "starting", timeout=120)
     assert (restarted.state, restarted.paused) == ("paused", "user")
     assert restarted.vectors == ready.vectors  # nothing embedded since the pause
 

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import time
 from pathlib import Path
 
-from conftest import names, search, status, wait_idle
+from conftest import names, search, status, status_until, wait_idle
 from pytest_lsp import LanguageClient
 
 
 async def wait_for(client: LanguageClient, condition, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        current = await status(client)
-        if current.state == "idle" and current.pending == 0 and condition(current):
-            return current
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"the watcher did not bring the index up to date: {current}")
+    """The watcher brought the index up to date: idle, nothing pending, and `condition`."""
+    return await status_until(
+        client, lambda s: s.state == "idle" and s.pending == 0 and condition(s), timeout
+    )
 
 
 async def test_a_file_written_on_disk_is_found(client: LanguageClient, workspace: Path):
