@@ -32,6 +32,7 @@ from findcode.store import Store
 from findcode.vector_cache import export_vectors, import_vectors
 
 from bench.index_bench import build_tree
+from bench.options import add_normal_priority
 from bench.report import publish
 
 BUDGET_RATIO = 1 / 20
@@ -62,12 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--symbols", type=int, default=20_000)
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument(
-        "--normal-priority",
-        action="store_true",
-        help="index at normal OS priority (on a machine shared with other work, an indexer "
-        "at idle priority, the default, measures the other work)",
-    )
+    add_normal_priority(parser)
     args = parser.parse_args(argv)
 
     shutil.rmtree(args.workdir, ignore_errors=True)

@@ -41,6 +41,7 @@ from findcode.symbols import Symbol, extract_symbols
 from findcode.workspace import walk
 
 from bench.index_bench import build_tree, cold_index, say
+from bench.options import add_normal_priority
 
 BUDGET_RATIO = 1.8
 DEFAULT_WORKDIR = Path(__file__).parent / ".cache" / "cold_bench"
@@ -178,12 +179,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="cold indexes per setup")
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     parser.add_argument("--threads", type=int, help="compute threads (default: every core)")
-    parser.add_argument(
-        "--normal-priority",
-        action="store_true",
-        help="index at normal OS priority (on a machine shared with other work, an indexer "
-        "at idle priority, the default, measures the other work)",
-    )
+    add_normal_priority(parser)
     parser.add_argument(
         "--setup",
         action="append",
