@@ -57,13 +57,17 @@ class RootIndex:
         return self.store.writer
 
     def sync_vectors(self, warn: Callable[[str], None]) -> None:
-        """Load the saved vector index, or rebuild it from the stored vectors if it differs."""
+        """Load the saved vector index, or rebuild it from the stored vectors if it differs.
+        A rebuilt index, or one read from a file of the previous format, is saved at once."""
         reason = self._load_or_rebuild(self.vectors, kept=False)
-        if reason and self.writer:  # a reader's rebuild is its own: the saved file is the writer's
+        if not self.writer:  # a reader's rebuild is its own: the saved file is the writer's
+            return
+        if reason:
             warn(
                 f"rebuilding the vector index of {self.root} from {len(self.vectors)} stored "
                 f"vectors: {reason}"
             )
+        if reason or self.vectors.outdated_file:
             self.vectors.save(self.store.generation)
 
     def other_vectors(self, model_key: str, dims: int) -> VectorIndex:

@@ -13,10 +13,19 @@ store become the same bits, so a reopened index answers exactly as the one that 
 
 The file is saved atomically (temp file, fsync, rename) together with a small header naming the
 store generation, model and count it was built from. On open, anything that does not match
-(another generation after a crash, another model, a file of an older format, a truncated,
-emptied, garbage or missing file, a graph whose labels are not the store's symbols) is answered
-by rebuilding from the stored vectors, with a warning: nothing is ever re-embedded for it.
-hnswlib follows the links it is given unchecked, so every link is checked before it sees them.
+(another generation after a crash, another model, a file of a format before the previous one, a
+truncated, emptied, garbage or missing file, a graph whose labels are not the store's symbols)
+is answered by rebuilding from the stored vectors, with a warning: nothing is ever re-embedded
+for it. hnswlib follows the links it is given unchecked, so every link is checked before it
+sees them.
+
+A file of the previous format (header v2: hnswlib's own `save_index`, float32 vectors included)
+is upgraded, not rebuilt (a rebuild takes about an hour of CPU at 10^6 vectors): it passes the
+checks it passed then (header, fingerprint), its graph is read here and passes the same checks as
+this format's, then its live vectors are replaced by the store's, as any open does, so answers
+equal those after a later reopen. It is read with numpy rather than hnswlib's `load_index`,
+which would follow its links before they are checked and hold a second copy of the file in
+memory. The caller saves the index again in this format (`outdated_file`).
 
 Both files are written 0600, like the store: vectors can be matched back to the code.
 
@@ -34,8 +43,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import struct
 import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import hnswlib
@@ -50,7 +61,35 @@ KEPT_PREFIX = "vectors-"
 # 2: "fingerprint" (sampled) in place of "sha256" (the whole file).
 # 3: the graph alone (hnswlib's pickled state less the vectors, which come from the store).
 HEADER_VERSION = 3
+NATIVE_VERSION = 2  # hnswlib's own file, read once to be saved again as HEADER_VERSION
 FILE_MODE = 0o600
+# hnswlib's save_index header (0.8), in its order; the layout fields must be this index's.
+NATIVE_HEADER = np.dtype(
+    [
+        ("offset_level0", "<u8"),
+        ("max_elements", "<u8"),
+        ("cur_element_count", "<u8"),
+        ("size_data_per_element", "<u8"),
+        ("label_offset", "<u8"),
+        ("offset_data", "<u8"),
+        ("max_level", "<i4"),
+        ("enterpoint_node", "<u4"),
+        ("max_M", "<u8"),
+        ("max_M0", "<u8"),
+        ("M", "<u8"),
+        ("mult", "<f8"),
+        ("ef_construction", "<u8"),
+    ]
+)
+NATIVE_LAYOUT = (
+    "offset_level0",
+    "size_data_per_element",
+    "label_offset",
+    "offset_data",
+    "max_M",
+    "max_M0",
+    "M",
+)
 
 # M: links per node. More links give better recall and steadier latency on large indexes but
 # cost memory (~M*8 bytes a vector) and insert time; 16 is the usual sweet spot for 384 dims.
@@ -91,6 +130,8 @@ class VectorIndex:
         self._lock = threading.Lock()
         self._index = self._empty(MIN_CAPACITY)
         self._labels: set[int] = set()
+        # Loaded from a file of the previous format: save it again (in this one) soon.
+        self.outdated_file = False
 
     def _empty(self, capacity: int) -> hnswlib.Index:
         index = hnswlib.Index(space="ip", dim=self.dims)
@@ -128,8 +169,9 @@ class VectorIndex:
             return f"unreadable vector index header ({error})"
         if not isinstance(header, dict):
             return "vector index header is not an object"
+        native = header.get("version") == NATIVE_VERSION
         expected = {
-            "version": HEADER_VERSION,
+            "version": NATIVE_VERSION if native else HEADER_VERSION,
             "generation": generation,
             "count": len(ids),
             "model": self.model_key,
@@ -142,64 +184,52 @@ class VectorIndex:
         if _fingerprint(index_path) != header.get("fingerprint"):
             return "vector index checksum does not match: the file is corrupt"
         try:
-            index = _tuned(hnswlib.Index(self._state(header, index_path, ids, codes)))
+            fixed = self._fixed_state()
+            if native:
+                graph = _read_native(index_path, fixed)
+            else:
+                graph = _read_graph(index_path, header, fixed, self.dims)
+            index = _tuned(hnswlib.Index(self._state(graph, fixed, ids, codes)))
         except (RuntimeError, ValueError, MemoryError, TypeError, KeyError) as error:
             return f"corrupt vector index ({error})"
         with self._lock:
             self._index = index
             self._labels = set(ids.tolist())
+            self.outdated_file = native
         return None
 
-    def _state(self, header: dict, path: Path, ids: np.ndarray, codes: np.ndarray) -> dict:
-        """hnswlib's pickled state from the saved graph and the store's vectors.
+    def _state(self, graph: _Graph, fixed: dict, ids: np.ndarray, codes: np.ndarray) -> dict:
+        """hnswlib's pickled state from a saved graph and the store's vectors.
 
-        ValueError when the graph is damaged (a link to nowhere, levels that disagree, a length
-        its counts do not explain) or its labels are not the store's symbols.
+        ValueError when the graph is damaged (a link to nowhere, levels that disagree) or its
+        labels are not the store's symbols.
         """
-        fixed = self._fixed_state()
-        capacity, count = int(header["capacity"]), int(header["elements"])
-        data = np.fromfile(path, dtype=np.uint8)
-        if not 0 <= count <= capacity:
-            raise ValueError(f"{count} elements in a capacity of {capacity}")
+        level0, levels = graph.level0, graph.levels
+        count = len(levels)
         if count == 0:
-            if data.size or len(ids):
-                raise ValueError("an empty graph with bytes or vectors")
-            return self._empty(capacity).__getstate__()[0]
-        width, links_start, links_width = _row_layout(fixed)
-        graph = data[: count * width].reshape(count, width)
-        levels = np.frombuffer(data, np.int32, count, count * width).astype(np.int64)
-        if levels.min() < 0:
-            raise ValueError("a negative level")
-        links_end = count * width + 4 * count + int(levels.sum()) * links_width
-        deleted = _deleted(graph, fixed)
-        if data.size != links_end + int(deleted.sum()) * 4 * self.dims:
-            raise ValueError("the file's length does not match its counts")
-        links = data[count * width + 4 * count : links_end]
-        kept = data[links_end:]
-        _check_links(np.ascontiguousarray(graph[:, :links_start]), fixed["max_M0"], count)
-        _check_links(links, fixed["max_M"], count)
-        top, entry = int(header["max_level"]), int(header["enterpoint"])
+            if len(ids):
+                raise ValueError("an empty graph for a store with vectors")
+            return self._empty(graph.capacity).__getstate__()[0]
+        vector_start, label_start = fixed["offset_data"], fixed["label_offset"]
+        _check_links(np.ascontiguousarray(level0[:, :vector_start]), fixed["max_M0"], count)
+        _check_links(graph.links, fixed["max_M"], count)
+        top, entry = graph.top, graph.entry
         if levels.max() != top or not 0 <= entry < count or levels[entry] != top:
             raise ValueError("the entry point or the top level disagrees with the levels")
-        labels = np.ascontiguousarray(graph[:, links_start : links_start + 8]).view(np.uint64)
+        labels = np.ascontiguousarray(level0[:, label_start : label_start + 8]).view(np.uint64)
         labels = labels.ravel()
+        deleted = _deleted(level0, fixed)
         slots = _slots_of(labels, deleted, ids)
-        row_bytes = fixed["size_data_per_element"]
-        level0 = np.empty((count, row_bytes), dtype=np.uint8)
-        level0[:, :links_start] = graph[:, :links_start]
-        level0[:, fixed["label_offset"] :] = graph[:, links_start:]
-        vectors = level0[:, links_start : fixed["label_offset"]].view(np.float32)
-        source = np.zeros(count, dtype=np.int64)  # each slot's row in `codes`
-        source[slots] = np.arange(len(slots))
-        for start in range(0, count if len(slots) else 0, CHUNK_ROWS):  # in slot order, in place
+        # Live slots get the store's vectors (deleted ones keep the file's: the store has none).
+        vectors = level0[:, vector_start:label_start].view(np.float32)
+        for start in range(0, len(slots), CHUNK_ROWS):
             part = slice(start, start + CHUNK_ROWS)
-            _unit(codes[source[part]], out=vectors[part])
-        vectors[deleted] = kept.view(np.float32).reshape(-1, self.dims)
-        element_levels = np.zeros(capacity, dtype=np.int32)
+            vectors[slots[part]] = _unit(codes[part])
+        element_levels = np.zeros(graph.capacity, dtype=np.int32)
         element_levels[:count] = levels
         return {
             **fixed,
-            "max_elements": capacity,
+            "max_elements": graph.capacity,
             "cur_element_count": count,
             "max_level": top,
             "enterpoint_node": entry,
@@ -209,7 +239,7 @@ class VectorIndex:
             "label_lookup_internal": np.arange(count, dtype=np.uint32),
             "element_levels": element_levels,
             "data_level0": level0.reshape(-1).view(np.int8),
-            "link_lists": links.view(np.int8),
+            "link_lists": graph.links.view(np.int8),
         }
 
     def _fixed_state(self) -> dict:
@@ -241,6 +271,7 @@ class VectorIndex:
             # from the copy in blocks, with the lock and the GIL free.
             state = self._index.__getstate__()[0]
             count = len(self._labels)
+            self.outdated_file = False
         _write_private(tmp_index, _graph_sections(state, self.dims))
         header = {
             "version": HEADER_VERSION,
@@ -358,6 +389,96 @@ def _unit(codes: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     inverse = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
     rows *= inverse.astype(np.float32)[:, None]
     return rows
+
+
+@dataclass(frozen=True)
+class _Graph:
+    """A saved graph as hnswlib holds it, not yet checked: every element's level-0 row (links,
+    vector slot, label; the vectors of deleted slots filled in), levels, upper-level links."""
+
+    capacity: int
+    top: int
+    entry: int
+    level0: np.ndarray  # (elements, size_data_per_element) uint8
+    levels: np.ndarray  # int64, one per element
+    links: np.ndarray  # uint8: the upper-level link lists, element after element
+
+
+def _read_graph(path: Path, header: dict, fixed: dict, dims: int) -> _Graph:
+    """The graph from a file of this format (`_graph_sections`); ValueError when its length is
+    not the one its counts give."""
+    capacity, count = int(header["capacity"]), int(header["elements"])
+    data = np.fromfile(path, dtype=np.uint8)
+    if not 0 <= count <= capacity:
+        raise ValueError(f"{count} elements in a capacity of {capacity}")
+    width, vector_start, links_width = _row_layout(fixed)
+    if data.size < count * (width + 4):
+        raise ValueError("the file's length does not match its counts")
+    graph = data[: count * width].reshape(count, width)
+    levels = np.frombuffer(data, np.int32, count, count * width).astype(np.int64)
+    if count and levels.min() < 0:
+        raise ValueError("a negative level")
+    links_end = count * width + 4 * count + int(levels.sum()) * links_width
+    deleted = _deleted(graph, fixed)
+    if data.size != links_end + int(deleted.sum()) * 4 * dims:
+        raise ValueError("the file's length does not match its counts")
+    level0 = np.empty((count, fixed["size_data_per_element"]), dtype=np.uint8)
+    level0[:, :vector_start] = graph[:, :vector_start]
+    level0[:, fixed["label_offset"] :] = graph[:, vector_start:]
+    vectors = level0[:, vector_start : fixed["label_offset"]].view(np.float32)
+    vectors[deleted] = data[links_end:].view(np.float32).reshape(-1, dims)
+    links = data[count * width + 4 * count : links_end]
+    return _Graph(
+        capacity, int(header["max_level"]), int(header["enterpoint"]), level0, levels, links
+    )
+
+
+def _read_native(path: Path, fixed: dict) -> _Graph:
+    """The graph from hnswlib's own file (save_index: its header, the level-0 rows, then each
+    element's upper-level links after their byte count); ValueError when its layout is not
+    this index's or its length is not the one its counts give."""
+    data = np.fromfile(path, dtype=np.uint8)
+    start = NATIVE_HEADER.itemsize
+    if data.size < start:
+        raise ValueError("shorter than hnswlib's header")
+    head = data[:start].view(NATIVE_HEADER)[0]
+    for key in NATIVE_LAYOUT:
+        if int(head[key]) != fixed[key]:
+            raise ValueError(f"its {key} is {int(head[key])}, expected {fixed[key]}")
+    capacity, count = int(head["max_elements"]), int(head["cur_element_count"])
+    if not 0 <= count <= capacity:
+        raise ValueError(f"{count} elements in a capacity of {capacity}")
+    end = start + count * fixed["size_data_per_element"]
+    if data.size < end:
+        raise ValueError("the file's length does not match its counts")
+    level0 = data[start:end].reshape(count, fixed["size_data_per_element"])
+    levels, links = _native_links(data[end:], count, fixed["size_links_per_element"])
+    top, entry = int(head["max_level"]), int(head["enterpoint_node"])
+    return _Graph(capacity, top, entry, level0, levels, links)
+
+
+def _native_links(records: np.ndarray, count: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(levels, upper-level links) from hnswlib's records: each element's byte count (level
+    times `width`), then its links. Walked one by one: each count says where the next is."""
+    raw = records.tobytes()
+    read = struct.Struct("<I").unpack_from
+    sizes = []
+    at = 0
+    for _ in range(count):
+        if at + 4 > len(raw):
+            raise ValueError("the file's length does not match its counts")
+        size = read(raw, at)[0]
+        sizes.append(size)
+        at += 4 + size
+    if at != len(raw):
+        raise ValueError("the file's length does not match its counts")
+    lengths = np.asarray(sizes, dtype=np.int64)
+    if (lengths % width).any():
+        raise ValueError("a link list of a length no level gives")
+    starts = np.cumsum(lengths + 4) - lengths - 4  # where each record's byte count is
+    keep = np.ones(len(raw), dtype=bool)
+    keep[(starts[:, None] + np.arange(4)).ravel()] = False
+    return lengths // width, records[keep]
 
 
 def _row_layout(fixed: dict) -> tuple[int, int, int]:
