@@ -82,7 +82,7 @@ class RootIndex:
         """Why the saved file could not be used (then it was rebuilt), or None."""
         # Read either way: the saved file is the graph alone, these are its vectors.
         ids, codes = self.store.symbol_codes(vectors.model_key)
-        reason = vectors.load(self.store.generation, ids, codes, kept=kept)
+        reason = vectors.load(ids, codes, kept=kept)
         if reason:
             vectors.rebuild(ids, codes)
         return reason
@@ -99,8 +99,9 @@ class RootIndex:
         return True
 
     def close(self, *, save: bool) -> None:
-        """`save`: the vector index changed since it was last saved (else its file matches)."""
-        if save and self.writer:
+        """`save`: the vector index changed since it was last saved. So did one brought up to
+        date at open (`unsaved`): written, the next open has nothing to repair."""
+        if (save or self.vectors.unsaved) and self.writer:
             self.vectors.save(self.store.generation)
         self.store.close()
 

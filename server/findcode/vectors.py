@@ -12,12 +12,17 @@ space (cosine on unit vectors): a vector embedded now and the same vector read b
 store become the same bits, so a reopened index answers exactly as the one that was saved.
 
 The file is saved atomically (temp file, fsync, rename) together with a small header naming the
-store generation, model and count it was built from. On open, anything that does not match
-(another generation after a crash, another model, a file of a format before the previous one, a
-truncated, emptied, garbage or missing file, a graph whose labels are not the store's symbols)
-is answered by rebuilding from the stored vectors, with a warning: nothing is ever re-embedded
-for it. hnswlib follows the links it is given unchecked, so every link is checked before it
-sees them.
+store generation, model and count it was built from. Writing it costs O(all symbols) (seconds
+at 10^6, most of them holding the GIL), so it is not written after every change: an open
+brings a file that is behind the store up to date instead, marking deleted the symbols the
+store no longer has and inserting the ones it lacks (as many as changed since the write), and
+the file is written again once the changes since the last write reach RESAVE_FRACTION of the
+index (the write's cost per changed symbol stays constant; so does the next open's repair), and
+at close. On open, anything else that does not match (another model, a file of a format before
+the previous one, a truncated, emptied, garbage or missing file, a graph that lacks more than
+half of the store's symbols) is answered by rebuilding from the stored vectors, with a warning:
+nothing is ever re-embedded for it. hnswlib follows the links it is given unchecked, so every
+link is checked before it sees them.
 
 A file of the previous format (header v2: hnswlib's own `save_index`, float32 vectors included)
 is upgraded, not rebuilt (a rebuild takes about an hour of CPU at 10^6 vectors): it passes the
@@ -115,6 +120,13 @@ SAMPLE_BYTES = 4096
 LINK_COUNT_MASK = 0xFFFF
 DELETED_FLAG_BYTE = 2
 DELETED_FLAG = 0x01
+# The file is written again once the symbols added or removed since the last write reach this
+# fraction of the index: at 10^6, a write (~3 s, O(n)) per thousand changed symbols, and at most
+# a thousand inserts (~1 s) for the next open if the process dies before the next write.
+RESAVE_FRACTION = 1 / 1000
+# A graph that lacks more than this fraction of the store's symbols is rebuilt, not repaired:
+# inserting them one by one would cost as much and give a worse graph.
+REPAIR_AT_MOST = 0.5
 # Vectors are normalised and put back this many rows at a time (bounded temporary memory).
 CHUNK_ROWS = 1 << 16
 WRITE_BYTES = 1 << 20
@@ -132,6 +144,7 @@ class VectorIndex:
         self._labels: set[int] = set()
         # Loaded from a file of the previous format: save it again (in this one) soon.
         self.outdated_file = False
+        self._unsaved = 0  # labels added or removed since the file was last written or read
 
     def _empty(self, capacity: int) -> hnswlib.Index:
         index = hnswlib.Index(space="ip", dim=self.dims)
@@ -155,11 +168,9 @@ class VectorIndex:
         stem = KEPT_PREFIX + hashlib.sha256(self.model_key.encode()).hexdigest()[:12]
         return self.directory / f"{stem}.hnsw", self.directory / f"{stem}.json"
 
-    def load(
-        self, generation: int, ids: np.ndarray, codes: np.ndarray, *, kept: bool = False
-    ) -> str | None:
-        """Load the saved graph if it pictures this store (`ids`, `codes`: its vectors, by id,
-        from `Store.symbol_codes`) and put the vectors into it; otherwise say why not."""
+    def load(self, ids: np.ndarray, codes: np.ndarray, *, kept: bool = False) -> str | None:
+        """Load the saved graph, put the store's vectors into it (`ids`, `codes`: by id, from
+        `Store.symbol_codes`) and bring it up to date with them; otherwise say why not."""
         index_path, header_path = self._paths(kept)
         if not index_path.exists() and not header_path.exists():
             return "no saved vector index" if len(ids) else None
@@ -172,8 +183,6 @@ class VectorIndex:
         native = header.get("version") == NATIVE_VERSION
         expected = {
             "version": NATIVE_VERSION if native else HEADER_VERSION,
-            "generation": generation,
-            "count": len(ids),
             "model": self.model_key,
             "dims": self.dims,
             "size": index_path.stat().st_size if index_path.exists() else -1,
@@ -189,27 +198,38 @@ class VectorIndex:
                 graph = _read_native(index_path, fixed)
             else:
                 graph = _read_graph(index_path, header, fixed, self.dims)
-            index = _tuned(hnswlib.Index(self._state(graph, fixed, ids, codes)))
+            state, stale, missing = self._state(graph, fixed, ids, codes)
+            index = hnswlib.Index(state)
+            index.set_num_threads(os.cpu_count() or 1)
+            for start in range(0, len(missing), CHUNK_ROWS):
+                rows = missing[start : start + CHUNK_ROWS]
+                _insert(index, ids[rows], _unit(codes[rows]))
+            _tuned(index)
         except (RuntimeError, ValueError, MemoryError, TypeError, KeyError) as error:
             return f"corrupt vector index ({error})"
         with self._lock:
             self._index = index
             self._labels = set(ids.tolist())
             self.outdated_file = native
+            self._unsaved = stale + len(missing)
         return None
 
-    def _state(self, graph: _Graph, fixed: dict, ids: np.ndarray, codes: np.ndarray) -> dict:
-        """hnswlib's pickled state from a saved graph and the store's vectors.
+    def _state(
+        self, graph: _Graph, fixed: dict, ids: np.ndarray, codes: np.ndarray
+    ) -> tuple[dict, int, np.ndarray]:
+        """hnswlib's pickled state from a saved graph and the store's vectors, with the symbols
+        the store no longer has marked deleted; how many those are, and the rows of `ids` the
+        graph lacks (to insert).
 
-        ValueError when the graph is damaged (a link to nowhere, levels that disagree) or its
-        labels are not the store's symbols.
+        ValueError when the graph is damaged (a link to nowhere, levels that disagree) or lacks
+        more than REPAIR_AT_MOST of the store's symbols.
         """
         level0, levels = graph.level0, graph.levels
         count = len(levels)
         if count == 0:
             if len(ids):
                 raise ValueError("an empty graph for a store with vectors")
-            return self._empty(graph.capacity).__getstate__()[0]
+            return self._empty(graph.capacity).__getstate__()[0], 0, np.zeros(0, np.int64)
         vector_start, label_start = fixed["offset_data"], fixed["label_offset"]
         _check_links(np.ascontiguousarray(level0[:, :vector_start]), fixed["max_M0"], count)
         _check_links(graph.links, fixed["max_M"], count)
@@ -219,15 +239,22 @@ class VectorIndex:
         labels = np.ascontiguousarray(level0[:, label_start : label_start + 8]).view(np.uint64)
         labels = labels.ravel()
         deleted = _deleted(level0, fixed)
-        slots = _slots_of(labels, deleted, ids)
-        # Live slots get the store's vectors (deleted ones keep the file's: the store has none).
+        slots, stale = _match(labels, deleted, ids)
+        missing = np.flatnonzero(slots < 0)
+        if len(missing) > REPAIR_AT_MOST * len(ids):
+            raise ValueError(f"it lacks {len(missing)} of the store's {len(ids)} symbols")
+        # Held slots get the store's vectors; deleted ones keep the file's (the store has none),
+        # and so do the slots of symbols deleted since (zero if the file kept none).
         vectors = level0[:, vector_start:label_start].view(np.float32)
-        for start in range(0, len(slots), CHUNK_ROWS):
-            part = slice(start, start + CHUNK_ROWS)
-            vectors[slots[part]] = _unit(codes[part])
+        held = np.flatnonzero(slots >= 0)
+        for start in range(0, len(held), CHUNK_ROWS):
+            rows = held[start : start + CHUNK_ROWS]
+            vectors[slots[rows]] = _unit(codes[rows])
+        level0[stale, fixed["offset_level0"] + DELETED_FLAG_BYTE] |= DELETED_FLAG
+        deleted[stale] = True
         element_levels = np.zeros(graph.capacity, dtype=np.int32)
         element_levels[:count] = levels
-        return {
+        state = {
             **fixed,
             "max_elements": graph.capacity,
             "cur_element_count": count,
@@ -241,6 +268,7 @@ class VectorIndex:
             "data_level0": level0.reshape(-1).view(np.int8),
             "link_lists": graph.links.view(np.int8),
         }
+        return state, len(stale), missing
 
     def _fixed_state(self) -> dict:
         """The fields of hnswlib's state that follow from dims and M (offsets, sizes, mult)."""
@@ -272,6 +300,7 @@ class VectorIndex:
             state = self._index.__getstate__()[0]
             count = len(self._labels)
             self.outdated_file = False
+            self._unsaved = 0
         _write_private(tmp_index, _graph_sections(state, self.dims))
         header = {
             "version": HEADER_VERSION,
@@ -306,16 +335,11 @@ class VectorIndex:
             keep = [n for n, label in enumerate(ids) if label not in self._labels]
             if not keep:
                 return
-            capacity = self._index.get_max_elements()
-            # Deleted slots are reused first, but counting them out would make the arithmetic
-            # depend on hnswlib internals; growing a little early is cheap.
-            needed = self._index.get_current_count() + len(keep)
-            if needed > capacity:
-                self._index.resize_index(max(int(capacity * GROWTH), needed))
             labels = np.asarray([ids[n] for n in keep], dtype=np.int64)
             _, codes = quantize(np.asarray(vectors, dtype=np.float32)[keep])
-            self._index.add_items(_unit(codes), labels, replace_deleted=True)
+            _insert(self._index, labels, _unit(codes))
             self._labels.update(int(label) for label in labels)
+            self._unsaved += len(labels)
 
     def remove(self, ids: Collection[int]) -> None:
         with self._lock:
@@ -323,6 +347,18 @@ class VectorIndex:
                 if label in self._labels:
                     self._index.mark_deleted(label)
                     self._labels.discard(label)
+                    self._unsaved += 1
+
+    @property
+    def unsaved(self) -> int:
+        """Labels added or removed since the file was written (or read and brought up to
+        date): the caller writes the file at close when there are any."""
+        return self._unsaved
+
+    def worth_saving(self) -> bool:
+        """Enough has changed since the file was written for a write of all of it now."""
+        with self._lock:
+            return self._unsaved > 0 and self._unsaved >= RESAVE_FRACTION * len(self._labels)
 
     # -- queries
 
@@ -379,6 +415,17 @@ def _tuned(index: hnswlib.Index) -> hnswlib.Index:
     return index
 
 
+def _insert(index: hnswlib.Index, labels: np.ndarray, units: np.ndarray) -> None:
+    """Add unit vectors under new labels, into deleted slots first."""
+    capacity = index.get_max_elements()
+    # Deleted slots are reused first, but counting them out would make the arithmetic depend
+    # on hnswlib internals; growing a little early is cheap.
+    needed = index.get_current_count() + len(labels)
+    if needed > capacity:
+        index.resize_index(max(int(capacity * GROWTH), needed))
+    index.add_items(units, labels, replace_deleted=True)
+
+
 def _unit(codes: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Unit float32 rows of int8 codes (into `out` if given), the same bits however the rows
     are batched: a squared norm of int8 codes is an integer below 2**24, so float32 sums it
@@ -422,7 +469,8 @@ def _read_graph(path: Path, header: dict, fixed: dict, dims: int) -> _Graph:
     deleted = _deleted(graph, fixed)
     if data.size != links_end + int(deleted.sum()) * 4 * dims:
         raise ValueError("the file's length does not match its counts")
-    level0 = np.empty((count, fixed["size_data_per_element"]), dtype=np.uint8)
+    # Zeros: the vector slots of symbols deleted since the write stay empty (the store has none).
+    level0 = np.zeros((count, fixed["size_data_per_element"]), dtype=np.uint8)
     level0[:, :vector_start] = graph[:, :vector_start]
     level0[:, fixed["label_offset"] :] = graph[:, vector_start:]
     vectors = level0[:, vector_start : fixed["label_offset"]].view(np.float32)
@@ -519,16 +567,28 @@ def _check_links(lists: np.ndarray, most: int, count: int) -> None:
         raise ValueError("a link to an element that does not exist")
 
 
-def _slots_of(labels: np.ndarray, deleted: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """The slot of each of `ids`: the live labels must be exactly the store's ids, each once."""
+def _match(
+    labels: np.ndarray, deleted: np.ndarray, ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(the live slot of each of `ids`, -1 for those the graph lacks; the live slots of labels
+    the store no longer has). ValueError for a label held by two elements, or one of `ids`
+    held by a deleted element only: inserting it would make hnswlib hold it twice."""
     order = np.argsort(labels, kind="stable")
     ranked = labels[order]
     if (ranked[1:] == ranked[:-1]).any():
         raise ValueError("a label held by two elements")
-    live = order[~deleted[order]]
-    if not np.array_equal(labels[live], ids.astype(np.uint64)):
-        raise ValueError("its labels are not the store's symbols")
-    return live
+    live = order[~deleted[order]]  # by label
+    live_labels, wanted = labels[live], ids.astype(np.uint64)
+    at = np.searchsorted(live_labels, wanted)
+    found = at < len(live)
+    found[found] = live_labels[at[found]] == wanted[found]
+    slots = np.full(len(ids), -1, dtype=np.int64)
+    slots[found] = live[at[found]]
+    kept = np.zeros(len(live), dtype=bool)
+    kept[at[found]] = True
+    if np.isin(wanted[~found], labels[deleted]).any():
+        raise ValueError("a symbol of the store held by a deleted element")
+    return slots, live[~kept]
 
 
 def _write_private(path: Path, parts: Iterable[np.ndarray]) -> None:
