@@ -256,6 +256,8 @@ class Indexer:
             self._roots[index.root] = index
             if index.writer:  # else another process embeds them
                 self._pending[index.root] = index.store.counts(self.embed_key)["pending"]
+                if index.vectors.unsaved:  # its file was behind the store: written in time
+                    self._changed(index.root)
         if self._switch is not None:
             self._prepare_switch(index)
         return index
