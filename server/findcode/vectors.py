@@ -26,17 +26,18 @@ link is checked before it sees them.
 
 A file of the previous format (header v2: hnswlib's own `save_index`, float32 vectors included)
 is upgraded, not rebuilt (a rebuild takes about an hour of CPU at 10^6 vectors): it passes the
-checks it passed then (header, fingerprint), its graph is read here and passes the same checks as
-this format's, then its live vectors are replaced by the store's, as any open does, so answers
-equal those after a later reopen. It is read with numpy rather than hnswlib's `load_index`,
-which would follow its links before they are checked and hold a second copy of the file in
-memory. The caller saves the index again in this format (`outdated_file`).
+header checks it passed then (model, dims, size, fingerprint), its graph is read here and passes
+the same checks as this format's (and is brought up to date the same way), then its live
+vectors are replaced by the store's, as any open does, so answers equal those after a later
+reopen. It is read with numpy rather than hnswlib's `load_index`, which would follow its links
+before they are checked and hold a second copy of the file in memory. The caller saves the
+index again in this format (`outdated_file`).
 
 Both files are written 0600, like the store: vectors can be matched back to the code.
 
 Besides the index of the model the store embeds with, the index of a model switched away from
-is kept (`kept=True`: a file named after its model), so that switching back loads it instead of
-rebuilding it, if nothing has changed since.
+is kept (`kept=True`: a file named after its model), so that switching back loads it (brought
+up to date) instead of rebuilding it.
 
 This is the only module that imports hnswlib: its API moves between releases.
 Labels are symbol ids. A changed symbol's old id is marked deleted and its slot reused
