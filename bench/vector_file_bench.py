@@ -181,7 +181,7 @@ def measure(size: int, workdir: Path, count: int) -> dict:
             ids, codes = store.symbol_codes(KEY)
         reopened = VectorIndex(workdir / "new", DIMS, KEY)
         with timed(opens["graph"]):
-            reason = reopened.load(generation, ids, codes)
+            reason = reopened.load(ids, codes)
         assert reason is None, reason
     for name, key in (("old", "old_open"), ("codes", "open_read_codes"), ("graph", "open_graph")):
         out[f"{key}_s"] = min(wall for wall, _ in opens[name])

@@ -6,16 +6,19 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from findcode import indexer
+from findcode import indexer, vectors
 from findcode.config import Settings
 from findcode.embedder import DOCUMENTS_PER_CALL
 from findcode.engine import Engine
 from findcode.errors import ModelError
 from findcode.indexer import Progress
+from findcode.roots import index_dir_for
+from findcode.store import Store
 from findcode.vectors import HEADER_NAME
 from index_support import copy_repo, made_up_vector, wait_for
 
@@ -275,6 +278,54 @@ def test_the_vector_file_is_saved_after_a_quiet_spell_not_at_every_idle(tmp_path
         saved, now = saved_generation(engine)
         assert saved < now  # idle, searchable, and the file not yet written
         wait_for(lambda: _matches(engine))
+
+
+def test_a_change_too_small_for_a_write_of_the_vector_file_waits_for_close(tmp_path, monkeypatch):
+    """Writing the vector file costs O(all symbols) (seconds at 10^6, and a save arriving
+    meanwhile waited for it): quiet spells and overdue idles write it only once enough has
+    changed (here, with RESAVE_FRACTION 1, as many symbols as the index holds); close writes
+    the rest."""
+    monkeypatch.setattr(indexer, "SAVE_AFTER_QUIET_S", 0.1)
+    monkeypatch.setattr(indexer, "SAVE_AT_MOST_EVERY_S", 0.0)
+    monkeypatch.setattr(vectors, "RESAVE_FRACTION", 1.0)
+    with idle_engine(tmp_path) as (engine, repo):
+        wait_for(lambda: _matches(engine))  # the first pass added every symbol: written
+        save_an_edit(engine, repo)  # one symbol out, one in: 2 of 24
+        save_an_edit(engine, repo)  # the same text again: nothing changes
+        time.sleep(1.0)  # ten quiet spells
+        saved, now = saved_generation(engine)
+        assert saved < now
+        (index,) = engine._worker.roots()
+    assert json.loads((index.directory / HEADER_NAME).read_text())["generation"] == now
+
+
+def test_a_vector_file_brought_up_to_date_at_open_is_written_after_a_quiet_spell(
+    tmp_path, monkeypatch
+):
+    """A file behind the store (changes it never saw, as after a crash) is brought up to date
+    by the open, and written like any change: the next start has nothing to repair."""
+    monkeypatch.setattr(indexer, "SAVE_AFTER_QUIET_S", 0.1)
+    with idle_engine(tmp_path) as (engine, repo):
+        wait_for(lambda: _matches(engine))
+    (repo / "web" / "debounce.ts").unlink()
+    store = Store(index_dir_for(repo, tmp_path / "index"))
+    assert store.take_lease()
+    assert store.remove_file("web/debounce.ts")
+    store.close()
+    fake = GatedEmbedder()
+    fake.gate.set()
+    logs: list[tuple[str, str]] = []
+    settings = Settings(index_dir=tmp_path / "index")
+    engine = Engine([repo], settings, embedder=fake, on_log=lambda *log: logs.append(log))
+    engine.start()
+    try:
+        assert engine.wait_idle(30)
+        assert [message for level, message in logs if level == "warning"] == []  # no rebuild
+        wait_for(lambda: _matches(engine))
+        (index,) = engine._worker.roots()
+        assert index.vectors.unsaved == 0 and len(index.vectors) == engine.status()["symbols"] < 24
+    finally:
+        engine.close()
 
 
 def test_a_stream_of_changes_cannot_put_the_save_off_forever(tmp_path, monkeypatch):

@@ -11,7 +11,9 @@ import hnswlib
 import numpy as np
 import pytest
 from findcode import vectors as vectors_module
-from findcode.store import quantize
+from findcode.roots import index_dir_for, open_root
+from findcode.store import Store, quantize
+from findcode.symbols import extract_symbols
 from findcode.vectors import HEADER_NAME, INDEX_NAME, MIN_CAPACITY, VectorIndex, _fingerprint
 
 DIMS = 16
@@ -85,7 +87,7 @@ def test_save_and_load_round_trip(tmp_path, rng):
     _, data = saved(tmp_path, rng)
     assert not list(tmp_path.glob("*.tmp"))
     loaded = VectorIndex(tmp_path, DIMS, "m")
-    assert loaded.load(3, *store_of(data, LIVE)) is None
+    assert loaded.load(*store_of(data, LIVE)) is None
     assert len(loaded) == 39 and 5 not in loaded
     assert loaded.search(data[9], 1)[0][0] == 9
     loaded.add([77], unit(rng, 1))  # the deleted slot is reusable after a load
@@ -110,7 +112,7 @@ def test_a_reloaded_graph_answers_exactly_as_the_saved_index(tmp_path, rng):
     index.save(5)
     live = sorted(index._labels)
     loaded = VectorIndex(tmp_path, dims, "m")
-    assert loaded.load(5, *store_of(data, live)) is None
+    assert loaded.load(*store_of(data, live)) is None
     assert [loaded.search(q, 20) for q in queries] == before
     assert [loaded.search(q, 5, allow=lambda label: label % 7 == 0) for q in queries[:10]] == (
         filtered
@@ -144,7 +146,7 @@ def test_a_graph_of_deleted_slots_only_loads_for_an_empty_store(tmp_path, rng):
     index.save(2)
     loaded = VectorIndex(tmp_path, DIMS, "m")
     # An empty store's codes are (0, 0), as Store.symbol_codes returns them.
-    assert loaded.load(2, np.zeros(0, np.int64), np.zeros((0, 0), np.int8)) is None
+    assert loaded.load(np.zeros(0, np.int64), np.zeros((0, 0), np.int8)) is None
     assert len(loaded) == 0 and loaded.search(unit(rng, 1)[0], 3) == []
     loaded.add([9], unit(rng, 1))
     assert [label for label, _ in loaded.search(unit(rng, 1)[0], 3)] == [9]
@@ -152,20 +154,28 @@ def test_a_graph_of_deleted_slots_only_loads_for_an_empty_store(tmp_path, rng):
 
 def test_empty_store_without_files_loads(tmp_path):
     empty = np.zeros(0, dtype=np.int64), np.zeros((0, DIMS), dtype=np.int8)
-    assert VectorIndex(tmp_path, DIMS, "m").load(0, *empty) is None
+    assert VectorIndex(tmp_path, DIMS, "m").load(*empty) is None
 
 
-def write_old_format(directory, data) -> None:
+def write_old_format(directory, data, live=LIVE, deleted=(), generation=3) -> None:
     """The file and header as findcode wrote them before the graph-only format (v2): hnswlib's
-    own save_index, float32 vectors included."""
+    own save_index of a cosine index built from the store's vectors (its int8 codes times their
+    scales, as Store.symbol_vectors gives them), float32 vectors included, deletes marked."""
     hnsw = directory / INDEX_NAME
-    old = hnswlib.Index(space="cosine", dim=DIMS)
-    old.init_index(max_elements=MIN_CAPACITY, M=16, ef_construction=200, allow_replace_deleted=True)
-    old.add_items(data[LIVE], LIVE)
+    dims = data.shape[1]
+    scales, codes = quantize(data)
+    stored = codes * scales[:, None]
+    labels = [*live, *deleted]
+    capacity = max(MIN_CAPACITY, int(len(labels) * 1.5))
+    old = hnswlib.Index(space="cosine", dim=dims)
+    old.init_index(max_elements=capacity, M=16, ef_construction=200, allow_replace_deleted=True)
+    old.add_items(stored[labels], labels)
+    for label in deleted:
+        old.mark_deleted(label)
     old.save_index(str(hnsw))
-    header = {"version": 2, "generation": 3, "count": 39, "model": "m", "dims": DIMS}
-    header.update(capacity=MIN_CAPACITY, deleted=[], size=hnsw.stat().st_size)
-    header["fingerprint"] = _fingerprint(hnsw)
+    header = {"version": 2, "generation": generation, "count": len(live), "model": "m"}
+    header.update(dims=dims, capacity=capacity, deleted=sorted(deleted))
+    header.update(size=hnsw.stat().st_size, fingerprint=_fingerprint(hnsw))
     (directory / HEADER_NAME).write_text(json.dumps(header))
 
 
@@ -184,10 +194,8 @@ def damage_behind_the_checksum(directory, offset: int, value: bytes) -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ("generation", "generation"),
-        ("count", "count"),
-        ("other symbols", "store's symbols"),
         ("model", "model"),
+        ("most symbols missing", "lacks"),
         ("dims", "dims"),
         ("truncated", "size"),
         ("emptied", "size"),
@@ -196,7 +204,7 @@ def damage_behind_the_checksum(directory, offset: int, value: bytes) -> None:
         ("deleted", "size"),
         ("no header", "header"),
         ("bad header", "header"),
-        ("old format", "version"),
+        ("format before the previous", "version"),
         ("link to nowhere", "link to an element that does not exist"),
         ("too many links", "link list longer"),
         ("bad level", "length"),
@@ -205,14 +213,11 @@ def damage_behind_the_checksum(directory, offset: int, value: bytes) -> None:
 def test_any_mismatch_or_damage_is_refused(tmp_path, rng, change, expected):
     _, data = saved(tmp_path, rng)
     hnsw = tmp_path / INDEX_NAME
-    generation, live, model, dims = 3, list(LIVE), "m", DIMS
+    live, model, dims = list(LIVE), "m", DIMS
     row = 4 + 4 * 2 * 16 + 8  # a saved element: its level-0 links (2M), its label
-    if change == "generation":
-        generation = 4
-    elif change == "count":
-        live.append(5)
-    elif change == "other symbols":
-        live[live.index(6)] = 5
+    if change == "most symbols missing":
+        live += range(100, 140)
+        data = np.concatenate([data, unit(rng, 100)])
     elif change == "model":
         model = "other"
     elif change == "dims":
@@ -233,8 +238,11 @@ def test_any_mismatch_or_damage_is_refused(tmp_path, rng, change, expected):
         (tmp_path / HEADER_NAME).unlink()
     elif change == "bad header":
         (tmp_path / HEADER_NAME).write_text(json.dumps([1, 2]))
-    elif change == "old format":
+    elif change == "format before the previous":  # v1: hnswlib's file, a sha256 of it
         write_old_format(tmp_path, data)
+        header = json.loads((tmp_path / HEADER_NAME).read_text())
+        header = {**header, "version": 1, "sha256": header.pop("fingerprint")}
+        (tmp_path / HEADER_NAME).write_text(json.dumps(header))
     elif change == "link to nowhere":
         damage_behind_the_checksum(tmp_path, 4, (10**9).to_bytes(4, "little"))
     elif change == "too many links":
@@ -242,9 +250,161 @@ def test_any_mismatch_or_damage_is_refused(tmp_path, rng, change, expected):
     else:
         damage_behind_the_checksum(tmp_path, 40 * row, (7).to_bytes(4, "little"))
     index = VectorIndex(tmp_path, dims, model)
-    reason = index.load(generation, *store_of(data, live))
+    reason = index.load(*store_of(data, live))
     assert reason is not None and expected in reason
     assert len(index) == 0  # nothing half-loaded
+
+
+def test_a_file_of_the_previous_format_is_upgraded_not_rebuilt(tmp_path, rng):
+    """hnswlib's own file (v2) keeps its graph (a rebuild takes an hour at 10^6): `load` takes
+    it (no reason, so the caller does not rebuild) with the store's vectors in place of its
+    float32 ones, so it ranks every symbol as a rebuild from the store does, labels and
+    scores (the graphs differ, so only a whole ranking is the same), and answers exactly the
+    same again once saved in this format and reopened."""
+    n, dims = 1200, 64
+    data = rng.standard_normal((n, dims)).astype(np.float32)
+    deleted = list(range(0, 300, 7))
+    live = [i for i in range(n) if i not in deleted]
+    write_old_format(tmp_path, data, live, deleted)
+    index = VectorIndex(tmp_path, dims, "m")
+    assert index.load(*store_of(data, live)) is None
+    assert index.outdated_file and len(index) == len(live) and 7 not in index
+    rebuilt = VectorIndex(tmp_path / "rebuilt", dims, "m")
+    rebuilt.rebuild(*store_of(data, live))
+    queries = [*rng.standard_normal((60, dims)).astype(np.float32), *data[:40]]
+    for q in queries[::10]:
+        assert index.search(q, len(live)) == rebuilt.search(q, len(live))
+    answers = [index.search(q, 10) for q in queries]
+    for label in (1, 500, n - 1):
+        assert np.array_equal(index.vector(label), rebuilt.vector(label))
+    index.save(3)
+    assert not index.outdated_file
+    assert json.loads((tmp_path / HEADER_NAME).read_text())["version"] == 3
+    reopened = VectorIndex(tmp_path, dims, "m")
+    assert reopened.load(*store_of(data, live)) is None and not reopened.outdated_file
+    assert [reopened.search(q, 10) for q in queries] == answers
+    reopened.add([n], data[:1])  # a deleted slot of the old file is reused
+    assert len(reopened) == len(live) + 1 and reopened._index.get_current_count() == n
+
+
+def test_opening_a_root_upgrades_a_file_of_the_previous_format_at_once(tmp_path):
+    """Through the real open path: no rebuild (no warning), and the file is rewritten in this
+    format right away, so the next start reads the graph-only file."""
+    root, base = tmp_path / "repo", tmp_path / "indexes"
+    text = "".join(f"def handler_{n}(event):\n    return event + {n}\n\n\n" for n in range(80))
+    store = Store(index_dir_for(root, base))
+    store.take_lease()
+    store.check_model("m", DIMS)
+    found = extract_symbols("jobs.py", text)
+    store.replace_file(
+        "jobs.py", size=len(text), mtime_ns=1, content_hash="1", language="python", symbols=found
+    )
+    data = unit(np.random.default_rng(3), len(found))
+    store.put_vectors("m", [(s.body_hash, v) for s, v in zip(found, data, strict=True)])
+    ids, _ = store.symbol_codes("m")
+    by_id = np.zeros((int(ids.max()) + 1, DIMS), dtype=np.float32)
+    by_id[ids] = data  # found and ids in the same order: the file's symbols in turn
+    write_old_format(store.directory, by_id, ids.tolist(), generation=store.generation)
+    store.close()
+    warnings: list[str] = []
+    index = open_root(root, base, "m", DIMS, warnings.append)
+    try:
+        assert warnings == []
+        assert json.loads((index.directory / HEADER_NAME).read_text())["version"] == 3
+        assert len(index.vectors) == len(found)
+        assert index.vectors.search(data[5], 1)[0][0] == ids[5]
+    finally:
+        index.close(save=False)
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        ("link to nowhere", "link to an element that does not exist"),
+        ("too many links", "link list longer"),
+        ("bad upper links", "length"),
+        ("huge counts", "length"),
+        ("other M", "its M is"),
+        ("entry point", "entry point"),
+        ("a deleted symbol back", "held by a deleted element"),
+    ],
+)
+def test_a_damaged_file_of_the_previous_format_is_refused(tmp_path, rng, damage, expected):
+    """Damage the checksum does not see (it samples large files) is found by the checks this
+    format's graph gets, before hnswlib follows a link: the caller rebuilds."""
+    data = unit(rng, 40)
+    live = list(LIVE)
+    write_old_format(tmp_path, data, deleted=[5])
+    head, row = 96, 4 + 4 * 2 * 16 + 4 * DIMS + 8  # hnswlib's header; links, vector, label
+    native = vectors_module.NATIVE_HEADER
+    offset = {name: native.fields[name][1] for name in native.names}
+    if damage == "link to nowhere":
+        damage_behind_the_checksum(tmp_path, head + 4, (10**6).to_bytes(4, "little"))
+    elif damage == "too many links":
+        damage_behind_the_checksum(tmp_path, head, (99).to_bytes(2, "little"))
+    elif damage == "bad upper links":  # the first element's byte count of upper links
+        damage_behind_the_checksum(tmp_path, head + 40 * row, (7).to_bytes(4, "little"))
+    elif damage == "huge counts":  # must not make anything allocate by them
+        huge = (1 << 40).to_bytes(8, "little")
+        damage_behind_the_checksum(tmp_path, offset["max_elements"], huge)
+        damage_behind_the_checksum(tmp_path, offset["cur_element_count"], huge)
+    elif damage == "other M":
+        damage_behind_the_checksum(tmp_path, offset["M"], (12).to_bytes(8, "little"))
+    elif damage == "entry point":
+        damage_behind_the_checksum(tmp_path, offset["max_level"], (9).to_bytes(4, "little"))
+    else:  # inserting it would give hnswlib two elements of one label
+        live.append(5)
+    index = VectorIndex(tmp_path, DIMS, "m")
+    reason = index.load(*store_of(data, live))
+    assert reason is not None and expected in reason
+    assert len(index) == 0 and not index.outdated_file
+
+
+def test_a_file_behind_the_store_is_brought_up_to_date_not_rebuilt(tmp_path, rng):
+    """Changes not yet written (the file is written once they reach RESAVE_FRACTION, or at
+    close; or the process died): `load` marks deleted the symbols the store no longer has and
+    inserts the ones the graph lacks, so it ranks every symbol as a rebuild does; they count as
+    unsaved, and once written a reopen answers exactly the same."""
+    n, dims = 1200, 64
+    data = rng.standard_normal((n, dims)).astype(np.float32)
+    index = VectorIndex(tmp_path, dims, "m")
+    index.add(list(range(1000)), data[:1000])
+    index.remove(range(0, 50))
+    index.save(1)
+    live = list(range(100, n))  # since: 50..99 removed, 1000..1199 added
+    loaded = VectorIndex(tmp_path, dims, "m")
+    assert loaded.load(*store_of(data, live)) is None
+    assert loaded.unsaved == 50 + 200 and len(loaded) == len(live)
+    assert 60 not in loaded and 1100 in loaded
+    rebuilt = VectorIndex(tmp_path / "rebuilt", dims, "m")
+    rebuilt.rebuild(*store_of(data, live))
+    queries = [*rng.standard_normal((40, dims)).astype(np.float32), *data[40:1200:30]]
+    for q in queries[::8]:
+        assert loaded.search(q, len(live)) == rebuilt.search(q, len(live))
+    assert all(loaded.search(data[i], 1)[0][0] == i for i in range(100, n, 25))
+    answers = [loaded.search(q, 10) for q in queries]
+    loaded.save(2)
+    reopened = VectorIndex(tmp_path, dims, "m")
+    assert reopened.load(*store_of(data, live)) is None and reopened.unsaved == 0
+    assert [reopened.search(q, 10) for q in queries] == answers
+
+
+def test_the_file_is_worth_writing_once_a_thousandth_of_the_index_changed(tmp_path, rng):
+    """A write costs O(all symbols): it waits for RESAVE_FRACTION of them to change (added or
+    removed), so its cost per changed symbol does not grow with the index."""
+    index = VectorIndex(tmp_path, DIMS, "m")
+    data = unit(rng, 3001)
+    index.add(list(range(3000)), data[:3000])
+    assert index.worth_saving()
+    index.save(1)
+    assert not index.worth_saving() and index.unsaved == 0
+    index.add([3000], data[3000:3001])
+    index.remove([7])
+    assert index.unsaved == 2 and not index.worth_saving()  # 2 of 3000
+    index.remove([8])
+    assert index.unsaved == 3 and index.worth_saving()  # 3 of 3000
+    index.save(2)
+    assert not index.worth_saving()
 
 
 def test_rebuild_replaces_everything(tmp_path, rng):
@@ -268,7 +428,7 @@ def test_a_large_file_is_checked_by_samples_that_catch_damage(tmp_path, rng, mon
     monkeypatch.setattr(vectors_module, "SAMPLE_BYTES", 64)
     _, vectors = saved(tmp_path, rng)
     loaded = VectorIndex(tmp_path, DIMS, "m")
-    assert loaded.load(3, *store_of(vectors, LIVE)) is None  # undamaged: loads
+    assert loaded.load(*store_of(vectors, LIVE)) is None  # undamaged: loads
     hnsw = tmp_path / INDEX_NAME
     data = bytearray(hnsw.read_bytes())
     size = len(data)
@@ -282,6 +442,6 @@ def test_a_large_file_is_checked_by_samples_that_catch_damage(tmp_path, rng, mon
         data = bytearray(np.random.default_rng(1).bytes(size))
     hnsw.write_bytes(bytes(data))
     index = VectorIndex(tmp_path, DIMS, "m")
-    reason = index.load(3, *store_of(vectors, LIVE))
+    reason = index.load(*store_of(vectors, LIVE))
     assert reason is not None and "checksum" in reason
     assert len(index) == 0

@@ -57,13 +57,17 @@ class RootIndex:
         return self.store.writer
 
     def sync_vectors(self, warn: Callable[[str], None]) -> None:
-        """Load the saved vector index, or rebuild it from the stored vectors if it differs."""
+        """Load the saved vector index, or rebuild it from the stored vectors if it differs.
+        A rebuilt index, or one read from a file of the previous format, is saved at once."""
         reason = self._load_or_rebuild(self.vectors, kept=False)
-        if reason and self.writer:  # a reader's rebuild is its own: the saved file is the writer's
+        if not self.writer:  # a reader's rebuild is its own: the saved file is the writer's
+            return
+        if reason:
             warn(
                 f"rebuilding the vector index of {self.root} from {len(self.vectors)} stored "
                 f"vectors: {reason}"
             )
+        if reason or self.vectors.outdated_file:
             self.vectors.save(self.store.generation)
 
     def other_vectors(self, model_key: str, dims: int) -> VectorIndex:
@@ -78,7 +82,7 @@ class RootIndex:
         """Why the saved file could not be used (then it was rebuilt), or None."""
         # Read either way: the saved file is the graph alone, these are its vectors.
         ids, codes = self.store.symbol_codes(vectors.model_key)
-        reason = vectors.load(self.store.generation, ids, codes, kept=kept)
+        reason = vectors.load(ids, codes, kept=kept)
         if reason:
             vectors.rebuild(ids, codes)
         return reason
@@ -95,8 +99,9 @@ class RootIndex:
         return True
 
     def close(self, *, save: bool) -> None:
-        """`save`: the vector index changed since it was last saved (else its file matches)."""
-        if save and self.writer:
+        """`save`: the vector index changed since it was last saved. So did one brought up to
+        date at open (`unsaved`): written, the next open has nothing to repair."""
+        if (save or self.vectors.unsaved) and self.writer:
             self.vectors.save(self.store.generation)
         self.store.close()
 

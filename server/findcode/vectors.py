@@ -12,17 +12,32 @@ space (cosine on unit vectors): a vector embedded now and the same vector read b
 store become the same bits, so a reopened index answers exactly as the one that was saved.
 
 The file is saved atomically (temp file, fsync, rename) together with a small header naming the
-store generation, model and count it was built from. On open, anything that does not match
-(another generation after a crash, another model, a file of an older format, a truncated,
-emptied, garbage or missing file, a graph whose labels are not the store's symbols) is answered
-by rebuilding from the stored vectors, with a warning: nothing is ever re-embedded for it.
-hnswlib follows the links it is given unchecked, so every link is checked before it sees them.
+store generation, model and count it was built from. Writing it costs O(all symbols) (seconds
+at 10^6, most of them holding the GIL), so it is not written after every change: an open
+brings a file that is behind the store up to date instead, marking deleted the symbols the
+store no longer has and inserting the ones it lacks (as many as changed since the write), and
+the file is written again once the changes since the last write reach RESAVE_FRACTION of the
+index (the write's cost per changed symbol stays constant; so does the next open's repair), and
+at close. On open, anything else that does not match (another model, a file of a format before
+the previous one, a truncated, emptied, garbage or missing file, a graph that lacks more than
+half of the store's symbols) is answered by rebuilding from the stored vectors, with a warning:
+nothing is ever re-embedded for it. hnswlib follows the links it is given unchecked, so every
+link is checked before it sees them.
+
+A file of the previous format (header v2: hnswlib's own `save_index`, float32 vectors included)
+is upgraded, not rebuilt (a rebuild takes about an hour of CPU at 10^6 vectors): it passes the
+header checks it passed then (model, dims, size, fingerprint), its graph is read here and passes
+the same checks as this format's (and is brought up to date the same way), then its live
+vectors are replaced by the store's, as any open does, so answers equal those after a later
+reopen. It is read with numpy rather than hnswlib's `load_index`, which would follow its links
+before they are checked and hold a second copy of the file in memory. The caller saves the
+index again in this format (`outdated_file`).
 
 Both files are written 0600, like the store: vectors can be matched back to the code.
 
 Besides the index of the model the store embeds with, the index of a model switched away from
-is kept (`kept=True`: a file named after its model), so that switching back loads it instead of
-rebuilding it, if nothing has changed since.
+is kept (`kept=True`: a file named after its model), so that switching back loads it (brought
+up to date) instead of rebuilding it.
 
 This is the only module that imports hnswlib: its API moves between releases.
 Labels are symbol ids. A changed symbol's old id is marked deleted and its slot reused
@@ -34,8 +49,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import struct
 import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import hnswlib
@@ -50,7 +67,35 @@ KEPT_PREFIX = "vectors-"
 # 2: "fingerprint" (sampled) in place of "sha256" (the whole file).
 # 3: the graph alone (hnswlib's pickled state less the vectors, which come from the store).
 HEADER_VERSION = 3
+NATIVE_VERSION = 2  # hnswlib's own file, read once to be saved again as HEADER_VERSION
 FILE_MODE = 0o600
+# hnswlib's save_index header (0.8), in its order; the layout fields must be this index's.
+NATIVE_HEADER = np.dtype(
+    [
+        ("offset_level0", "<u8"),
+        ("max_elements", "<u8"),
+        ("cur_element_count", "<u8"),
+        ("size_data_per_element", "<u8"),
+        ("label_offset", "<u8"),
+        ("offset_data", "<u8"),
+        ("max_level", "<i4"),
+        ("enterpoint_node", "<u4"),
+        ("max_M", "<u8"),
+        ("max_M0", "<u8"),
+        ("M", "<u8"),
+        ("mult", "<f8"),
+        ("ef_construction", "<u8"),
+    ]
+)
+NATIVE_LAYOUT = (
+    "offset_level0",
+    "size_data_per_element",
+    "label_offset",
+    "offset_data",
+    "max_M",
+    "max_M0",
+    "M",
+)
 
 # M: links per node. More links give better recall and steadier latency on large indexes but
 # cost memory (~M*8 bytes a vector) and insert time; 16 is the usual sweet spot for 384 dims.
@@ -76,6 +121,13 @@ SAMPLE_BYTES = 4096
 LINK_COUNT_MASK = 0xFFFF
 DELETED_FLAG_BYTE = 2
 DELETED_FLAG = 0x01
+# The file is written again once the symbols added or removed since the last write reach this
+# fraction of the index: at 10^6, a write (~3 s, O(n)) per thousand changed symbols, and at most
+# a thousand inserts (~1 s) for the next open if the process dies before the next write.
+RESAVE_FRACTION = 1 / 1000
+# A graph that lacks more than this fraction of the store's symbols is rebuilt, not repaired:
+# inserting them one by one would cost as much and give a worse graph.
+REPAIR_AT_MOST = 0.5
 # Vectors are normalised and put back this many rows at a time (bounded temporary memory).
 CHUNK_ROWS = 1 << 16
 WRITE_BYTES = 1 << 20
@@ -91,6 +143,9 @@ class VectorIndex:
         self._lock = threading.Lock()
         self._index = self._empty(MIN_CAPACITY)
         self._labels: set[int] = set()
+        # Loaded from a file of the previous format: save it again (in this one) soon.
+        self.outdated_file = False
+        self._unsaved = 0  # labels added or removed since the file was last written or read
 
     def _empty(self, capacity: int) -> hnswlib.Index:
         index = hnswlib.Index(space="ip", dim=self.dims)
@@ -114,11 +169,9 @@ class VectorIndex:
         stem = KEPT_PREFIX + hashlib.sha256(self.model_key.encode()).hexdigest()[:12]
         return self.directory / f"{stem}.hnsw", self.directory / f"{stem}.json"
 
-    def load(
-        self, generation: int, ids: np.ndarray, codes: np.ndarray, *, kept: bool = False
-    ) -> str | None:
-        """Load the saved graph if it pictures this store (`ids`, `codes`: its vectors, by id,
-        from `Store.symbol_codes`) and put the vectors into it; otherwise say why not."""
+    def load(self, ids: np.ndarray, codes: np.ndarray, *, kept: bool = False) -> str | None:
+        """Load the saved graph, put the store's vectors into it (`ids`, `codes`: by id, from
+        `Store.symbol_codes`) and bring it up to date with them; otherwise say why not."""
         index_path, header_path = self._paths(kept)
         if not index_path.exists() and not header_path.exists():
             return "no saved vector index" if len(ids) else None
@@ -128,10 +181,9 @@ class VectorIndex:
             return f"unreadable vector index header ({error})"
         if not isinstance(header, dict):
             return "vector index header is not an object"
+        native = header.get("version") == NATIVE_VERSION
         expected = {
-            "version": HEADER_VERSION,
-            "generation": generation,
-            "count": len(ids),
+            "version": NATIVE_VERSION if native else HEADER_VERSION,
             "model": self.model_key,
             "dims": self.dims,
             "size": index_path.stat().st_size if index_path.exists() else -1,
@@ -142,64 +194,70 @@ class VectorIndex:
         if _fingerprint(index_path) != header.get("fingerprint"):
             return "vector index checksum does not match: the file is corrupt"
         try:
-            index = _tuned(hnswlib.Index(self._state(header, index_path, ids, codes)))
+            fixed = self._fixed_state()
+            if native:
+                graph = _read_native(index_path, fixed)
+            else:
+                graph = _read_graph(index_path, header, fixed, self.dims)
+            state, stale, missing = self._state(graph, fixed, ids, codes)
+            index = hnswlib.Index(state)
+            index.set_num_threads(os.cpu_count() or 1)
+            for start in range(0, len(missing), CHUNK_ROWS):
+                rows = missing[start : start + CHUNK_ROWS]
+                _insert(index, ids[rows], _unit(codes[rows]))
+            _tuned(index)
         except (RuntimeError, ValueError, MemoryError, TypeError, KeyError) as error:
             return f"corrupt vector index ({error})"
         with self._lock:
             self._index = index
             self._labels = set(ids.tolist())
+            self.outdated_file = native
+            self._unsaved = stale + len(missing)
         return None
 
-    def _state(self, header: dict, path: Path, ids: np.ndarray, codes: np.ndarray) -> dict:
-        """hnswlib's pickled state from the saved graph and the store's vectors.
+    def _state(
+        self, graph: _Graph, fixed: dict, ids: np.ndarray, codes: np.ndarray
+    ) -> tuple[dict, int, np.ndarray]:
+        """hnswlib's pickled state from a saved graph and the store's vectors, with the symbols
+        the store no longer has marked deleted; how many those are, and the rows of `ids` the
+        graph lacks (to insert).
 
-        ValueError when the graph is damaged (a link to nowhere, levels that disagree, a length
-        its counts do not explain) or its labels are not the store's symbols.
+        ValueError when the graph is damaged (a link to nowhere, levels that disagree) or lacks
+        more than REPAIR_AT_MOST of the store's symbols.
         """
-        fixed = self._fixed_state()
-        capacity, count = int(header["capacity"]), int(header["elements"])
-        data = np.fromfile(path, dtype=np.uint8)
-        if not 0 <= count <= capacity:
-            raise ValueError(f"{count} elements in a capacity of {capacity}")
+        level0, levels = graph.level0, graph.levels
+        count = len(levels)
         if count == 0:
-            if data.size or len(ids):
-                raise ValueError("an empty graph with bytes or vectors")
-            return self._empty(capacity).__getstate__()[0]
-        width, links_start, links_width = _row_layout(fixed)
-        graph = data[: count * width].reshape(count, width)
-        levels = np.frombuffer(data, np.int32, count, count * width).astype(np.int64)
-        if levels.min() < 0:
-            raise ValueError("a negative level")
-        links_end = count * width + 4 * count + int(levels.sum()) * links_width
-        deleted = _deleted(graph, fixed)
-        if data.size != links_end + int(deleted.sum()) * 4 * self.dims:
-            raise ValueError("the file's length does not match its counts")
-        links = data[count * width + 4 * count : links_end]
-        kept = data[links_end:]
-        _check_links(np.ascontiguousarray(graph[:, :links_start]), fixed["max_M0"], count)
-        _check_links(links, fixed["max_M"], count)
-        top, entry = int(header["max_level"]), int(header["enterpoint"])
+            if len(ids):
+                raise ValueError("an empty graph for a store with vectors")
+            return self._empty(graph.capacity).__getstate__()[0], 0, np.zeros(0, np.int64)
+        vector_start, label_start = fixed["offset_data"], fixed["label_offset"]
+        _check_links(np.ascontiguousarray(level0[:, :vector_start]), fixed["max_M0"], count)
+        _check_links(graph.links, fixed["max_M"], count)
+        top, entry = graph.top, graph.entry
         if levels.max() != top or not 0 <= entry < count or levels[entry] != top:
             raise ValueError("the entry point or the top level disagrees with the levels")
-        labels = np.ascontiguousarray(graph[:, links_start : links_start + 8]).view(np.uint64)
+        labels = np.ascontiguousarray(level0[:, label_start : label_start + 8]).view(np.uint64)
         labels = labels.ravel()
-        slots = _slots_of(labels, deleted, ids)
-        row_bytes = fixed["size_data_per_element"]
-        level0 = np.empty((count, row_bytes), dtype=np.uint8)
-        level0[:, :links_start] = graph[:, :links_start]
-        level0[:, fixed["label_offset"] :] = graph[:, links_start:]
-        vectors = level0[:, links_start : fixed["label_offset"]].view(np.float32)
-        source = np.zeros(count, dtype=np.int64)  # each slot's row in `codes`
-        source[slots] = np.arange(len(slots))
-        for start in range(0, count if len(slots) else 0, CHUNK_ROWS):  # in slot order, in place
-            part = slice(start, start + CHUNK_ROWS)
-            _unit(codes[source[part]], out=vectors[part])
-        vectors[deleted] = kept.view(np.float32).reshape(-1, self.dims)
-        element_levels = np.zeros(capacity, dtype=np.int32)
+        deleted = _deleted(level0, fixed)
+        slots, stale = _match(labels, deleted, ids)
+        missing = np.flatnonzero(slots < 0)
+        if len(missing) > REPAIR_AT_MOST * len(ids):
+            raise ValueError(f"it lacks {len(missing)} of the store's {len(ids)} symbols")
+        # Held slots get the store's vectors; deleted ones keep the file's (the store has none),
+        # and so do the slots of symbols deleted since (zero if the file kept none).
+        vectors = level0[:, vector_start:label_start].view(np.float32)
+        held = np.flatnonzero(slots >= 0)
+        for start in range(0, len(held), CHUNK_ROWS):
+            rows = held[start : start + CHUNK_ROWS]
+            vectors[slots[rows]] = _unit(codes[rows])
+        level0[stale, fixed["offset_level0"] + DELETED_FLAG_BYTE] |= DELETED_FLAG
+        deleted[stale] = True
+        element_levels = np.zeros(graph.capacity, dtype=np.int32)
         element_levels[:count] = levels
-        return {
+        state = {
             **fixed,
-            "max_elements": capacity,
+            "max_elements": graph.capacity,
             "cur_element_count": count,
             "max_level": top,
             "enterpoint_node": entry,
@@ -209,8 +267,9 @@ class VectorIndex:
             "label_lookup_internal": np.arange(count, dtype=np.uint32),
             "element_levels": element_levels,
             "data_level0": level0.reshape(-1).view(np.int8),
-            "link_lists": links.view(np.int8),
+            "link_lists": graph.links.view(np.int8),
         }
+        return state, len(stale), missing
 
     def _fixed_state(self) -> dict:
         """The fields of hnswlib's state that follow from dims and M (offsets, sizes, mult)."""
@@ -241,6 +300,8 @@ class VectorIndex:
             # from the copy in blocks, with the lock and the GIL free.
             state = self._index.__getstate__()[0]
             count = len(self._labels)
+            self.outdated_file = False
+            self._unsaved = 0
         _write_private(tmp_index, _graph_sections(state, self.dims))
         header = {
             "version": HEADER_VERSION,
@@ -275,16 +336,11 @@ class VectorIndex:
             keep = [n for n, label in enumerate(ids) if label not in self._labels]
             if not keep:
                 return
-            capacity = self._index.get_max_elements()
-            # Deleted slots are reused first, but counting them out would make the arithmetic
-            # depend on hnswlib internals; growing a little early is cheap.
-            needed = self._index.get_current_count() + len(keep)
-            if needed > capacity:
-                self._index.resize_index(max(int(capacity * GROWTH), needed))
             labels = np.asarray([ids[n] for n in keep], dtype=np.int64)
             _, codes = quantize(np.asarray(vectors, dtype=np.float32)[keep])
-            self._index.add_items(_unit(codes), labels, replace_deleted=True)
+            _insert(self._index, labels, _unit(codes))
             self._labels.update(int(label) for label in labels)
+            self._unsaved += len(labels)
 
     def remove(self, ids: Collection[int]) -> None:
         with self._lock:
@@ -292,6 +348,18 @@ class VectorIndex:
                 if label in self._labels:
                     self._index.mark_deleted(label)
                     self._labels.discard(label)
+                    self._unsaved += 1
+
+    @property
+    def unsaved(self) -> int:
+        """Labels added or removed since the file was written (or read and brought up to
+        date): the caller writes the file at close when there are any."""
+        return self._unsaved
+
+    def worth_saving(self) -> bool:
+        """Enough has changed since the file was written for a write of all of it now."""
+        with self._lock:
+            return self._unsaved > 0 and self._unsaved >= RESAVE_FRACTION * len(self._labels)
 
     # -- queries
 
@@ -348,6 +416,17 @@ def _tuned(index: hnswlib.Index) -> hnswlib.Index:
     return index
 
 
+def _insert(index: hnswlib.Index, labels: np.ndarray, units: np.ndarray) -> None:
+    """Add unit vectors under new labels, into deleted slots first."""
+    capacity = index.get_max_elements()
+    # Deleted slots are reused first, but counting them out would make the arithmetic depend
+    # on hnswlib internals; growing a little early is cheap.
+    needed = index.get_current_count() + len(labels)
+    if needed > capacity:
+        index.resize_index(max(int(capacity * GROWTH), needed))
+    index.add_items(units, labels, replace_deleted=True)
+
+
 def _unit(codes: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Unit float32 rows of int8 codes (into `out` if given), the same bits however the rows
     are batched: a squared norm of int8 codes is an integer below 2**24, so float32 sums it
@@ -358,6 +437,97 @@ def _unit(codes: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     inverse = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
     rows *= inverse.astype(np.float32)[:, None]
     return rows
+
+
+@dataclass(frozen=True)
+class _Graph:
+    """A saved graph as hnswlib holds it, not yet checked: every element's level-0 row (links,
+    vector slot, label; the vectors of deleted slots filled in), levels, upper-level links."""
+
+    capacity: int
+    top: int
+    entry: int
+    level0: np.ndarray  # (elements, size_data_per_element) uint8
+    levels: np.ndarray  # int64, one per element
+    links: np.ndarray  # uint8: the upper-level link lists, element after element
+
+
+def _read_graph(path: Path, header: dict, fixed: dict, dims: int) -> _Graph:
+    """The graph from a file of this format (`_graph_sections`); ValueError when its length is
+    not the one its counts give."""
+    capacity, count = int(header["capacity"]), int(header["elements"])
+    data = np.fromfile(path, dtype=np.uint8)
+    if not 0 <= count <= capacity:
+        raise ValueError(f"{count} elements in a capacity of {capacity}")
+    width, vector_start, links_width = _row_layout(fixed)
+    if data.size < count * (width + 4):
+        raise ValueError("the file's length does not match its counts")
+    graph = data[: count * width].reshape(count, width)
+    levels = np.frombuffer(data, np.int32, count, count * width).astype(np.int64)
+    if count and levels.min() < 0:
+        raise ValueError("a negative level")
+    links_end = count * width + 4 * count + int(levels.sum()) * links_width
+    deleted = _deleted(graph, fixed)
+    if data.size != links_end + int(deleted.sum()) * 4 * dims:
+        raise ValueError("the file's length does not match its counts")
+    # Zeros: the vector slots of symbols deleted since the write stay empty (the store has none).
+    level0 = np.zeros((count, fixed["size_data_per_element"]), dtype=np.uint8)
+    level0[:, :vector_start] = graph[:, :vector_start]
+    level0[:, fixed["label_offset"] :] = graph[:, vector_start:]
+    vectors = level0[:, vector_start : fixed["label_offset"]].view(np.float32)
+    vectors[deleted] = data[links_end:].view(np.float32).reshape(-1, dims)
+    links = data[count * width + 4 * count : links_end]
+    return _Graph(
+        capacity, int(header["max_level"]), int(header["enterpoint"]), level0, levels, links
+    )
+
+
+def _read_native(path: Path, fixed: dict) -> _Graph:
+    """The graph from hnswlib's own file (save_index: its header, the level-0 rows, then each
+    element's upper-level links after their byte count); ValueError when its layout is not
+    this index's or its length is not the one its counts give."""
+    data = np.fromfile(path, dtype=np.uint8)
+    start = NATIVE_HEADER.itemsize
+    if data.size < start:
+        raise ValueError("shorter than hnswlib's header")
+    head = data[:start].view(NATIVE_HEADER)[0]
+    for key in NATIVE_LAYOUT:
+        if int(head[key]) != fixed[key]:
+            raise ValueError(f"its {key} is {int(head[key])}, expected {fixed[key]}")
+    capacity, count = int(head["max_elements"]), int(head["cur_element_count"])
+    if not 0 <= count <= capacity:
+        raise ValueError(f"{count} elements in a capacity of {capacity}")
+    end = start + count * fixed["size_data_per_element"]
+    if data.size < end:
+        raise ValueError("the file's length does not match its counts")
+    level0 = data[start:end].reshape(count, fixed["size_data_per_element"])
+    levels, links = _native_links(data[end:], count, fixed["size_links_per_element"])
+    top, entry = int(head["max_level"]), int(head["enterpoint_node"])
+    return _Graph(capacity, top, entry, level0, levels, links)
+
+
+def _native_links(records: np.ndarray, count: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(levels, upper-level links) from hnswlib's records: each element's byte count (level
+    times `width`), then its links. Walked one by one: each count says where the next is."""
+    raw = records.tobytes()
+    read = struct.Struct("<I").unpack_from
+    sizes = []
+    at = 0
+    for _ in range(count):
+        if at + 4 > len(raw):
+            raise ValueError("the file's length does not match its counts")
+        size = read(raw, at)[0]
+        sizes.append(size)
+        at += 4 + size
+    if at != len(raw):
+        raise ValueError("the file's length does not match its counts")
+    lengths = np.asarray(sizes, dtype=np.int64)
+    if (lengths % width).any():
+        raise ValueError("a link list of a length no level gives")
+    starts = np.cumsum(lengths + 4) - lengths - 4  # where each record's byte count is
+    keep = np.ones(len(raw), dtype=bool)
+    keep[(starts[:, None] + np.arange(4)).ravel()] = False
+    return lengths // width, records[keep]
 
 
 def _row_layout(fixed: dict) -> tuple[int, int, int]:
@@ -398,16 +568,28 @@ def _check_links(lists: np.ndarray, most: int, count: int) -> None:
         raise ValueError("a link to an element that does not exist")
 
 
-def _slots_of(labels: np.ndarray, deleted: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """The slot of each of `ids`: the live labels must be exactly the store's ids, each once."""
+def _match(
+    labels: np.ndarray, deleted: np.ndarray, ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(the live slot of each of `ids`, -1 for those the graph lacks; the live slots of labels
+    the store no longer has). ValueError for a label held by two elements, or one of `ids`
+    held by a deleted element only: inserting it would make hnswlib hold it twice."""
     order = np.argsort(labels, kind="stable")
     ranked = labels[order]
     if (ranked[1:] == ranked[:-1]).any():
         raise ValueError("a label held by two elements")
-    live = order[~deleted[order]]
-    if not np.array_equal(labels[live], ids.astype(np.uint64)):
-        raise ValueError("its labels are not the store's symbols")
-    return live
+    live = order[~deleted[order]]  # by label
+    live_labels, wanted = labels[live], ids.astype(np.uint64)
+    at = np.searchsorted(live_labels, wanted)
+    found = at < len(live)
+    found[found] = live_labels[at[found]] == wanted[found]
+    slots = np.full(len(ids), -1, dtype=np.int64)
+    slots[found] = live[at[found]]
+    kept = np.zeros(len(live), dtype=bool)
+    kept[at[found]] = True
+    if np.isin(wanted[~found], labels[deleted]).any():
+        raise ValueError("a symbol of the store held by a deleted element")
+    return slots, live[~kept]
 
 
 def _write_private(path: Path, parts: Iterable[np.ndarray]) -> None:
