@@ -188,6 +188,20 @@ def test_vector_cache_by_body_hash_and_model(tmp_path, monkeypatch):
     batched_ids, batched = store.symbol_vectors(KEY)
     assert np.array_equal(batched_ids, ids) and np.array_equal(batched, data)
     store.put_vectors("model-b/d1", [(pending[0].body_hash, np.ones(3, dtype=np.float32))])
+    # By id, each symbol with its own body's vector (copies share one), no other model's.
+    by_id = dict(
+        store._db.execute(
+            "SELECT s.id, v.vector FROM symbols s JOIN vectors v ON v.body_hash = s.body_hash "
+            "AND v.embed_key = ?",
+            (KEY,),
+        )
+    )
+    again_ids, again = store.symbol_vectors(KEY)
+    assert list(again_ids) == sorted(by_id) and np.array_equal(again, data)
+    assert all(
+        store_module.unpack_vector(by_id[int(i)]).tobytes() == row.tobytes()
+        for i, row in zip(again_ids, again, strict=True)
+    )
     store.remove_file("net/client.py")
     store.remove_file("copy/client.py")
     assert store.gc(KEY) == 4  # three unused under KEY, one of another model

@@ -904,25 +904,37 @@ class Store:
         return ids, codes
 
     def _symbol_rows(self, embed_key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(ids, scales, codes) of every symbol with a vector. A start reads them all (10^6
-        rows: a whole fetch would hold ~500 MB of row objects), so they come in batches."""
+        """(ids, scales, codes) of every symbol with a vector. A start reads them all, so each
+        distinct vector is read once (copies of a function share one), and symbols are matched
+        to them by integer row ids through the two covering indexes, never by visiting the
+        symbols' own rows (their code makes them most of the file): at 10^6 symbols, half the
+        time of a join that did."""
 
         def fetch() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            cursor = self._db.execute(
-                "SELECT s.id, v.vector FROM symbols s JOIN vectors v "
-                "ON v.body_hash = s.body_hash AND v.embed_key = ? ORDER BY s.id",
-                (embed_key,),
-            )
-            ids: list[np.ndarray] = []
-            rows: list[np.ndarray] = []
-            while batch := cursor.fetchmany(ROWS_PER_FETCH):
-                batch_ids, blobs = zip(*batch, strict=True)
-                ids.append(np.array(batch_ids, dtype=np.int64))
-                rows.append(np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), -1))
-            if not ids:
+            vector_ids: list[int] = []
+            blobs: list[bytes] = []
+            for vector_id, blob in self._db.execute(
+                "SELECT id, vector FROM vectors WHERE embed_key = ? ORDER BY id", (embed_key,)
+            ):
+                vector_ids.append(vector_id)
+                blobs.append(blob)
+            if not blobs:
                 empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
                 return *empty, np.zeros((0, 0), dtype=np.int8)
-            return np.concatenate(ids), *_split_rows(np.concatenate(rows))
+            raw = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), -1)
+            del blobs
+            cursor = self._db.execute(
+                "SELECT s.id, v.id FROM symbols s INDEXED BY symbols_by_body JOIN vectors v "
+                "ON v.body_hash = s.body_hash AND v.embed_key = ?",
+                (embed_key,),
+            )
+            parts = [np.zeros((0, 2), dtype=np.int64)]
+            while batch := cursor.fetchmany(ROWS_PER_FETCH):
+                parts.append(np.array(batch, dtype=np.int64))
+            pairs = np.concatenate(parts)
+            pairs = pairs[np.argsort(pairs[:, 0], kind="stable")]
+            rows = raw[np.searchsorted(np.array(vector_ids, dtype=np.int64), pairs[:, 1])]
+            return pairs[:, 0].copy(), *_split_rows(rows)
 
         return self._read(fetch)
 
