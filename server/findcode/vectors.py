@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import os
 import struct
 import threading
@@ -471,7 +472,7 @@ def _read_graph(path: Path, header: dict, fixed: dict, dims: int) -> _Graph:
     if data.size != links_end + int(deleted.sum()) * 4 * dims:
         raise ValueError("the file's length does not match its counts")
     # Zeros: the vector slots of symbols deleted since the write stay empty (the store has none).
-    level0 = np.zeros((count, fixed["size_data_per_element"]), dtype=np.uint8)
+    level0 = _zeroed_rows(count, fixed["size_data_per_element"])
     level0[:, :vector_start] = graph[:, :vector_start]
     level0[:, fixed["label_offset"] :] = graph[:, vector_start:]
     vectors = level0[:, vector_start : fixed["label_offset"]].view(np.float32)
@@ -480,6 +481,16 @@ def _read_graph(path: Path, header: dict, fixed: dict, dims: int) -> _Graph:
     return _Graph(
         capacity, int(header["max_level"]), int(header["enterpoint"]), level0, levels, links
     )
+
+
+def _zeroed_rows(count: int, width: int) -> np.ndarray:
+    """A zeroed (count, width) byte array in ordinary pages. For a big array numpy asks Linux
+    for huge pages (madvise), and once SQLite's reads have fragmented memory the kernel
+    compacts it to find them: 4.3-6.9 s for the 1.7 GB of 10^6 rows against 2.2 s in ordinary
+    pages, in the same process after reading the stored vectors."""
+    if count * width == 0:
+        return np.zeros((count, width), dtype=np.uint8)
+    return np.frombuffer(mmap.mmap(-1, count * width), dtype=np.uint8).reshape(count, width)
 
 
 def _read_native(path: Path, fixed: dict) -> _Graph:
