@@ -2,18 +2,19 @@
 
     python -m bench.quality.calibrate [--model NAME ...]
 
-The data: every hand-written query of the natural table (bench/quality/queries), answerable
-and not, asked in hybrid mode; each of its top hits is a sample, labelled right when it lands
-on one of the query's targets. A logistic regression on (cosine, cosine above the query's
-field) gives findcode.relevance.Calibration's weights. (A third feature, 1/rank, was tried: it
-lifted every query's first hit alike, so the threshold rose and half the right hits below the
-first were marked weak.) The threshold is then picked for the question a user asks of a
-result list, "is anything here what I asked for?": a query gets "no close match" when none of
-its hits reaches the threshold, and the threshold maximises F1 of that verdict on the
-no-answer queries (positives) against the answerable ones, among the thresholds that mark at
-most a quarter of the right hits weak. The figures printed per corpus are leave-one-corpus-out:
-each corpus is judged by a curve and threshold fitted on the other two, so they do not flatter
-the fit.
+The data: every hand-written query of the natural table (bench/quality/queries), answerable and
+not, asked in hybrid mode; each of its top hits is a sample, labelled right when it lands on
+one of the query's targets. A logistic regression on the cosine gives
+findcode.relevance.Calibration's weights. (Two more features were tried. 1/rank lifted every
+query's first hit alike, so the threshold rose and half the right hits below the first were
+marked weak. The cosine above the query's field, shipped until it was measured held out, told
+the no-answer queries less well: relevance.py's docstring has the figures.) The threshold is
+then picked for the question a user asks of a result list, "is anything here what I asked
+for?": a query gets "no close match" when none of its hits reaches the threshold, and the
+threshold maximises F1 of that verdict on the no-answer queries (positives) against the
+answerable ones, among the thresholds that mark at most a quarter of the right hits weak. The
+figures printed per corpus are leave-one-corpus-out: each corpus is judged by a curve and
+threshold fitted on the other two, so they do not flatter the fit.
 
 Prints the Calibration line to paste into findcode/relevance.py and writes
 bench/results/calibration.md.
@@ -50,7 +51,6 @@ class Asked:
     corpus: str
     answerable: bool
     cosines: np.ndarray  # each hit's cosine with the query
-    field: float  # the query's field (SearchOutcome.field)
     right: np.ndarray  # each hit: on a target?
     rank: int | None  # of the first right hit
 
@@ -73,7 +73,6 @@ def ask_all(model: str, embedder: Embedder, settings: Settings) -> list[Asked]:
                         corpus=corpus.name,
                         answerable=bool(spans),
                         cosines=np.array([hit.cosine for hit in outcome.hits]),
-                        field=outcome.field,
                         right=np.array(right, dtype=bool),
                         rank=first_hit(outcome.hits, spans) if spans else None,
                     )
@@ -84,17 +83,17 @@ def ask_all(model: str, embedder: Embedder, settings: Settings) -> list[Asked]:
     return out
 
 
-def fit_curve(asked: Sequence[Asked]) -> tuple[float, float, float]:
-    """Logistic regression (Newton's method, a little L2) of right ~ cosine + lift."""
+def fit_curve(asked: Sequence[Asked]) -> tuple[float, float]:
+    """Logistic regression (Newton's method, a little L2) of right ~ cosine."""
     rows, labels = [], []
     for query in asked:
         for cosine, right in zip(query.cosines, query.right, strict=True):
-            rows.append((cosine, cosine - query.field, 1.0))
+            rows.append((cosine, 1.0))
             labels.append(float(right))
     x = np.array(rows)
     y = np.array(labels)
-    w = np.zeros(3)
-    ridge = np.diag([1e-3, 1e-3, 0.0])
+    w = np.zeros(2)
+    ridge = np.diag([1e-3, 0.0])
     for _ in range(50):
         p = 1.0 / (1.0 + np.exp(-(x @ w)))
         gradient = x.T @ (p - y) + ridge @ w
@@ -103,11 +102,11 @@ def fit_curve(asked: Sequence[Asked]) -> tuple[float, float, float]:
         w -= step
         if np.abs(step).max() < 1e-8:
             break
-    return float(w[0]), float(w[1]), float(w[2])
+    return float(w[0]), float(w[1])
 
 
 def relevances(query: Asked, curve: Calibration) -> list[float]:
-    return [curve.relevance(c, query.field) for c in query.cosines]
+    return [curve.relevance(c) for c in query.cosines]
 
 
 def best_relevance(query: Asked, curve: Calibration) -> float:
@@ -151,16 +150,16 @@ def judge(asked: Sequence[Asked], curve: Calibration) -> Verdicts:
 def calibrate(asked: Sequence[Asked]) -> Calibration:
     """The curve, then the threshold with the best F1 among those that mark at most
     MAX_RIGHT_WEAK of the right hits weak (ties: the lower threshold)."""
-    cosine, lift, bias = fit_curve(asked)
+    cosine, bias = fit_curve(asked)
     best: tuple[float, Calibration] | None = None
     for threshold in THRESHOLDS:
-        curve = Calibration(cosine, lift, bias, float(threshold))
+        curve = Calibration(cosine, bias, float(threshold))
         verdicts = judge(asked, curve)
         if verdicts.right_weak > MAX_RIGHT_WEAK:
             break  # a higher threshold marks more
         if best is None or verdicts.f1 > best[0] + 1e-12:
             best = (verdicts.f1, curve)
-    return best[1] if best else Calibration(cosine, lift, bias, float(THRESHOLDS[0]))
+    return best[1] if best else Calibration(cosine, bias, float(THRESHOLDS[0]))
 
 
 def held_out(asked: Sequence[Asked]) -> dict[str, Verdicts]:
@@ -213,7 +212,6 @@ def main(argv: list[str] | None = None) -> int:
 def _rounded(curve: Calibration) -> str:
     return (
         f"Calibration(cosine_weight={curve.cosine_weight:.3f}, "
-        f"lift_weight={curve.lift_weight:.3f}, "
         f"bias={curve.bias:.3f}, threshold={curve.threshold:.2f})"
     )
 

@@ -82,7 +82,6 @@ class SearchOutcome:
     state: str
     indexed_files: int
     total_files: int
-    field: float = 0.0  # the query's mean dense-candidate cosine, relevance's reference
 
 
 # A candidate across roots: (root, symbol id).
@@ -487,7 +486,7 @@ class Engine:
         rows = self._rows([key for key, _ in ranked])
         ranked = rerank(ranked, rows, self.ranking)[:limit]
         result_cosines = self._result_cosines(view, ranked, cosines, field, vector)
-        hits = self._hits(view, ranked, rows, result_cosines, field)
+        hits = self._hits(view, ranked, rows, result_cosines)
         worker = self._worker
         for index in worker.roots():
             # Reads only the symbols still waiting for vectors (store.py), not every symbol.
@@ -500,7 +499,6 @@ class Engine:
             state=self._index_state(),
             indexed_files=files,
             total_files=total,
-            field=field,
         )
 
     def _rows(self, keys: Sequence[_Key]) -> dict[_Key, SymbolRow]:
@@ -548,7 +546,6 @@ class Engine:
         ranked: Sequence[tuple[_Key, float]],
         rows: dict[_Key, SymbolRow],
         cosines: dict[_Key, float],
-        field: float,
     ) -> list[Hit]:
         calibration = calibration_for(view.model.for_queries.name)
         hits: list[Hit] = []
@@ -556,7 +553,7 @@ class Engine:
             row = rows.get(key)
             if row is None:  # deleted between the two reads
                 continue
-            relevance = calibration.relevance(cosines[key], field)
+            relevance = calibration.relevance(cosines[key])
             hits.append(
                 Hit(
                     path=key[0] / row.rel,
