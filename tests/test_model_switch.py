@@ -26,6 +26,7 @@ from findcode.indexer import Progress
 from findcode.model import resolve_model_path
 from findcode.roots import index_dir_for
 from findcode.store import Store
+from findcode.vectors import HEADER_NAME
 from index_support import Recorder, findcode, immutable
 
 FIXTURE_SYMBOLS = 24
@@ -51,6 +52,11 @@ def answers(engine: Engine) -> list[list[tuple[str, float]]]:
     ]
 
 
+def saved_model(directory: Path) -> str:
+    """The model whose graph the index folder's main vector file holds."""
+    return json.loads((directory / HEADER_NAME).read_text())["model"]
+
+
 def started(repo: Path, tmp_path: Path, **kwargs) -> Engine:
     engine = Engine([repo], settings(tmp_path), **kwargs)
     engine.start()
@@ -69,6 +75,7 @@ def test_searches_use_the_old_model_until_the_new_one_has_every_vector(repo, tmp
     engine = started(repo, tmp_path, on_progress=events.append, on_log=log)
     try:
         before = answers(engine)
+        old_key = engine._worker.embed_key
         engine.pause()  # the switch is asked for, and held where it begins
         engine.switch_model(settings(tmp_path, "minilm"))
         assert engine.wait_idle(60)
@@ -107,8 +114,10 @@ def test_searches_use_the_old_model_until_the_new_one_has_every_vector(repo, tmp
         hit = engine.search(QUERIES[1], limit=1).hits[0]
         assert hit.name == row.name
         assert abs(hit.cosine - float(np.dot(query, fresh))) < 0.01
-        # The old model's hnswlib index is kept for a switch back.
+        # The old model's hnswlib index is kept for a switch back, and the new model's is the
+        # saved one at once (a kill now would not rebuild it).
         (kept_old,) = directory.glob("vectors-*.hnsw")
+        assert saved_model(directory) == embed_key(base_model.model_id)
 
         # Switching back embeds nothing: every vector of the old model is still stored, and
         # its kept index is loaded as it was (the very same cosines).
@@ -119,9 +128,12 @@ def test_searches_use_the_old_model_until_the_new_one_has_every_vector(repo, tmp
         assert engine.embedded_count == 2 * FIXTURE_SYMBOLS
         assert answers(engine) == before
         assert log.warnings() == []
-        # Now the new model's index is the one kept, and the old one's kept copy is gone.
+        # Now the new model's index is the one kept, and the old one's kept copy is gone. The
+        # old model's graph, loaded from its kept file with nothing changed since, is the saved
+        # one again.
         (kept_new,) = directory.glob("vectors-*.hnsw")
         assert kept_new != kept_old
+        assert saved_model(directory) == old_key
     finally:
         engine.close()
     # `findcode gc` drops the vectors and the kept index of the model no longer used.

@@ -1088,13 +1088,21 @@ class Indexer:
         self._shared = switch.shared
         for root, vectors in replaced.items():
             index = self._roots[root]
-            self._changed(root)  # the new model's index is saved after a quiet spell
-            if index.writer:
-                try:
-                    vectors.save(index.store.generation, kept=True)
-                    index.vectors.drop_kept()
-                except (OSError, FindcodeError) as error:
-                    self._log("warning", f"cannot keep the vector index of {old.name}: {error}")
+            if not index.writer:
+                continue
+            try:
+                # The store records the new model from now on, so its graph becomes the main
+                # file at once: read from its kept file or built, it was never saved there, and
+                # little may have changed since (vectors.worth_saving would wait for close).
+                index.vectors.save(index.store.generation)
+            except (OSError, FindcodeError) as error:
+                self._changed(root)  # tried again after a quiet spell, and at close
+                self._log("warning", f"cannot save the vector index of {model.name}: {error}")
+            try:
+                vectors.save(index.store.generation, kept=True)
+                index.vectors.drop_kept()
+            except (OSError, FindcodeError) as error:
+                self._log("warning", f"cannot keep the vector index of {old.name}: {error}")
         old.retire()
         self._log("info", f"switched to {model.name} from {old.name}")
 
