@@ -141,8 +141,9 @@ def unchanged_reindex(tree: Path, settings: Settings, embedder: Embedder) -> dic
 
 def all_rows(engine: Engine) -> list:
     (index,) = engine._worker.roots()
-    ids, _ = index.store.symbol_vectors(engine._worker.embed_key)
-    return list(index.store.symbols(ids.tolist()).values())
+    ids, _ = index.store.used_vectors(engine._worker.embed_key)
+    users = [symbol_id for _, symbol_id in index.store.symbols_of_vectors(ids)]
+    return list(index.store.symbols(users).values())
 
 
 def one_function_changes(engine: Engine, tree: Path, rng: random.Random) -> dict[str, float]:
@@ -218,7 +219,7 @@ class ExactSearch:
 def queries_and_baseline(engine: Engine, queries: list[str]) -> dict[str, float]:
     hybrid = time_queries(engine, queries)
     (index,) = engine._worker.roots()
-    ids, vectors = index.store.symbol_vectors(engine._worker.embed_key)
+    ids, vectors = index.store.used_vectors(engine._worker.embed_key)
     exact = ExactSearch(ids, vectors)
     hnsw_search = index.vectors.search
     recall = []
@@ -245,7 +246,7 @@ def queries_and_baseline(engine: Engine, queries: list[str]) -> dict[str, float]
 def dense_only(engine: Engine, queries: list[str]) -> dict[str, float]:
     """k-NN alone, hnswlib vs numpy, on the query vectors (no embedding, no SQL)."""
     (index,) = engine._worker.roots()
-    ids, vectors = index.store.symbol_vectors(engine._worker.embed_key)
+    ids, vectors = index.store.used_vectors(engine._worker.embed_key)
     exact = ExactSearch(ids, vectors)
     query_vectors = [engine.embedder.embed_query(q) for q in queries]
     timings = {}

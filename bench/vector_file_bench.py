@@ -60,7 +60,8 @@ def functions(rel: str, first: int, end: int) -> list[Symbol]:
 
 
 def put_file(store: Store, first: int, end: int) -> list[int]:
-    """A file of synthetic one-line functions numbered first..end-1; the ids it dropped."""
+    """A file of synthetic one-line functions numbered first..end-1; the ids of the vectors
+    it left unused (hnswlib's labels)."""
     rel = f"pkg{first // PER_FILE}/mod.py"
     symbols = functions(rel, first, end)
     change = store.replace_file(
@@ -70,7 +71,7 @@ def put_file(store: Store, first: int, end: int) -> list[int]:
     store.put_vectors(
         KEY, [(s.body_hash, embedder.vector(n)) for n, s in enumerate(symbols, first)]
     )
-    return change.removed_ids
+    return list(store.vector_ids(KEY, change.unused_hashes).values())
 
 
 def filled_store(directory: Path, size: int) -> Store:
@@ -131,7 +132,7 @@ def measure(size: int, workdir: Path, count: int) -> dict:
     say(f"[{size}] store filled in {time.perf_counter() - t:.0f}s")
     embedder = PseudoEmbedder()
     queries = np.stack([embedder.vector(10**9 + q) for q in range(count)])
-    ids, codes = store.symbol_codes(KEY)
+    ids, codes = store.used_codes(KEY)
     index = VectorIndex(workdir / "new", DIMS, KEY)
     t = time.perf_counter()
     index.rebuild(ids, codes)
@@ -178,7 +179,7 @@ def measure(size: int, workdir: Path, count: int) -> dict:
             set(int(x) for x in old.get_ids_list())
         del old
         with timed(opens["codes"]):
-            ids, codes = store.symbol_codes(KEY)
+            ids, codes = store.used_codes(KEY)
         reopened = VectorIndex(workdir / "new", DIMS, KEY)
         with timed(opens["graph"]):
             reason = reopened.load(ids, codes)
@@ -192,7 +193,7 @@ def measure(size: int, workdir: Path, count: int) -> dict:
     # Answers after the reopen, and recall against exact search over the stored vectors.
     after = [reopened.search(q, 10) for q in queries]
     out["answers_identical"] = after == before
-    stored_ids, matrix = store.symbol_vectors(KEY)
+    stored_ids, matrix = store.used_vectors(KEY)
     live = np.isin(stored_ids, np.fromiter(reopened._labels, np.int64))
     stored_ids, matrix = stored_ids[live], matrix[live]
     matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)

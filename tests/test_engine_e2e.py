@@ -126,15 +126,17 @@ def test_deleted_file_leaves_results_and_the_vector_index(repo, tmp_path, embedd
             "BlobStore.WriteAtomic",
             "BlobStore.Remove",
         }
-        ids = [index.store.symbols_at(h.rel, h.start_line, h.end_line)[0].id for h in doomed]
-        assert len(set(ids)) == 4 and all(i in index.vectors for i in ids)
+        rows = [index.store.symbols_at(h.rel, h.start_line, h.end_line)[0] for h in doomed]
+        key = engine._worker.embed_key
+        labels = list(index.store.vector_ids(key, [row.body_hash for row in rows]).values())
+        assert len(set(labels)) == 4 and all(label in index.vectors for label in labels)
         (repo / "storage" / "checksum.go").unlink()
         engine.notify_changed([repo / "storage" / "checksum.go"])
         assert engine.wait_idle(60)
         for mode in ("hybrid", "semantic", "lexical"):
             outcome = engine.search("write a blob atomically with a checksum", limit=50, mode=mode)
             assert not [h for h in outcome.hits if h.rel == "storage/checksum.go"], mode
-        assert not any(i in index.vectors for i in ids)
+        assert not any(label in index.vectors for label in labels)
         assert len(index.vectors) == engine.status()["symbols"] == FIXTURE_SYMBOLS - 4
     finally:
         engine.close()
@@ -272,22 +274,23 @@ def test_damaged_vector_index_is_rebuilt_from_the_store(repo, tmp_path, embedder
     assert not log.warnings()
 
 
-def test_a_vector_file_of_the_previous_format_is_upgraded_not_rebuilt(repo, tmp_path, embedder):
-    """hnswlib's own file (header v2) of the stored vectors, as findcode wrote it before the
-    graph-only format: the next start keeps its graph (no rebuild: at 10^6 an hour of CPU),
-    without a word or an embedding, answers, and writes it again in today's format."""
+def test_a_vector_file_of_an_earlier_format_is_rebuilt_not_re_embedded(repo, tmp_path, embedder):
+    """hnswlib's own file (header v2), as findcode wrote it when labels were symbol ids: the
+    next start rebuilds the graph from the stored vectors with a warning, embeds nothing,
+    answers, and writes it in today's format."""
     index_dir = tmp_path / "index"
     engine = open_engine([repo], index_dir, embedder)
     try:
         (index,) = engine._worker.roots()
-        ids, stored = index.store.symbol_vectors(engine._worker.embed_key)
+        ids, stored = index.store.used_vectors(engine._worker.embed_key)
     finally:
         engine.close()
     write_old_format(index.directory, ids, stored)
     log = Recorder()
     engine = open_engine([repo], index_dir, embedder, log)
     try:
-        assert log.warnings() == [] and engine.embedded_count == 0
+        assert len(log.warnings()) == 1 and "version is 2" in log.warnings()[0]
+        assert engine.embedded_count == 0
         (index,) = engine._worker.roots()
         assert len(index.vectors) == FIXTURE_SYMBOLS
         query = "retry a failed http request with exponential backoff"
@@ -295,6 +298,39 @@ def test_a_vector_file_of_the_previous_format_is_upgraded_not_rebuilt(repo, tmp_
         assert json.loads((index.directory / HEADER_NAME).read_text())["version"] == (
             HEADER_VERSION
         )
+    finally:
+        engine.close()
+
+
+def test_copies_of_a_function_share_one_vector_and_are_all_found(repo, tmp_path, embedder):
+    """hnswlib holds each distinct vector once (duplicates cost HNSW recall, and memory): a
+    copied file adds symbols but no element and no embedding, a search finds every copy, tied,
+    and the element leaves with the last copy only."""
+    original, copy = repo / "net" / "http_client.py", repo / "mirror" / "http_client.py"
+    copy.parent.mkdir()
+    copy.write_bytes(original.read_bytes())
+    engine = open_engine([repo], tmp_path / "index", embedder)
+    try:
+        (index,) = engine._worker.roots()
+        in_file = engine.status()["symbols"] - FIXTURE_SYMBOLS  # the copy's symbols
+        assert in_file >= 4
+        assert len(index.vectors) == engine.embedded_count == FIXTURE_SYMBOLS
+        query = "retry a failed http request with exponential backoff"
+        first, second = engine.search(query, limit=2, mode="semantic").hits
+        assert {first.rel, second.rel} == {"net/http_client.py", "mirror/http_client.py"}
+        assert first.qualified_name == second.qualified_name == "fetch_with_retry"
+        assert first.cosine == second.cosine
+        original.unlink()
+        engine.notify_changed([original])
+        assert engine.wait_idle(60)
+        assert len(index.vectors) == FIXTURE_SYMBOLS  # the copy still uses every vector
+        (hit,) = engine.search(query, limit=1, mode="semantic").hits
+        assert (hit.rel, hit.qualified_name) == ("mirror/http_client.py", "fetch_with_retry")
+        copy.unlink()
+        engine.notify_changed([copy])
+        assert engine.wait_idle(60)
+        assert len(index.vectors) == FIXTURE_SYMBOLS - in_file
+        assert "fetch_with_retry" not in names(engine.search(query, limit=5, mode="semantic"))
     finally:
         engine.close()
 
@@ -322,9 +358,12 @@ def test_int8_vectors_keep_the_top_results_of_a_real_search(repo, tmp_path, embe
     try:
         before = {query: names(engine.search(query, limit=5)) for query, _ in QUERIES}
         (index,) = engine._worker.roots()
-        ids, stored = index.store.symbol_vectors(engine._worker.embed_key)
-        rows = index.store.symbols(int(i) for i in ids)
-        exact = embedder.embed_documents([document_text(rows[int(i)].as_symbol()) for i in ids])
+        ids, stored = index.store.used_vectors(engine._worker.embed_key)
+        users = dict(index.store.symbols_of_vectors(ids))  # vector id -> a symbol with it
+        rows = index.store.symbols(users.values())
+        exact = embedder.embed_documents(
+            [document_text(rows[users[int(i)]].as_symbol()) for i in ids]
+        )
     finally:
         engine.close()
     for query, _ in QUERIES:

@@ -87,7 +87,7 @@ def test_lexical_finds_split_words_and_forgets_removed_files(tmp_path):
     assert names[found[0][0]].qualified_name == "retryRequest"
     assert store.lexical(["header"], 5, WEIGHTS, kinds=["class"]) == []
     removed = store.remove_file("net/client.py")
-    assert len(removed) == 4
+    assert len(removed.removed_ids) == 4 and len(removed.unused_hashes) == 4
     assert store.lexical(["retry", "header", "bucket"], 5, WEIGHTS) == []
     assert store.counts(KEY)["symbols"] == 0
 
@@ -174,36 +174,30 @@ def test_vector_cache_by_body_hash_and_model(tmp_path, monkeypatch):
     assert set(cached) == set(list(vectors)[:3])
     # Stored as int8 with a scale: equal up to 1/254 of the largest component.
     assert np.allclose(cached[pending[1].body_hash], vectors[pending[1].body_hash], atol=1e-6)
-    ids, data = store.symbol_vectors(KEY)
+    ids, data = store.used_vectors(KEY)
     assert len(ids) == 3 and data.shape == (3, 3)
+    labels = store.vector_ids(KEY, vectors)
+    assert sorted(labels.values()) == list(ids) and len(labels) == 3
     # What the vector index is made of: the same rows, as their int8 codes.
-    code_ids, codes = store.symbol_codes(KEY)
+    code_ids, codes = store.used_codes(KEY)
     assert np.array_equal(code_ids, ids) and codes.dtype == np.int8
     assert np.allclose(codes / 127 * np.abs(data).max(axis=1, keepdims=True), data, atol=1e-6)
-    # The same code in a second file shares the cached vectors.
+    # The same code in a second file shares the cached vectors: still three, for six symbols.
     put(store, rel="copy/client.py")
-    ids, data = store.symbol_vectors(KEY)
-    assert len(ids) == 6
-    monkeypatch.setattr(store_module, "ROWS_PER_FETCH", 4)  # read in batches: the same rows
-    batched_ids, batched = store.symbol_vectors(KEY)
+    again_ids, again = store.used_vectors(KEY)
+    assert np.array_equal(again_ids, ids) and np.array_equal(again, data)
+    users = store.symbols_of_vectors(ids)
+    assert len(users) == 6 and {label for label, _ in users} == set(ids.tolist())
+    monkeypatch.setattr(store_module, "ROWS_PER_FETCH", 2)  # read in batches: the same rows
+    batched_ids, batched = store.used_vectors(KEY)
     assert np.array_equal(batched_ids, ids) and np.array_equal(batched, data)
     store.put_vectors("model-b/d1", [(pending[0].body_hash, np.ones(3, dtype=np.float32))])
-    # By id, each symbol with its own body's vector (copies share one), no other model's.
-    by_id = dict(
-        store._db.execute(
-            "SELECT s.id, v.vector FROM symbols s JOIN vectors v ON v.body_hash = s.body_hash "
-            "AND v.embed_key = ?",
-            (KEY,),
-        )
-    )
-    again_ids, again = store.symbol_vectors(KEY)
-    assert list(again_ids) == sorted(by_id) and np.array_equal(again, data)
-    assert all(
-        store_module.unpack_vector(by_id[int(i)]).tobytes() == row.tobytes()
-        for i, row in zip(again_ids, again, strict=True)
-    )
-    store.remove_file("net/client.py")
-    store.remove_file("copy/client.py")
+    assert np.array_equal(store.used_vectors(KEY)[0], ids)  # no other model's
+    # A vector no symbol uses is not read, though kept (for the code to come back).
+    assert store.remove_file("net/client.py").unused_hashes == []  # the copy has them all
+    change = store.remove_file("copy/client.py")
+    assert set(change.unused_hashes) == {row.body_hash for row in pending}
+    assert len(store.used_vectors(KEY)[0]) == 0 and store.counts(KEY)["vectors"] == 3
     assert store.gc(KEY) == 4  # three unused under KEY, one of another model
     assert store.counts(KEY)["vectors"] == 0
 
@@ -242,7 +236,7 @@ def test_a_version_1_index_is_migrated_not_dropped(tmp_path):
     db.commit()
     db.close()
     store = Store(tmp_path)
-    assert store.schema_version == SCHEMA_VERSION == 5
+    assert store.schema_version == SCHEMA_VERSION == 6
     assert store.generation == 7
     assert np.allclose(store.vectors_for("k/d1", ["b"])["b"], np.ones(3, np.float32))
     assert [i for i, _ in store.lexical(["config"], 5, WEIGHTS)] == [5]
@@ -446,7 +440,7 @@ def test_a_version_4_index_is_compacted_and_keeps_its_vectors(tmp_path):
     _v4_store(tmp_path, vectors)
     before = (tmp_path / store_module.DB_NAME).stat().st_size
     store = Store(tmp_path)
-    assert store.schema_version == SCHEMA_VERSION == 5
+    assert store.schema_version == SCHEMA_VERSION == 6
     assert store.counts(KEY) == {"files": 1, "symbols": 4, "vectors": 3, "pending": 1}
     assert store.file_counts(KEY) == (0, 1)
     # Not re-embedded: converted, to within int8 rounding (cosine with the original ~1).
@@ -454,8 +448,9 @@ def test_a_version_4_index_is_compacted_and_keeps_its_vectors(tmp_path):
         original = vectors[body_hash]
         cosine = vector @ original / np.linalg.norm(vector) / np.linalg.norm(original)
         assert cosine > 0.9999
-    ids, data = store.symbol_vectors(KEY)
+    ids, data = store.used_vectors(KEY)
     assert len(ids) == 3 and data.shape == (3, 384)
+    labels = store.vector_ids(KEY, vectors)
     rows = store.symbols([1, 2, 3, 4])
     assert [rows[n].code for n in (1, 2, 3, 4)] == [s.code for s in originals]
     assert [i for i, _ in store.lexical(["retry"], 5, WEIGHTS)] == [2]
@@ -464,7 +459,15 @@ def test_a_version_4_index_is_compacted_and_keeps_its_vectors(tmp_path):
     assert store.lexical(["retry"], 5, WEIGHTS) == []
     assert store.lexical_stats(["retry"]).rows == 0
     assert store.counts(KEY) == {"files": 0, "symbols": 0, "vectors": 3, "pending": 0}
+    assert sorted(labels.values()) == [1, 2, 3]  # v6 kept the vector ids (hnswlib's labels)
     store.gc(KEY)
+    assert store.counts(KEY)["vectors"] == 0  # v6 put the tallies' triggers back
+    # A vector id never comes back, though the largest was deleted: it is a label hnswlib
+    # may still hold (deleted, for its slot).
+    put(store)
+    store.put_vectors(KEY, [(originals[0].body_hash, vectors[originals[0].body_hash])])
+    assert store.vector_ids(KEY, [originals[0].body_hash]) == {originals[0].body_hash: 4}
+    assert store.counts(KEY)["vectors"] == 1
     store.close()
     assert before > 0  # (the bytes saved are measured at scale by bench/scale_bench.py)
 
@@ -492,7 +495,7 @@ def test_tallied_counts_follow_every_kind_of_change(tmp_path):
     assert store.counts(KEY) == _counted_the_slow_way(store, KEY)
     first = store.pending(KEY, 2)
     store.put_vectors(KEY, [(row.body_hash, np.ones(3, np.float32)) for row in first])
-    store.put_vectors(KEY, [(first[0].body_hash, np.full(3, 2, np.float32))])  # replaced
+    store.put_vectors(KEY, [(first[0].body_hash, np.full(3, 2, np.float32))])  # kept as it was
     store.put_vectors("model-b/d1", [(first[0].body_hash, np.ones(3, np.float32))])
     assert store.counts(KEY) == _counted_the_slow_way(store, KEY)
     assert store.counts(KEY)["vectors"] == 2 and store.counts(KEY)["pending"] == 4

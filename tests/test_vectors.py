@@ -76,7 +76,7 @@ def saved(tmp_path, rng, generation=3) -> tuple[VectorIndex, np.ndarray]:
 
 
 def store_of(data: np.ndarray, ids) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, int8 codes) as Store.symbol_codes gives them: what `load` puts into the graph."""
+    """(ids, int8 codes) as Store.used_codes gives them: what `load` puts into the graph."""
     return np.asarray(ids, dtype=np.int64), quantize(data[list(ids)])[1]
 
 
@@ -145,7 +145,7 @@ def test_a_graph_of_deleted_slots_only_loads_for_an_empty_store(tmp_path, rng):
     index.remove(range(5))
     index.save(2)
     loaded = VectorIndex(tmp_path, DIMS, "m")
-    # An empty store's codes are (0, 0), as Store.symbol_codes returns them.
+    # An empty store's codes are (0, 0), as Store.used_codes returns them.
     assert loaded.load(np.zeros(0, np.int64), np.zeros((0, 0), np.int8)) is None
     assert len(loaded) == 0 and loaded.search(unit(rng, 1)[0], 3) == []
     loaded.add([9], unit(rng, 1))
@@ -160,7 +160,7 @@ def test_empty_store_without_files_loads(tmp_path):
 def write_old_format(directory, data, live=LIVE, deleted=(), generation=3) -> None:
     """The file and header as findcode wrote them before the graph-only format (v2): hnswlib's
     own save_index of a cosine index built from the store's vectors (its int8 codes times their
-    scales, as Store.symbol_vectors gives them), float32 vectors included, deletes marked."""
+    scales, as Store.used_vectors gives them), float32 vectors included, deletes marked."""
     hnsw = directory / INDEX_NAME
     dims = data.shape[1]
     scales, codes = quantize(data)
@@ -195,7 +195,7 @@ def damage_behind_the_checksum(directory, offset: int, value: bytes) -> None:
     ("change", "expected"),
     [
         ("model", "model"),
-        ("most symbols missing", "lacks"),
+        ("most vectors missing", "lacks"),
         ("dims", "dims"),
         ("truncated", "size"),
         ("emptied", "size"),
@@ -204,7 +204,7 @@ def damage_behind_the_checksum(directory, offset: int, value: bytes) -> None:
         ("deleted", "size"),
         ("no header", "header"),
         ("bad header", "header"),
-        ("format before the previous", "version"),
+        ("an earlier format", "version"),
         ("link to nowhere", "link to an element that does not exist"),
         ("too many links", "link list longer"),
         ("bad level", "length"),
@@ -215,7 +215,7 @@ def test_any_mismatch_or_damage_is_refused(tmp_path, rng, change, expected):
     hnsw = tmp_path / INDEX_NAME
     live, model, dims = list(LIVE), "m", DIMS
     row = 4 + 4 * 2 * 16 + 8  # a saved element: its level-0 links (2M), its label
-    if change == "most symbols missing":
+    if change == "most vectors missing":
         live += range(100, 140)
         data = np.concatenate([data, unit(rng, 100)])
     elif change == "model":
@@ -238,11 +238,8 @@ def test_any_mismatch_or_damage_is_refused(tmp_path, rng, change, expected):
         (tmp_path / HEADER_NAME).unlink()
     elif change == "bad header":
         (tmp_path / HEADER_NAME).write_text(json.dumps([1, 2]))
-    elif change == "format before the previous":  # v1: hnswlib's file, a sha256 of it
+    elif change == "an earlier format":  # v2: hnswlib's file, labels were symbol ids
         write_old_format(tmp_path, data)
-        header = json.loads((tmp_path / HEADER_NAME).read_text())
-        header = {**header, "version": 1, "sha256": header.pop("fingerprint")}
-        (tmp_path / HEADER_NAME).write_text(json.dumps(header))
     elif change == "link to nowhere":
         damage_behind_the_checksum(tmp_path, 4, (10**9).to_bytes(4, "little"))
     elif change == "too many links":
@@ -255,109 +252,68 @@ def test_any_mismatch_or_damage_is_refused(tmp_path, rng, change, expected):
     assert len(index) == 0  # nothing half-loaded
 
 
-def test_a_file_of_the_previous_format_is_upgraded_not_rebuilt(tmp_path, rng):
-    """hnswlib's own file (v2) keeps its graph (a rebuild takes an hour at 10^6): `load` takes
-    it (no reason, so the caller does not rebuild) with the store's vectors in place of its
-    float32 ones, so it ranks every symbol as a rebuild from the store does, labels and
-    scores (the graphs differ, so only a whole ranking is the same), and answers exactly the
-    same again once saved in this format and reopened."""
-    n, dims = 1200, 64
+def test_a_vector_back_in_use_gets_its_slot_back(tmp_path, rng):
+    """Labels are vector ids, and a body's vector comes back when its code does (an undo, a
+    checkout), while hnswlib may still hold its label deleted: it is undeleted, in memory and
+    at open, never held twice (hnswlib finds an element by label, and would lose one)."""
+    n, dims = 400, 64
     data = rng.standard_normal((n, dims)).astype(np.float32)
-    deleted = list(range(0, 300, 7))
-    live = [i for i in range(n) if i not in deleted]
-    write_old_format(tmp_path, data, live, deleted)
     index = VectorIndex(tmp_path, dims, "m")
-    assert index.load(*store_of(data, live)) is None
-    assert index.outdated_file and len(index) == len(live) and 7 not in index
+    index.add(list(range(n)), data)
+    index.remove([5, 6])
+    index.add([5], data[5:6])  # back in memory
+    assert 5 in index and index._index.get_current_count() == n
+    assert index.search(data[5], 1)[0] == (5, pytest.approx(1.0, abs=1e-3))
+    index.save(1)  # 6 deleted in the file
+    live = [i for i in range(n) if i != 7]  # since: 7 removed, 6 back
+    loaded = VectorIndex(tmp_path, dims, "m")
+    assert loaded.load(*store_of(data, live)) is None
+    assert 6 in loaded and 7 not in loaded and loaded._index.get_current_count() == n
+    assert loaded.unsaved == 2 and loaded.search(data[6], 1)[0][0] == 6
+    # 7's slot kept no vector (the file cuts out live ones): back now, it gets its vector.
+    loaded.add([7], data[7:8])
+    assert loaded.search(data[7], 1)[0] == (7, pytest.approx(1.0, abs=1e-3))
     rebuilt = VectorIndex(tmp_path / "rebuilt", dims, "m")
-    rebuilt.rebuild(*store_of(data, live))
-    queries = [*rng.standard_normal((60, dims)).astype(np.float32), *data[:40]]
-    for q in queries[::10]:
-        assert index.search(q, len(live)) == rebuilt.search(q, len(live))
-    answers = [index.search(q, 10) for q in queries]
-    for label in (1, 500, n - 1):
-        assert np.array_equal(index.vector(label), rebuilt.vector(label))
-    index.save(3)
-    assert not index.outdated_file
-    assert json.loads((tmp_path / HEADER_NAME).read_text())["version"] == 3
+    rebuilt.rebuild(*store_of(data, range(n)))
+    for q in [*rng.standard_normal((5, dims)).astype(np.float32), data[7]]:
+        assert loaded.search(q, n) == rebuilt.search(q, n)
+    loaded.save(2)
     reopened = VectorIndex(tmp_path, dims, "m")
-    assert reopened.load(*store_of(data, live)) is None and not reopened.outdated_file
-    assert [reopened.search(q, 10) for q in queries] == answers
-    reopened.add([n], data[:1])  # a deleted slot of the old file is reused
-    assert len(reopened) == len(live) + 1 and reopened._index.get_current_count() == n
+    assert reopened.load(*store_of(data, range(n))) is None and reopened.unsaved == 0
+    assert reopened.search(data[7], 3) == loaded.search(data[7], 3)
 
 
-def test_opening_a_root_upgrades_a_file_of_the_previous_format_at_once(tmp_path):
-    """Through the real open path: no rebuild (no warning), and the file is rewritten in this
-    format right away, so the next start reads the graph-only file."""
+def test_opening_a_root_rebuilds_a_file_of_an_earlier_format_from_the_store(tmp_path):
+    """A file whose labels were symbol ids (versions up to 3) is rebuilt from the stored
+    vectors, once, with a warning, nothing embedded; copies of a function share one element."""
     root, base = tmp_path / "repo", tmp_path / "indexes"
     text = "".join(f"def handler_{n}(event):\n    return event + {n}\n\n\n" for n in range(80))
     store = Store(index_dir_for(root, base))
     store.take_lease()
     store.check_model("m", DIMS)
     found = extract_symbols("jobs.py", text)
-    store.replace_file(
-        "jobs.py", size=len(text), mtime_ns=1, content_hash="1", language="python", symbols=found
-    )
+    for rel in ("jobs.py", "vendor/jobs.py"):
+        store.replace_file(
+            rel, size=len(text), mtime_ns=1, content_hash="1", language="python", symbols=found
+        )
     data = unit(np.random.default_rng(3), len(found))
     store.put_vectors("m", [(s.body_hash, v) for s, v in zip(found, data, strict=True)])
-    ids, _ = store.symbol_codes("m")
-    by_id = np.zeros((int(ids.max()) + 1, DIMS), dtype=np.float32)
-    by_id[ids] = data  # found and ids in the same order: the file's symbols in turn
-    write_old_format(store.directory, by_id, ids.tolist(), generation=store.generation)
+    write_old_format(store.directory, unit(np.random.default_rng(4), 200), list(range(160)))
     store.close()
     warnings: list[str] = []
     index = open_root(root, base, "m", DIMS, warnings.append)
     try:
-        assert warnings == []
-        assert json.loads((index.directory / HEADER_NAME).read_text())["version"] == 3
-        assert len(index.vectors) == len(found)
-        assert index.vectors.search(data[5], 1)[0][0] == ids[5]
+        assert len(warnings) == 1 and "version is 2" in warnings[0]
+        assert json.loads((index.directory / HEADER_NAME).read_text())["version"] == 4
+        assert len(index.vectors) == len(found)  # 160 symbols, 80 distinct bodies
+        label = index.store.vector_ids("m", [found[5].body_hash])[found[5].body_hash]
+        assert index.vectors.search(data[5], 1)[0][0] == label
+        assert len(index.store.symbols_of_vectors([label])) == 2
     finally:
         index.close(save=False)
-
-
-@pytest.mark.parametrize(
-    ("damage", "expected"),
-    [
-        ("link to nowhere", "link to an element that does not exist"),
-        ("too many links", "link list longer"),
-        ("bad upper links", "length"),
-        ("huge counts", "length"),
-        ("other M", "its M is"),
-        ("entry point", "entry point"),
-        ("a deleted symbol back", "held by a deleted element"),
-    ],
-)
-def test_a_damaged_file_of_the_previous_format_is_refused(tmp_path, rng, damage, expected):
-    """Damage the checksum does not see (it samples large files) is found by the checks this
-    format's graph gets, before hnswlib follows a link: the caller rebuilds."""
-    data = unit(rng, 40)
-    live = list(LIVE)
-    write_old_format(tmp_path, data, deleted=[5])
-    head, row = 96, 4 + 4 * 2 * 16 + 4 * DIMS + 8  # hnswlib's header; links, vector, label
-    native = vectors_module.NATIVE_HEADER
-    offset = {name: native.fields[name][1] for name in native.names}
-    if damage == "link to nowhere":
-        damage_behind_the_checksum(tmp_path, head + 4, (10**6).to_bytes(4, "little"))
-    elif damage == "too many links":
-        damage_behind_the_checksum(tmp_path, head, (99).to_bytes(2, "little"))
-    elif damage == "bad upper links":  # the first element's byte count of upper links
-        damage_behind_the_checksum(tmp_path, head + 40 * row, (7).to_bytes(4, "little"))
-    elif damage == "huge counts":  # must not make anything allocate by them
-        huge = (1 << 40).to_bytes(8, "little")
-        damage_behind_the_checksum(tmp_path, offset["max_elements"], huge)
-        damage_behind_the_checksum(tmp_path, offset["cur_element_count"], huge)
-    elif damage == "other M":
-        damage_behind_the_checksum(tmp_path, offset["M"], (12).to_bytes(8, "little"))
-    elif damage == "entry point":
-        damage_behind_the_checksum(tmp_path, offset["max_level"], (9).to_bytes(4, "little"))
-    else:  # inserting it would give hnswlib two elements of one label
-        live.append(5)
-    index = VectorIndex(tmp_path, DIMS, "m")
-    reason = index.load(*store_of(data, live))
-    assert reason is not None and expected in reason
-    assert len(index) == 0 and not index.outdated_file
+    again: list[str] = []
+    open_root(root, base, "m", DIMS, again.append).close(save=False)
+    assert again == []
 
 
 def test_a_file_behind_the_store_is_brought_up_to_date_not_rebuilt(tmp_path, rng):

@@ -328,8 +328,9 @@ class Engine:
         out = []
         for index in self._worker.roots():
             if not index.writer:
-                stored = index.store.counts(self._worker.embed_key)["symbols"]
-                out.append((index.root, len(index.vectors), stored, index.store.lease_holder()))
+                counts = index.store.counts(self._worker.embed_key)
+                searchable = counts["symbols"] - counts["pending"]
+                out.append((index.root, searchable, counts["symbols"], index.store.lease_holder()))
         return out
 
     def search(
@@ -384,9 +385,11 @@ class Engine:
             if around:
                 symbol = around[0]
                 exclude.add((index.root, symbol.id))
-                vector = (
-                    self.overlays.vector(symbol.id) if symbol.id < 0 else vectors.vector(symbol.id)
-                )
+                if symbol.id < 0:
+                    vector = self.overlays.vector(symbol.id)
+                else:
+                    stored = index.store.vectors_for(vectors.model_key, [symbol.body_hash])
+                    vector = stored.get(symbol.body_hash)
                 if vector is None:
                     vector = embedder.embed_documents([document_text(symbol.as_symbol())])[0]
             else:
@@ -432,12 +435,13 @@ class Engine:
             hidden = index.store.symbol_ids_in(overlaid) if overlaid else set()
             needed = wanted + len(hidden)
             if vector is not None:
-                found = _filtered(index, partial(vectors.search, vector), needed, allow_row)
+                nearest = partial(_nearest, index, vectors, vector)
+                found = _filtered(index, nearest, needed, allow_row)
                 if found is None:  # few pass the filter: hnswlib searches only those
                     allowed = index.store.filtered_ids(
-                        _allowed_files(index, paths), languages, kinds
+                        vectors.model_key, _allowed_files(index, paths), languages, kinds
                     )
-                    found = vectors.search(vector, needed, allowed.__contains__)
+                    found = nearest(needed, allowed)
                 dense.extend(((index.root, i), s) for i, s in found if i not in hidden)
                 if overlaid:
                     dense.extend(
@@ -485,7 +489,7 @@ class Engine:
             )
         rows = self._rows([key for key, _ in ranked])
         ranked = rerank(ranked, rows, self.ranking)[:limit]
-        result_cosines = self._result_cosines(view, ranked, cosines, field, vector)
+        result_cosines = self._result_cosines(view, ranked, rows, cosines, field, vector)
         hits = self._hits(view, ranked, rows, result_cosines)
         worker = self._worker
         for index in worker.roots():
@@ -520,22 +524,28 @@ class Engine:
         self,
         view: View,
         ranked: Sequence[tuple[_Key, float]],
+        rows: dict[_Key, SymbolRow],
         cosines: dict[_Key, float],
         field: float,
         vector: np.ndarray | None,
     ) -> dict[_Key, float]:
         """Each result's cosine with the query; a result outside the dense candidates (found
         by bm25 alone) gets it from its stored vector."""
-        indexes = {index.root: vectors for index, vectors in view.roots}
+        stored: dict[_Key, np.ndarray] = {}
+        outside = [key for key, _ in ranked if key not in cosines and key in rows]
+        for index, vectors in view.roots if vector is not None else ():
+            keys = [key for key in outside if key[0] == index.root and key[1] >= 0]
+            by_hash = index.store.vectors_for(vectors.model_key, (rows[k].body_hash for k in keys))
+            stored.update(
+                (k, by_hash[rows[k].body_hash]) for k in keys if rows[k].body_hash in by_hash
+            )
         out = {}
         for key, _score in ranked:
             cosine = cosines.get(key)
-            if cosine is None and vector is not None and key[0] in indexes:
-                stored = (
-                    self.overlays.vector(key[1]) if key[1] < 0 else indexes[key[0]].vector(key[1])
-                )
-                if stored is not None:
-                    cosine = float(np.dot(stored, vector))
+            if cosine is None and vector is not None:
+                found = self.overlays.vector(key[1]) if key[1] < 0 else stored.get(key)
+                if found is not None:
+                    cosine = float(np.dot(found, vector)) / max(float(np.linalg.norm(found)), 1e-30)
             # Not embedded yet: nothing says it is close, nor far; it sits at the field.
             out[key] = field if cosine is None else cosine
         return out
@@ -617,6 +627,30 @@ def _root_index(view: View, path: Path) -> tuple[RootIndex, VectorIndex]:
     if root is None:
         raise QueryError(f"{path} is not inside a findcode workspace root")
     return indexes[root]
+
+
+def _nearest(
+    index: RootIndex,
+    vectors: VectorIndex,
+    query: np.ndarray,
+    k: int,
+    allowed: dict[int, int | None] | None = None,
+) -> list[tuple[int, float]]:
+    """(symbol id, cosine) of the k symbols nearest `query`, best first (or all there are);
+    `allowed`: only these (Store.filtered_ids). hnswlib holds each distinct vector once, and a
+    hit stands for every symbol with its body (copies of a function tie)."""
+    allow = None
+    if allowed is not None:
+        labels = {label for label in allowed.values() if label is not None}
+        allow = labels.__contains__
+    scores = dict(vectors.search(query, k, allow))
+    found = [
+        (symbol_id, scores[label])
+        for label, symbol_id in index.store.symbols_of_vectors(scores)
+        if allowed is None or symbol_id in allowed
+    ]
+    found.sort(key=lambda hit: -hit[1])  # stable: copies stay by symbol id
+    return found[:k]
 
 
 def _filtered(

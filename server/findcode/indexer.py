@@ -777,10 +777,10 @@ class Indexer:
         return sorted(paths, key=lambda path: rank.get(path.relative_to(root).as_posix(), unranked))
 
     def _forget(self, index: RootIndex, rel: str) -> None:
-        removed = index.store.remove_file(rel)
-        index.vectors.remove(removed)
+        change = index.store.remove_file(rel)
+        _unlink(index, index.vectors, change.unused_hashes)
         if self._switch is not None:
-            self._switch.vectors[index.root].remove(removed)
+            _unlink(index, self._switch.vectors[index.root], change.unused_hashes)
         self._changed(index.root)
 
     def _process(self, root: Path, path: Path, *, urgent: bool) -> None:
@@ -842,13 +842,13 @@ class Indexer:
             language=language_for_path(rel) or "text",
             symbols=symbols,
         )
-        index.vectors.remove(change.removed_ids)
+        _unlink(index, index.vectors, change.unused_hashes)
         missing = self._known_vectors(
             index, change.added, self.model.key, self._shared, index.vectors, typed=True
         )
         switch = self._switch
         if switch is not None:  # the new model's index follows the file too
-            switch.vectors[root].remove(change.removed_ids)
+            _unlink(index, switch.vectors[root], change.unused_hashes)
             waits = self._known_vectors(
                 index, change.added, switch.model.key, switch.shared, switch.vectors[root]
             )
@@ -886,9 +886,7 @@ class Indexer:
         cached.update(
             self._from_shared(index, shared, key, [h for _, h in added if h not in cached])
         )
-        hits = [(symbol_id, h) for symbol_id, h in added if h in cached]
-        if hits:
-            vectors.add([i for i, _ in hits], [cached[h] for _, h in hits])
+        _link(index, vectors, {h: cached[h] for _, h in added if h in cached})
         return {h for _, h in added if h not in cached}
 
     def _embed(self, root: Path, *, urgent_only: bool) -> None:
@@ -990,7 +988,7 @@ class Indexer:
         vectors: VectorIndex,
     ) -> dict[str, np.ndarray]:
         """Vectors of `model` for these rows, from the cacheDir folder or embedded: stored, and
-        added to `vectors` for every symbol with one of their bodies."""
+        added to `vectors` (once for all the symbols with one of their bodies)."""
         self._emit()
         self._adapt_threads(model.embedder)
         started = time.monotonic()
@@ -1004,8 +1002,7 @@ class Indexer:
             )
             index.store.put_vectors(model.key, list(embedded.items()))
             by_hash.update(embedded)
-        targets = index.store.ids_with_body(by_hash)
-        vectors.add([i for i, _ in targets], [by_hash[h] for _, h in targets])
+        _link(index, vectors, by_hash)
         self._changed(index.root)  # the store's generation moved: the saved file is old
         self.embedded_count += len(todo)
         self._pass.symbols_done += len(rows)
@@ -1179,3 +1176,17 @@ class _PassCounters:
     parse_s: float = 0.0
     embed_s: float = 0.0
     failed: bool = False
+
+
+def _link(index: RootIndex, vectors: VectorIndex, by_hash: dict[str, np.ndarray]) -> None:
+    """Put these stored vectors into `vectors` under their store ids (present ones stay)."""
+    if by_hash:
+        ids = index.store.vector_ids(vectors.model_key, by_hash)
+        hashes = [h for h in by_hash if h in ids]
+        vectors.add([ids[h] for h in hashes], [by_hash[h] for h in hashes])
+
+
+def _unlink(index: RootIndex, vectors: VectorIndex, body_hashes: list[str]) -> None:
+    """Take out of `vectors` the vectors of bodies no symbol has any more."""
+    if body_hashes:
+        vectors.remove(index.store.vector_ids(vectors.model_key, body_hashes).values())

@@ -58,7 +58,7 @@ class RootIndex:
 
     def sync_vectors(self, warn: Callable[[str], None]) -> None:
         """Load the saved vector index, or rebuild it from the stored vectors if it differs.
-        A rebuilt index, or one read from a file of the previous format, is saved at once."""
+        A rebuilt index is saved at once."""
         reason = self._load_or_rebuild(self.vectors, kept=False)
         if not self.writer:  # a reader's rebuild is its own: the saved file is the writer's
             return
@@ -67,7 +67,6 @@ class RootIndex:
                 f"rebuilding the vector index of {self.root} from {len(self.vectors)} stored "
                 f"vectors: {reason}"
             )
-        if reason or self.vectors.outdated_file:
             self.vectors.save(self.store.generation)
 
     def other_vectors(self, model_key: str, dims: int) -> VectorIndex:
@@ -81,7 +80,7 @@ class RootIndex:
     def _load_or_rebuild(self, vectors: VectorIndex, *, kept: bool) -> str | None:
         """Why the saved file could not be used (then it was rebuilt), or None."""
         # Read either way: the saved file is the graph alone, these are its vectors.
-        ids, codes = self.store.symbol_codes(vectors.model_key)
+        ids, codes = self.store.used_codes(vectors.model_key)
         reason = vectors.load(ids, codes, kept=kept)
         if reason:
             vectors.rebuild(ids, codes)

@@ -45,7 +45,7 @@ import numpy as np
 from findcode.errors import FindcodeError, IndexAccessError, IndexCorruptError
 from findcode.symbols import Symbol
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 DB_NAME = "index.sqlite3"
 DB_NAMES = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm")
 LEASE_NAME = "writer.lock"
@@ -274,10 +274,13 @@ def _unpack_vectors(blobs: Sequence[bytes]) -> np.ndarray:
 
 @dataclass(frozen=True, slots=True)
 class FileChange:
-    """What replacing one file's symbols did, for the vector index to follow."""
+    """What replacing or removing one file's symbols did, for the vector index to follow."""
 
-    removed_ids: list[int]  # symbols gone: delete from hnswlib
+    removed_ids: list[int]  # symbols gone
     added: list[tuple[int, str]]  # (new symbol id, body hash): add when a vector exists
+    # Body hashes no symbol has any more: their vectors leave hnswlib (it holds one element
+    # per body in use; the store keeps the vector itself until gc, for the code to come back).
+    unused_hashes: list[str]
 
 
 def make_private_dir(directory: Path) -> None:
@@ -664,7 +667,18 @@ class Store:
                 added.append((symbol_id, symbol.body_hash))
             removed = [symbol_id for ids in reusable.values() for symbol_id in ids]
             self._delete_symbols(removed)
-        return FileChange(removed_ids=removed, added=added)
+            unused = self._unused([h for h, ids in reusable.items() if ids])
+        return FileChange(removed_ids=removed, added=added, unused_hashes=unused)
+
+    def _unused(self, body_hashes: Sequence[str]) -> list[str]:
+        """Those of `body_hashes` no symbol has (read inside the transaction that removed)."""
+        return [
+            body_hash
+            for body_hash in body_hashes
+            if not self._db.execute(
+                "SELECT 1 FROM symbols WHERE body_hash = ? LIMIT 1", (body_hash,)
+            ).fetchone()
+        ]
 
     def _insert_symbol(self, file_id: int, symbol: Symbol) -> int:
         symbol_id = self._db.execute(
@@ -713,19 +727,20 @@ class Store:
             self._db.execute("DELETE FROM symbols")
             self._db.execute("DELETE FROM files")
 
-    def remove_file(self, rel: str) -> list[int]:
-        """Forget a file; returns the ids of its symbols."""
+    def remove_file(self, rel: str) -> FileChange:
+        """Forget a file and its symbols."""
         with self.transaction():
             row = self._db.execute("SELECT id FROM files WHERE rel = ?", (rel,)).fetchone()
             if not row:
-                return []
-            ids = [
-                r[0]
-                for r in self._db.execute("SELECT id FROM symbols WHERE file_id = ?", (row[0],))
-            ]
+                return FileChange(removed_ids=[], added=[], unused_hashes=[])
+            symbols = self._db.execute(
+                "SELECT id, body_hash FROM symbols WHERE file_id = ?", (row[0],)
+            ).fetchall()
+            ids = [symbol_id for symbol_id, _ in symbols]
             self._delete_symbols(ids)
             self._db.execute("DELETE FROM files WHERE id = ?", (row[0],))
-        return ids
+            unused = self._unused(list(dict.fromkeys(h for _, h in symbols)))
+        return FileChange(removed_ids=ids, added=[], unused_hashes=unused)
 
     # -- symbols
 
@@ -859,13 +874,15 @@ class Store:
     # -- vectors
 
     def put_vectors(self, embed_key: str, items: Sequence[tuple[str, np.ndarray]]) -> None:
-        """Store float32 vectors (kept as int8 with a scale: pack_vector)."""
+        """Store float32 vectors (kept as int8 with a scale: pack_vector). A body that has a
+        vector of this model keeps it: hnswlib holds it under its id, and a changed vector
+        there would differ from the one a reopen puts back."""
         with self.transaction():
-            # An upsert, not INSERT OR REPLACE: REPLACE deletes without firing the tallies'
-            # delete trigger, and would count a replaced vector twice.
+            # Not INSERT OR IGNORE/REPLACE: REPLACE deletes without firing the tallies' delete
+            # trigger, and would count a replaced vector twice.
             self._db.executemany(
                 "INSERT INTO vectors (body_hash, embed_key, vector) VALUES (?, ?, ?) "
-                "ON CONFLICT (body_hash, embed_key) DO UPDATE SET vector = excluded.vector",
+                "ON CONFLICT (body_hash, embed_key) DO NOTHING",
                 [(body_hash, embed_key, pack_vector(v)) for body_hash, v in items],
             )
             if embed_key == self._meta_get("embed_key"):
@@ -892,49 +909,83 @@ class Store:
         self._read(fetch)
         return out
 
-    def symbol_vectors(self, embed_key: str) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, float32 vectors) of every symbol that has a vector, by id."""
-        ids, scales, codes = self._symbol_rows(embed_key)
+    def vector_ids(self, embed_key: str, body_hashes: Iterable[str]) -> dict[str, int]:
+        """body hash -> the id of its vector of this model (its hnswlib label), where stored."""
+        hashes = list(dict.fromkeys(body_hashes))
+        out: dict[str, int] = {}
+
+        def fetch() -> None:
+            for start in range(0, len(hashes), 500):
+                chunk = hashes[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                out.update(
+                    self._db.execute(
+                        f"SELECT body_hash, id FROM vectors WHERE embed_key = ? "
+                        f"AND body_hash IN ({marks})",
+                        (embed_key, *chunk),
+                    ).fetchall()
+                )
+
+        self._read(fetch)
+        return out
+
+    def symbols_of_vectors(self, vector_ids: Iterable[int]) -> list[tuple[int, int]]:
+        """(vector id, symbol id) for every symbol whose body has one of these vectors: copies
+        of a function share one vector, and a search finds them all through it."""
+        ids = [int(i) for i in vector_ids]
+        out: list[tuple[int, int]] = []
+
+        def fetch() -> None:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                out.extend(
+                    self._db.execute(
+                        "SELECT v.id, s.id FROM vectors v JOIN symbols s INDEXED BY "
+                        f"symbols_by_body ON s.body_hash = v.body_hash WHERE v.id IN ({marks}) "
+                        "ORDER BY s.id",
+                        chunk,
+                    ).fetchall()
+                )
+
+        self._read(fetch)
+        return out
+
+    def used_vectors(self, embed_key: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, float32 vectors), by id, of this model's vectors some symbol uses."""
+        ids, scales, codes = self._used_rows(embed_key)
         return ids, _dequantize(scales, codes)
 
-    def symbol_codes(self, embed_key: str) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, int8 codes) of every symbol that has a vector, by id: what the hnswlib index
-        is made of (cosine needs a direction, not its scale)."""
-        ids, _, codes = self._symbol_rows(embed_key)
+    def used_codes(self, embed_key: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, int8 codes), by id, of this model's vectors some symbol uses: what the hnswlib
+        index is made of (cosine needs a direction, not its scale)."""
+        ids, _, codes = self._used_rows(embed_key)
         return ids, codes
 
-    def _symbol_rows(self, embed_key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(ids, scales, codes) of every symbol with a vector. A start reads them all, so each
-        distinct vector is read once (copies of a function share one), and symbols are matched
-        to them by integer row ids through the two covering indexes, never by visiting the
-        symbols' own rows (their code makes them most of the file): at 10^6 symbols, a quarter
-        to a third of the time of a join that did."""
+    def _used_rows(self, embed_key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids, scales, codes) of the vectors in use. Each distinct vector is read once
+        (copies of a function share one), and whether a symbol uses it is one probe of the
+        body-hash index, never a visit to the symbols' own rows (their code makes them most
+        of the file)."""
 
         def fetch() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             vector_ids: list[int] = []
             blobs: list[bytes] = []
-            for vector_id, blob in self._db.execute(
-                "SELECT id, vector FROM vectors WHERE embed_key = ? ORDER BY id", (embed_key,)
-            ):
-                vector_ids.append(vector_id)
-                blobs.append(blob)
+            cursor = self._db.execute(
+                "SELECT id, vector FROM vectors v WHERE embed_key = ? AND EXISTS (SELECT 1 "
+                "FROM symbols s INDEXED BY symbols_by_body WHERE s.body_hash = v.body_hash) "
+                "ORDER BY id",
+                (embed_key,),
+            )
+            while batch := cursor.fetchmany(ROWS_PER_FETCH):
+                for vector_id, blob in batch:
+                    vector_ids.append(vector_id)
+                    blobs.append(blob)
             if not blobs:
                 empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
                 return *empty, np.zeros((0, 0), dtype=np.int8)
             raw = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), -1)
-            del blobs
-            cursor = self._db.execute(
-                "SELECT s.id, v.id FROM symbols s INDEXED BY symbols_by_body JOIN vectors v "
-                "ON v.body_hash = s.body_hash AND v.embed_key = ?",
-                (embed_key,),
-            )
-            parts = [np.zeros((0, 2), dtype=np.int64)]
-            while batch := cursor.fetchmany(ROWS_PER_FETCH):
-                parts.append(np.array(batch, dtype=np.int64))
-            pairs = np.concatenate(parts)
-            pairs = pairs[np.argsort(pairs[:, 0], kind="stable")]
-            rows = raw[np.searchsorted(np.array(vector_ids, dtype=np.int64), pairs[:, 1])]
-            return pairs[:, 0].copy(), *_split_rows(rows)
+            return np.array(vector_ids, dtype=np.int64), *_split_rows(raw)
 
         return self._read(fetch)
 
@@ -1019,27 +1070,33 @@ class Store:
 
     def filtered_ids(
         self,
+        embed_key: str,
         allowed_files: Sequence[int] | None,
         languages: Sequence[str] | None,
         kinds: Sequence[str] | None,
-    ) -> set[int]:
+    ) -> dict[int, int | None]:
+        """symbol id -> the id of its vector of this model (None: not embedded yet), for every
+        symbol that passes the filters."""
         sub = ["1"]
-        params: list[object] = []
+        params: list[object] = [embed_key]
         if allowed_files is not None:
-            sub.append(f"file_id IN ({','.join('?' * len(allowed_files))})")
+            sub.append(f"s.file_id IN ({','.join('?' * len(allowed_files))})")
             params.extend(allowed_files)
         if languages:
-            sub.append(f"language IN ({','.join('?' * len(languages))})")
+            sub.append(f"s.language IN ({','.join('?' * len(languages))})")
             params.extend(languages)
         if kinds:
-            sub.append(f"kind IN ({','.join('?' * len(kinds))})")
+            sub.append(f"s.kind IN ({','.join('?' * len(kinds))})")
             params.extend(kinds)
         rows = self._read(
             lambda: self._db.execute(
-                f"SELECT id FROM symbols WHERE {' AND '.join(sub)}", params
+                "SELECT s.id, v.id FROM symbols s LEFT JOIN vectors v "
+                "ON v.body_hash = s.body_hash AND v.embed_key = ? "
+                f"WHERE {' AND '.join(sub)}",
+                params,
             ).fetchall()
         )
-        return {row[0] for row in rows}
+        return dict(rows)
 
     def symbol_ids_in(self, rels: Iterable[str]) -> set[int]:
         """The stored symbols of these files (an unsaved buffer hides them from searches)."""
@@ -1290,6 +1347,22 @@ def _flag_embedded(db: sqlite3.Connection) -> None:
     )
 
 
+def _vector_ids_never_reused(db: sqlite3.Connection) -> None:
+    # v6: a vector id is an hnswlib label (one element per distinct vector), and a label must
+    # never come back after it was deleted, as for symbols: AUTOINCREMENT. Ids are kept.
+    db.execute(
+        "CREATE TABLE vectors_v6 (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+        "body_hash TEXT NOT NULL, embed_key TEXT NOT NULL, vector BLOB NOT NULL)"
+    )
+    db.execute("INSERT INTO vectors_v6 SELECT id, body_hash, embed_key, vector FROM vectors")
+    db.execute("DROP TABLE vectors")  # its index and triggers go with it
+    db.execute("ALTER TABLE vectors_v6 RENAME TO vectors")
+    db.execute("CREATE UNIQUE INDEX vectors_by_key ON vectors(body_hash, embed_key)")
+    for statement in _TALLY_TRIGGERS.split("END;"):
+        if "ON vectors" in statement:
+            db.execute(statement + "END;")
+
+
 # schema version -> the step that upgrades the version before it; run in order, in the same
 # transaction as the version bump, so a crash mid-migration leaves the old schema intact.
 _MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
@@ -1297,6 +1370,7 @@ _MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     3: _vectors_in_a_rowid_table,
     4: _stemmed_lexical_index,
     5: _compact_storage,
+    6: _vector_ids_never_reused,
 }
 
 

@@ -1,37 +1,34 @@
 """The dense index: hnswlib's graph over the stored vectors, a cache that can always be rebuilt.
 
 SQLite (store.py) is the truth, vectors included (int8 codes with a scale); this module only
-makes k-NN fast. hnswlib's own file format keeps a float32 copy of every vector (1,536 bytes at
-384 dims, more than the store's whole row), so the file here holds the graph alone: hnswlib's
-pickled state with the vector bytes cut out of every element (~150 bytes a vector). Opening
-puts the store's vectors back into their slots. Only the slots of deleted symbols, which
-hnswlib still walks through but the store no longer maps, keep their vectors in the file.
+makes k-NN fast. It holds each distinct vector in use once, labelled by its store id: copies of
+a function (vendored trees, generated code) share one vector, and one element, which a search
+expands to every symbol with that body (`Store.symbols_of_vectors`). HNSW loses recall over
+exact duplicates (0.71 recall@10 at 10^6 symbols with 7 copies of each vector on average), and
+each element costs ~1.7 KB of memory.
+
+hnswlib's own file format keeps a float32 copy of every vector (1,536 bytes at 384 dims, more
+than the store's whole row), so the file here holds the graph alone: hnswlib's pickled state
+with the vector bytes cut out of every element (~150 bytes a vector). Opening puts the store's
+vectors back into their slots. Only the slots of deleted vectors, which hnswlib still walks
+through but no symbol uses any more, keep their vectors in the file.
 
 The index holds each vector as the unit vector of its int8 codes, in hnswlib's inner-product
 space (cosine on unit vectors): a vector embedded now and the same vector read back from the
 store become the same bits, so a reopened index answers exactly as the one that was saved.
 
 The file is saved atomically (temp file, fsync, rename) together with a small header naming the
-store generation, model and count it was built from. Writing it costs O(all symbols) (seconds
+store generation, model and count it was built from. Writing it costs O(all vectors) (seconds
 at 10^6, most of them holding the GIL), so it is not written after every change: an open
-brings a file that is behind the store up to date instead, marking deleted the symbols the
-store no longer has and inserting the ones it lacks (as many as changed since the write), and
+brings a file that is behind the store up to date instead, marking deleted the vectors no
+symbol uses any more and inserting the ones it lacks (as many as changed since the write), and
 the file is written again once the changes since the last write reach RESAVE_FRACTION of the
-index (the write's cost per changed symbol stays constant; so does the next open's repair), and
-at close. On open, anything else that does not match (another model, a file of a format before
-the previous one, a truncated, emptied, garbage or missing file, a graph that lacks more than
-half of the store's symbols) is answered by rebuilding from the stored vectors, with a warning:
-nothing is ever re-embedded for it. hnswlib follows the links it is given unchecked, so every
-link is checked before it sees them.
-
-A file of the previous format (header v2: hnswlib's own `save_index`, float32 vectors included)
-is upgraded, not rebuilt (a rebuild takes about an hour of CPU at 10^6 vectors): it passes the
-header checks it passed then (model, dims, size, fingerprint), its graph is read here and passes
-the same checks as this format's (and is brought up to date the same way), then its live
-vectors are replaced by the store's, as any open does, so answers equal those after a later
-reopen. It is read with numpy rather than hnswlib's `load_index`, which would follow its links
-before they are checked and hold a second copy of the file in memory. The caller saves the
-index again in this format (`outdated_file`).
+index (the write's cost per change stays constant; so does the next open's repair), and at
+close. On open, anything else that does not match (another model, a file of an earlier format,
+a truncated, emptied, garbage or missing file, a graph that lacks more than half of the
+vectors in use) is answered by rebuilding from the stored vectors, with a warning: nothing is
+ever re-embedded for it. hnswlib follows the links it is given unchecked, so every link is
+checked before it sees them.
 
 Both files are written 0600, like the store: vectors can be matched back to the code.
 
@@ -39,9 +36,9 @@ Besides the index of the model the store embeds with, the index of a model switc
 is kept (`kept=True`: a file named after its model), so that switching back loads it (brought
 up to date) instead of rebuilding it.
 
-This is the only module that imports hnswlib: its API moves between releases.
-Labels are symbol ids. A changed symbol's old id is marked deleted and its slot reused
-(`allow_replace_deleted`), so the index does not grow with every save.
+This is the only module that imports hnswlib: its API moves between releases. A vector that
+leaves is marked deleted and its slot reused (`allow_replace_deleted`), so the index does not
+grow with every save; its label (its store id) never comes back (AUTOINCREMENT).
 """
 
 from __future__ import annotations
@@ -50,7 +47,6 @@ import hashlib
 import json
 import mmap
 import os
-import struct
 import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -67,36 +63,10 @@ HEADER_NAME = "vectors.json"
 KEPT_PREFIX = "vectors-"
 # 2: "fingerprint" (sampled) in place of "sha256" (the whole file).
 # 3: the graph alone (hnswlib's pickled state less the vectors, which come from the store).
-HEADER_VERSION = 3
-NATIVE_VERSION = 2  # hnswlib's own file, read once to be saved again as HEADER_VERSION
+# 4: labels are vector ids, one element per distinct vector (they were symbol ids): earlier
+#    files are rebuilt, from the store's vectors and without embedding.
+HEADER_VERSION = 4
 FILE_MODE = 0o600
-# hnswlib's save_index header (0.8), in its order; the layout fields must be this index's.
-NATIVE_HEADER = np.dtype(
-    [
-        ("offset_level0", "<u8"),
-        ("max_elements", "<u8"),
-        ("cur_element_count", "<u8"),
-        ("size_data_per_element", "<u8"),
-        ("label_offset", "<u8"),
-        ("offset_data", "<u8"),
-        ("max_level", "<i4"),
-        ("enterpoint_node", "<u4"),
-        ("max_M", "<u8"),
-        ("max_M0", "<u8"),
-        ("M", "<u8"),
-        ("mult", "<f8"),
-        ("ef_construction", "<u8"),
-    ]
-)
-NATIVE_LAYOUT = (
-    "offset_level0",
-    "size_data_per_element",
-    "label_offset",
-    "offset_data",
-    "max_M",
-    "max_M0",
-    "M",
-)
 
 # M: links per node. More links give better recall and steadier latency on large indexes but
 # cost memory (~M*8 bytes a vector) and insert time; 16 is the usual sweet spot for 384 dims.
@@ -122,11 +92,11 @@ SAMPLE_BYTES = 4096
 LINK_COUNT_MASK = 0xFFFF
 DELETED_FLAG_BYTE = 2
 DELETED_FLAG = 0x01
-# The file is written again once the symbols added or removed since the last write reach this
-# fraction of the index: at 10^6, a write (~3 s, O(n)) per thousand changed symbols, and at most
+# The file is written again once the vectors added or removed since the last write reach this
+# fraction of the index: at 10^6, a write (~3 s, O(n)) per thousand changed vectors, and at most
 # a thousand inserts (~1 s) for the next open if the process dies before the next write.
 RESAVE_FRACTION = 1 / 1000
-# A graph that lacks more than this fraction of the store's symbols is rebuilt, not repaired:
+# A graph that lacks more than this fraction of the vectors in use is rebuilt, not repaired:
 # inserting them one by one would cost as much and give a worse graph.
 REPAIR_AT_MOST = 0.5
 # Vectors are normalised and put back this many rows at a time (bounded temporary memory).
@@ -135,7 +105,7 @@ WRITE_BYTES = 1 << 20
 
 
 class VectorIndex:
-    """hnswlib cosine index with symbol-id labels; all methods are thread-safe."""
+    """hnswlib cosine index labelled by the store's vector ids; all methods are thread-safe."""
 
     def __init__(self, directory: Path, dims: int, model_key: str) -> None:
         self.directory = Path(directory)
@@ -144,8 +114,6 @@ class VectorIndex:
         self._lock = threading.Lock()
         self._index = self._empty(MIN_CAPACITY)
         self._labels: set[int] = set()
-        # Loaded from a file of the previous format: save it again (in this one) soon.
-        self.outdated_file = False
         self._unsaved = 0  # labels added or removed since the file was last written or read
 
     def _empty(self, capacity: int) -> hnswlib.Index:
@@ -172,7 +140,7 @@ class VectorIndex:
 
     def load(self, ids: np.ndarray, codes: np.ndarray, *, kept: bool = False) -> str | None:
         """Load the saved graph, put the store's vectors into it (`ids`, `codes`: by id, from
-        `Store.symbol_codes`) and bring it up to date with them; otherwise say why not."""
+        `Store.used_codes`) and bring it up to date with them; otherwise say why not."""
         index_path, header_path = self._paths(kept)
         if not index_path.exists() and not header_path.exists():
             return "no saved vector index" if len(ids) else None
@@ -182,9 +150,8 @@ class VectorIndex:
             return f"unreadable vector index header ({error})"
         if not isinstance(header, dict):
             return "vector index header is not an object"
-        native = header.get("version") == NATIVE_VERSION
         expected = {
-            "version": NATIVE_VERSION if native else HEADER_VERSION,
+            "version": HEADER_VERSION,
             "model": self.model_key,
             "dims": self.dims,
             "size": index_path.stat().st_size if index_path.exists() else -1,
@@ -196,10 +163,7 @@ class VectorIndex:
             return "vector index checksum does not match: the file is corrupt"
         try:
             fixed = self._fixed_state()
-            if native:
-                graph = _read_native(index_path, fixed)
-            else:
-                graph = _read_graph(index_path, header, fixed, self.dims)
+            graph = _read_graph(index_path, header, fixed, self.dims)
             state, stale, missing = self._state(graph, fixed, ids, codes)
             index = hnswlib.Index(state)
             index.set_num_threads(os.cpu_count() or 1)
@@ -212,19 +176,18 @@ class VectorIndex:
         with self._lock:
             self._index = index
             self._labels = set(ids.tolist())
-            self.outdated_file = native
             self._unsaved = stale + len(missing)
         return None
 
     def _state(
         self, graph: _Graph, fixed: dict, ids: np.ndarray, codes: np.ndarray
     ) -> tuple[dict, int, np.ndarray]:
-        """hnswlib's pickled state from a saved graph and the store's vectors, with the symbols
-        the store no longer has marked deleted; how many those are, and the rows of `ids` the
-        graph lacks (to insert).
+        """hnswlib's pickled state from a saved graph and the store's vectors, with the vectors
+        no symbol uses any more marked deleted; how many those are, and the rows of `ids` the
+        graph lacks (to insert). Those it holds deleted (back in use since) are undeleted.
 
         ValueError when the graph is damaged (a link to nowhere, levels that disagree) or lacks
-        more than REPAIR_AT_MOST of the store's symbols.
+        more than REPAIR_AT_MOST of the vectors in use.
         """
         level0, levels = graph.level0, graph.levels
         count = len(levels)
@@ -244,15 +207,19 @@ class VectorIndex:
         slots, stale = _match(labels, deleted, ids)
         missing = np.flatnonzero(slots < 0)
         if len(missing) > REPAIR_AT_MOST * len(ids):
-            raise ValueError(f"it lacks {len(missing)} of the store's {len(ids)} symbols")
+            raise ValueError(f"it lacks {len(missing)} of the {len(ids)} vectors in use")
         # Held slots get the store's vectors; deleted ones keep the file's (the store has none),
-        # and so do the slots of symbols deleted since (zero if the file kept none).
+        # and so do the slots of vectors deleted since (zero if the file kept none).
         vectors = level0[:, vector_start:label_start].view(np.float32)
         held = np.flatnonzero(slots >= 0)
         for start in range(0, len(held), CHUNK_ROWS):
             rows = held[start : start + CHUNK_ROWS]
             vectors[slots[rows]] = _unit(codes[rows])
-        level0[stale, fixed["offset_level0"] + DELETED_FLAG_BYTE] |= DELETED_FLAG
+        flags = fixed["offset_level0"] + DELETED_FLAG_BYTE
+        back = slots[held][deleted[slots[held]]]
+        level0[back, flags] &= ~np.uint8(DELETED_FLAG)
+        level0[stale, flags] |= DELETED_FLAG
+        deleted[back] = False
         deleted[stale] = True
         element_levels = np.zeros(graph.capacity, dtype=np.int32)
         element_levels[:count] = levels
@@ -270,7 +237,7 @@ class VectorIndex:
             "data_level0": level0.reshape(-1).view(np.int8),
             "link_lists": graph.links.view(np.int8),
         }
-        return state, len(stale), missing
+        return state, len(stale) + len(back), missing
 
     def _fixed_state(self) -> dict:
         """The fields of hnswlib's state that follow from dims and M (offsets, sizes, mult)."""
@@ -301,7 +268,6 @@ class VectorIndex:
             # from the copy in blocks, with the lock and the GIL free.
             state = self._index.__getstate__()[0]
             count = len(self._labels)
-            self.outdated_file = False
             self._unsaved = 0
         _write_private(tmp_index, _graph_sections(state, self.dims))
         header = {
@@ -332,14 +298,22 @@ class VectorIndex:
     # -- changes
 
     def add(self, ids: Sequence[int], vectors: np.ndarray | Sequence[np.ndarray]) -> None:
-        """Add vectors under new labels; labels already present are left as they are."""
+        """Add vectors under their labels; labels already present are left as they are. A label
+        hnswlib still holds deleted (its body came back: an undo, a checkout) gets its slot
+        back: inserted again, it would be held twice."""
         with self._lock:
             keep = [n for n, label in enumerate(ids) if label not in self._labels]
             if not keep:
                 return
             labels = np.asarray([ids[n] for n in keep], dtype=np.int64)
             _, codes = quantize(np.asarray(vectors, dtype=np.float32)[keep])
-            _insert(self._index, labels, _unit(codes))
+            units = _unit(codes)
+            back = np.array([_undeleted(self._index, int(label)) for label in labels])
+            if back.any():
+                # Its slot may hold zeros (deleted since the file was written): the vector again.
+                self._index.add_items(units[back], labels[back], replace_deleted=False)
+            if not back.all():
+                _insert(self._index, labels[~back], units[~back])
             self._labels.update(int(label) for label in labels)
             self._unsaved += len(labels)
 
@@ -367,7 +341,8 @@ class VectorIndex:
     def search(
         self, vector: np.ndarray, k: int, allow: Callable[[int], bool] | None = None
     ) -> list[tuple[int, float]]:
-        """(symbol id, cosine similarity) of the k nearest, best first."""
+        """(vector id, cosine similarity) of the k nearest, best first; `allow` over vector
+        ids. Each vector stands for every symbol with its body (Store.symbols_of_vectors)."""
         query = np.asarray(vector, dtype=np.float32).ravel()
         query = query / max(float(np.linalg.norm(query)), 1e-30)
         with self._lock:
@@ -428,6 +403,16 @@ def _insert(index: hnswlib.Index, labels: np.ndarray, units: np.ndarray) -> None
     index.add_items(units, labels, replace_deleted=True)
 
 
+def _undeleted(index: hnswlib.Index, label: int) -> bool:
+    """Unmark `label` deleted if hnswlib still holds it; False if it does not (never added, or
+    its slot was given to another label since)."""
+    try:
+        index.unmark_deleted(label)
+    except RuntimeError:  # "Label not found"
+        return False
+    return True
+
+
 def _unit(codes: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Unit float32 rows of int8 codes (into `out` if given), the same bits however the rows
     are batched: a squared norm of int8 codes is an integer below 2**24, so float32 sums it
@@ -471,7 +456,7 @@ def _read_graph(path: Path, header: dict, fixed: dict, dims: int) -> _Graph:
     deleted = _deleted(graph, fixed)
     if data.size != links_end + int(deleted.sum()) * 4 * dims:
         raise ValueError("the file's length does not match its counts")
-    # Zeros: the vector slots of symbols deleted since the write stay empty (the store has none).
+    # Zeros: the slots of vectors deleted since the write stay empty (the caller has none).
     level0 = _zeroed_rows(count, fixed["size_data_per_element"])
     level0[:, :vector_start] = graph[:, :vector_start]
     level0[:, fixed["label_offset"] :] = graph[:, vector_start:]
@@ -491,54 +476,6 @@ def _zeroed_rows(count: int, width: int) -> np.ndarray:
     if count * width == 0:
         return np.zeros((count, width), dtype=np.uint8)
     return np.frombuffer(mmap.mmap(-1, count * width), dtype=np.uint8).reshape(count, width)
-
-
-def _read_native(path: Path, fixed: dict) -> _Graph:
-    """The graph from hnswlib's own file (save_index: its header, the level-0 rows, then each
-    element's upper-level links after their byte count); ValueError when its layout is not
-    this index's or its length is not the one its counts give."""
-    data = np.fromfile(path, dtype=np.uint8)
-    start = NATIVE_HEADER.itemsize
-    if data.size < start:
-        raise ValueError("shorter than hnswlib's header")
-    head = data[:start].view(NATIVE_HEADER)[0]
-    for key in NATIVE_LAYOUT:
-        if int(head[key]) != fixed[key]:
-            raise ValueError(f"its {key} is {int(head[key])}, expected {fixed[key]}")
-    capacity, count = int(head["max_elements"]), int(head["cur_element_count"])
-    if not 0 <= count <= capacity:
-        raise ValueError(f"{count} elements in a capacity of {capacity}")
-    end = start + count * fixed["size_data_per_element"]
-    if data.size < end:
-        raise ValueError("the file's length does not match its counts")
-    level0 = data[start:end].reshape(count, fixed["size_data_per_element"])
-    levels, links = _native_links(data[end:], count, fixed["size_links_per_element"])
-    top, entry = int(head["max_level"]), int(head["enterpoint_node"])
-    return _Graph(capacity, top, entry, level0, levels, links)
-
-
-def _native_links(records: np.ndarray, count: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """(levels, upper-level links) from hnswlib's records: each element's byte count (level
-    times `width`), then its links. Walked one by one: each count says where the next is."""
-    raw = records.tobytes()
-    read = struct.Struct("<I").unpack_from
-    sizes = []
-    at = 0
-    for _ in range(count):
-        if at + 4 > len(raw):
-            raise ValueError("the file's length does not match its counts")
-        size = read(raw, at)[0]
-        sizes.append(size)
-        at += 4 + size
-    if at != len(raw):
-        raise ValueError("the file's length does not match its counts")
-    lengths = np.asarray(sizes, dtype=np.int64)
-    if (lengths % width).any():
-        raise ValueError("a link list of a length no level gives")
-    starts = np.cumsum(lengths + 4) - lengths - 4  # where each record's byte count is
-    keep = np.ones(len(raw), dtype=bool)
-    keep[(starts[:, None] + np.arange(4)).ravel()] = False
-    return lengths // width, records[keep]
 
 
 def _row_layout(fixed: dict) -> tuple[int, int, int]:
@@ -582,25 +519,23 @@ def _check_links(lists: np.ndarray, most: int, count: int) -> None:
 def _match(
     labels: np.ndarray, deleted: np.ndarray, ids: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(the live slot of each of `ids`, -1 for those the graph lacks; the live slots of labels
-    the store no longer has). ValueError for a label held by two elements, or one of `ids`
-    held by a deleted element only: inserting it would make hnswlib hold it twice."""
+    """(the slot of each of `ids`, -1 for those the graph lacks; the live slots of labels not
+    in `ids`). A vector back in use since the write (its body came back: an undo, a checkout)
+    gets its deleted slot back. ValueError for a label held by two elements: hnswlib finds an
+    element by its label, and would lose one of them."""
     order = np.argsort(labels, kind="stable")
     ranked = labels[order]
     if (ranked[1:] == ranked[:-1]).any():
         raise ValueError("a label held by two elements")
-    live = order[~deleted[order]]  # by label
-    live_labels, wanted = labels[live], ids.astype(np.uint64)
-    at = np.searchsorted(live_labels, wanted)
-    found = at < len(live)
-    found[found] = live_labels[at[found]] == wanted[found]
+    wanted = ids.astype(np.uint64)
+    at = np.searchsorted(ranked, wanted)
+    found = at < len(ranked)
+    found[found] = ranked[at[found]] == wanted[found]
     slots = np.full(len(ids), -1, dtype=np.int64)
-    slots[found] = live[at[found]]
-    kept = np.zeros(len(live), dtype=bool)
-    kept[at[found]] = True
-    if np.isin(wanted[~found], labels[deleted]).any():
-        raise ValueError("a symbol of the store held by a deleted element")
-    return slots, live[~kept]
+    slots[found] = order[at[found]]
+    held = np.zeros(len(labels), dtype=bool)
+    held[slots[found]] = True
+    return slots, np.flatnonzero(~deleted & ~held)
 
 
 def _write_private(path: Path, parts: Iterable[np.ndarray]) -> None:
