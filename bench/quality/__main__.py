@@ -16,6 +16,8 @@ throughput is measured on a cold index of one corpus per model, models taking tu
 from __future__ import annotations
 
 import argparse
+import hashlib
+import os
 import shutil
 import sys
 import tempfile
@@ -83,6 +85,14 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _work_name(model: str) -> str:
+    """The cache folder of a `model` setting: a GGUF path (which --model takes too) becomes its
+    file name and a digest of the path, not folders under the path."""
+    if model.endswith(".gguf") or "/" in model or os.sep in model:
+        return f"{Path(model).stem}-{hashlib.sha256(model.encode()).hexdigest()[:8]}"
+    return model
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     models = args.model or [BASE_MODEL, DEFAULT_MODEL]
@@ -106,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             evaluation = evaluate_natural(
                 corpus,
                 root,
-                NATURAL_WORK / model / corpus.name,
+                NATURAL_WORK / _work_name(model) / corpus.name,
                 settings=settings,
                 embedder=embedder,
                 seed=args.seed,
@@ -116,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append(evaluation.result(model))
             log(f"{name}: {len(evaluation.asked)} natural queries asked")
         for corpus, _root in corpora:
-            workdir = WORK / model / corpus.name
+            workdir = WORK / _work_name(model) / corpus.name
             if args.fresh:
                 shutil.rmtree(workdir, ignore_errors=True)
             name = f"{model}/{corpus.name}"
