@@ -66,8 +66,8 @@ CREATE TABLE files (
     content_hash TEXT NOT NULL,
     language TEXT NOT NULL
 );
--- AUTOINCREMENT: a symbol id is an hnswlib label, and a label must never come back after
--- it was deleted (hnswlib keeps deleted labels around for slot reuse).
+-- AUTOINCREMENT: ids only grow (the first pass embeds up them). Until schema v6 a symbol id
+-- was an hnswlib label, which must never come back: vector ids are now (v6's comment).
 CREATE TABLE symbols (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
