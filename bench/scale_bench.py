@@ -305,8 +305,14 @@ def probe(size: int, workdir: Path, count: int) -> dict:
     engine.start()
     engine.search("open the index", limit=10)
     open_s = time.perf_counter() - t0
+    # The vector index loads on the indexer's thread: the first answer may be by words alone.
+    index = engine._worker.roots()[0]
+    while not index.vectors_loaded:
+        time.sleep(0.005)
+    by_meaning_s = time.perf_counter() - t0
     engine.wait_idle(3600)
     out: dict = {"open_s": open_s, "read_files_s": read_s, "rss_start_mb": rss_before}
+    out["open_by_meaning_s"] = by_meaning_s
     out["rss_idle_mb"] = rss_mb()
     texts = queries(engine, count)
     peak = out["rss_idle_mb"]
@@ -327,7 +333,6 @@ def probe(size: int, workdir: Path, count: int) -> dict:
         engine.status()
         times.append((time.perf_counter() - t) * 1000)
     out["status_ms"] = statistics.median(times)
-    index = engine._worker.roots()[0]
     db = index.store._db
     t = time.perf_counter()
     db.execute(
@@ -471,8 +476,8 @@ def table(result: dict) -> list[str]:
             f"(x{result['disk_bytes_per_symbol'] / (DIMS * 4):.2f})",
         ),
         row(
-            "open (start to first answer)",
-            f"{result['open_s']:.2f} s",
+            "open: first answer / vector index loaded (answers by meaning)",
+            f"{result['open_s']:.2f} s / {result.get('open_by_meaning_s', float('nan')):.2f} s",
             f"{b['open_s']:.0f} s",
             f"reading the index files {result['read_files_s']:.2f} s",
         ),

@@ -8,15 +8,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import threading
 
 import hnswlib
 import numpy as np
 import pytest
 from findcode import engine as engine_module
+from findcode.config import Settings
 from findcode.documents import document_text
+from findcode.engine import Engine
 from findcode.errors import IndexCorruptError, QueryError
 from findcode.roots import index_dir_for
-from findcode.vectors import HEADER_NAME, HEADER_VERSION, INDEX_NAME, _fingerprint
+from findcode.vectors import HEADER_NAME, HEADER_VERSION, INDEX_NAME, VectorIndex, _fingerprint
 from index_support import Recorder, copy_repo, open_engine, run_git
 
 FIXTURE_SYMBOLS = 24
@@ -70,6 +73,37 @@ def test_unchanged_tree_embeds_nothing_and_loads_the_saved_vectors(repo, tmp_pat
         assert log.warnings() == []  # the hnswlib file matched: no rebuild
         assert "fetch_with_retry" in names(engine.search("retry with backoff", limit=3))
     finally:
+        engine.close()
+
+
+def test_searches_answer_by_words_while_the_vector_index_loads(
+    repo, tmp_path, embedder, monkeypatch
+):
+    """Loading a large vector index takes seconds (10^6 vectors): it happens on the indexer's
+    thread, so the engine starts at once and a search answers by words meanwhile, then by
+    meaning once it is loaded."""
+    index_dir = tmp_path / "index"
+    open_engine([repo], index_dir, embedder).close()
+    release = threading.Event()
+    load = VectorIndex.load
+
+    def slow_load(self, *args, **kwargs):
+        assert release.wait(30)
+        return load(self, *args, **kwargs)
+
+    monkeypatch.setattr(VectorIndex, "load", slow_load)
+    engine = Engine([repo], Settings(index_dir=index_dir, watch=False), embedder=embedder)
+    engine.start()
+    try:
+        outcome = engine.search("fetch_with_retry", limit=3)
+        assert names(outcome)[0] == "fetch_with_retry" and outcome.state == "indexing"
+        assert engine.search("retry with backoff", limit=3, mode="semantic").hits == []
+        release.set()
+        assert engine.wait_idle(60) and engine.embedded_count == 0
+        found = engine.search("retry with backoff", limit=3, mode="semantic")
+        assert "fetch_with_retry" in names(found)
+    finally:
+        release.set()
         engine.close()
 
 

@@ -67,6 +67,9 @@ def test_a_growing_estimate_slows_the_bar_instead_of_pushing_it_back():
 
 def test_messages_name_the_phase_with_an_eta_once_the_embedder_is_measured():
     meter = PassMeter(started=0.0)
+    assert meter.update(Progress("loading", 0, 0, 0, 0, 0.0, None, 0.0)).message == (
+        "loading the vector index"
+    )
     assert meter.update(Progress("walking", 0, 0, 0, 0, 0.0, None, 0.0)).message == (
         "scanning the workspace"
     )

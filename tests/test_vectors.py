@@ -300,9 +300,15 @@ def test_opening_a_root_rebuilds_a_file_of_an_earlier_format_from_the_store(tmp_
     store.put_vectors("m", [(s.body_hash, v) for s, v in zip(found, data, strict=True)])
     write_old_format(store.directory, unit(np.random.default_rng(4), 200), list(range(160)))
     store.close()
+    before = (store.directory / INDEX_NAME).read_bytes()
+    early = open_root(root, base, "m", DIMS)
+    assert len(early.vectors) == 0 and not early.vectors_loaded  # loaded by the caller
+    early.close(save=True)  # never the empty graph over the file
+    assert (store.directory / INDEX_NAME).read_bytes() == before
     warnings: list[str] = []
-    index = open_root(root, base, "m", DIMS, warnings.append)
+    index = open_root(root, base, "m", DIMS)
     try:
+        index.sync_vectors(warnings.append)
         assert len(warnings) == 1 and "version is 2" in warnings[0]
         assert json.loads((index.directory / HEADER_NAME).read_text())["version"] == 4
         assert len(index.vectors) == len(found)  # 160 symbols, 80 distinct bodies
@@ -312,8 +318,10 @@ def test_opening_a_root_rebuilds_a_file_of_an_earlier_format_from_the_store(tmp_
     finally:
         index.close(save=False)
     again: list[str] = []
-    open_root(root, base, "m", DIMS, again.append).close(save=False)
-    assert again == []
+    reopened = open_root(root, base, "m", DIMS)
+    reopened.sync_vectors(again.append)
+    reopened.close(save=False)
+    assert again == [] and len(reopened.vectors) == len(found)
 
 
 def test_a_file_behind_the_store_is_brought_up_to_date_not_rebuilt(tmp_path, rng):

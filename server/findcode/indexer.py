@@ -90,7 +90,8 @@ SWITCH_MARK = "switching"
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    # "walking" | "parsing" | "embedding" | "re-embedding" | "waiting" | "paused" | "idle"
+    # "loading" | "walking" | "parsing" | "embedding" | "re-embedding" | "waiting" | "paused"
+    # | "idle"
     phase: str
     files_done: int
     files_total: int
@@ -245,22 +246,29 @@ class Indexer:
 
     def open_root(self, root: Path) -> RootIndex:
         check_root(root)
-        index = open_root(
-            root,
-            self.settings.index_dir,
-            self.embed_key,
-            self.embedder.dims,
-            lambda message: self._log("warning", message),
-        )
+        index = open_root(root, self.settings.index_dir, self.embed_key, self.embedder.dims)
         with self._cond:
             self._roots[index.root] = index
             if index.writer:  # else another process embeds them
                 self._pending[index.root] = index.store.counts(self.embed_key)["pending"]
-                if index.vectors.unsaved:  # its file was behind the store: written in time
-                    self._changed(index.root)
+        self.control(functools.partial(self._load_vectors, index))
         if self._switch is not None:
             self._prepare_switch(index)
         return index
+
+    def _load_vectors(self, index: RootIndex) -> None:
+        """Load a root's saved vector index, or rebuild it from the stored vectors: before any
+        other work on the root, and on this thread, so that a large index (seconds at 10^6
+        vectors) does not hold up the first search, which answers by words meanwhile."""
+        if self._roots.get(index.root) is not index:  # removed or reopened since
+            return
+        if index.store.counts(self.embed_key)["vectors"]:  # a first index has none to load
+            self.phase = "loading"
+            self._emit()
+        index.sync_vectors(lambda message: self._log("warning", message))
+        if index.writer and index.vectors.unsaved:  # its file was behind the store
+            with self._cond:
+                self._changed(index.root)
 
     def roots(self) -> list[RootIndex]:
         with self._cond:

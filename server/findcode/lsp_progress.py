@@ -106,6 +106,8 @@ class PassMeter:
 def _phase(progress: Progress) -> str:
     if progress.waiting is not None:
         return progress.waiting
+    if progress.phase == "loading":
+        return "loading the vector index"
     if progress.phase == "parsing":
         return f"parsing {progress.files_done:,}/{progress.files_total:,} files"
     if progress.phase == "re-embedding" and progress.switching is not None:

@@ -49,6 +49,9 @@ class RootIndex:
     directory: Path
     store: Store
     vectors: VectorIndex
+    # The saved vector index is loaded (sync_vectors): until then `vectors` is empty, searches
+    # answer by words alone, and closing must not write the empty graph over the file.
+    vectors_loaded: bool = False
 
     @property
     def writer(self) -> bool:
@@ -60,6 +63,7 @@ class RootIndex:
         """Load the saved vector index, or rebuild it from the stored vectors if it differs.
         A rebuilt index is saved at once."""
         reason = self._load_or_rebuild(self.vectors, kept=False)
+        self.vectors_loaded = True
         if not self.writer:  # a reader's rebuild is its own: the saved file is the writer's
             return
         if reason:
@@ -100,19 +104,15 @@ class RootIndex:
     def close(self, *, save: bool) -> None:
         """`save`: the vector index changed since it was last saved. So did one brought up to
         date at open (`unsaved`): written, the next open has nothing to repair."""
-        if (save or self.vectors.unsaved) and self.writer:
+        if (save or self.vectors.unsaved) and self.writer and self.vectors_loaded:
             self.vectors.save(self.store.generation)
         self.store.close()
 
 
-def open_root(
-    root: Path,
-    index_dir: Path | None,
-    embed_key: str,
-    dims: int,
-    warn: Callable[[str], None],
-) -> RootIndex:
+def open_root(root: Path, index_dir: Path | None, embed_key: str, dims: int) -> RootIndex:
     """Open (or create) a root's index and take its writer lease if no other process holds it.
+    Its vector index starts empty: `sync_vectors` loads it (seconds at 10^6 vectors; the indexer
+    does it first thing on its own thread, so that searches answer by words meanwhile).
 
     IndexCorruptError when the store is unreadable, IndexAccessError when the folder cannot be
     written.
@@ -132,7 +132,6 @@ def open_root(
             for name in (INDEX_NAME, HEADER_NAME):
                 tighten(directory / name)
         index = RootIndex(root, directory, store, VectorIndex(directory, dims, embed_key))
-        index.sync_vectors(warn)
     except BaseException:
         store.close()
         raise

@@ -80,7 +80,8 @@ def add_modules(folder: Path, count: int) -> None:
 
 COUNT = re.compile(r"(\d[\d,]*)/(\d[\d,]*) (files|symbols)")
 PHASE = re.compile(
-    r"loading the model|scanning the workspace|parsing .* files|embedding .* symbols"
+    r"loading the model|loading the vector index|scanning the workspace|parsing .* files|"
+    r"embedding .* symbols"
 )
 DONE = re.compile(r"indexed (\d[\d,]*) files?, (\d[\d,]*) symbols? in [\d.]+ s")
 
