@@ -745,22 +745,12 @@ class Store:
     # -- symbols
 
     def symbols(self, ids: Iterable[int]) -> dict[int, SymbolRow]:
-        ids = list(ids)
-        out: dict[int, SymbolRow] = {}
-
-        def fetch() -> None:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                for row in self._db.execute(
-                    f"SELECT {_SYMBOL_COLUMNS} FROM symbols s JOIN files f ON f.id = s.file_id "
-                    f"WHERE s.id IN ({marks})",
-                    chunk,
-                ):
-                    out[row[0]] = _symbol_row(row)
-
-        self._read(fetch)
-        return out
+        rows = self._rows_in(
+            f"SELECT {_SYMBOL_COLUMNS} FROM symbols s JOIN files f ON f.id = s.file_id "
+            "WHERE s.id IN ({marks})",
+            [int(i) for i in ids],
+        )
+        return {row[0]: _symbol_row(row) for row in rows}
 
     def symbols_at(self, rel: str, line: int, end_line: int | None = None) -> list[SymbolRow]:
         """Symbols of a file that contain [line, end_line], innermost first."""
@@ -855,21 +845,23 @@ class Store:
         return self._read(fetch)
 
     def ids_with_body(self, body_hashes: Iterable[str]) -> list[tuple[int, str]]:
-        hashes = list(body_hashes)
-        out: list[tuple[int, str]] = []
+        return self._rows_in(
+            "SELECT id, body_hash FROM symbols WHERE body_hash IN ({marks})", list(body_hashes)
+        )
 
-        def fetch() -> None:
-            for start in range(0, len(hashes), 500):
-                chunk = hashes[start : start + 500]
+    def _rows_in(self, sql: str, values: Sequence[object], *params: object) -> list:
+        """The rows of `sql`, whose `{marks}` is an IN list of `values`, read 500 values at a
+        time (SQLite limits the parameters of a statement); `params` bind before the list."""
+
+        def fetch() -> list:
+            rows = []
+            for start in range(0, len(values), 500):
+                chunk = values[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                out.extend(
-                    self._db.execute(
-                        f"SELECT id, body_hash FROM symbols WHERE body_hash IN ({marks})", chunk
-                    ).fetchall()
-                )
+                rows += self._db.execute(sql.format(marks=marks), (*params, *chunk)).fetchall()
+            return rows
 
-        self._read(fetch)
-        return out
+        return self._read(fetch)
 
     # -- vectors
 
@@ -892,64 +884,31 @@ class Store:
                 )
 
     def vectors_for(self, embed_key: str, body_hashes: Iterable[str]) -> dict[str, np.ndarray]:
-        hashes = list(dict.fromkeys(body_hashes))
-        out: dict[str, np.ndarray] = {}
-
-        def fetch() -> None:
-            for start in range(0, len(hashes), 500):
-                chunk = hashes[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                for body_hash, blob in self._db.execute(
-                    f"SELECT body_hash, vector FROM vectors WHERE embed_key = ? "
-                    f"AND body_hash IN ({marks})",
-                    (embed_key, *chunk),
-                ):
-                    out[body_hash] = unpack_vector(blob)
-
-        self._read(fetch)
-        return out
+        rows = self._rows_in(
+            "SELECT body_hash, vector FROM vectors WHERE embed_key = ? AND body_hash IN ({marks})",
+            list(dict.fromkeys(body_hashes)),
+            embed_key,
+        )
+        return {body_hash: unpack_vector(blob) for body_hash, blob in rows}
 
     def vector_ids(self, embed_key: str, body_hashes: Iterable[str]) -> dict[str, int]:
         """body hash -> the id of its vector of this model (its hnswlib label), where stored."""
-        hashes = list(dict.fromkeys(body_hashes))
-        out: dict[str, int] = {}
-
-        def fetch() -> None:
-            for start in range(0, len(hashes), 500):
-                chunk = hashes[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                out.update(
-                    self._db.execute(
-                        f"SELECT body_hash, id FROM vectors WHERE embed_key = ? "
-                        f"AND body_hash IN ({marks})",
-                        (embed_key, *chunk),
-                    ).fetchall()
-                )
-
-        self._read(fetch)
-        return out
+        rows = self._rows_in(
+            "SELECT body_hash, id FROM vectors WHERE embed_key = ? AND body_hash IN ({marks})",
+            list(dict.fromkeys(body_hashes)),
+            embed_key,
+        )
+        return dict(rows)
 
     def symbols_of_vectors(self, vector_ids: Iterable[int]) -> list[tuple[int, int]]:
-        """(vector id, symbol id) for every symbol whose body has one of these vectors: copies
-        of a function share one vector, and a search finds them all through it."""
-        ids = [int(i) for i in vector_ids]
-        out: list[tuple[int, int]] = []
-
-        def fetch() -> None:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                out.extend(
-                    self._db.execute(
-                        "SELECT v.id, s.id FROM vectors v JOIN symbols s INDEXED BY "
-                        f"symbols_by_body ON s.body_hash = v.body_hash WHERE v.id IN ({marks}) "
-                        "ORDER BY s.id",
-                        chunk,
-                    ).fetchall()
-                )
-
-        self._read(fetch)
-        return out
+        """(vector id, symbol id) for every symbol whose body has one of these vectors, by
+        symbol id within a chunk of 500: copies of a function share one vector, and a search
+        finds them all through it."""
+        return self._rows_in(
+            "SELECT v.id, s.id FROM vectors v JOIN symbols s INDEXED BY symbols_by_body "
+            "ON s.body_hash = v.body_hash WHERE v.id IN ({marks}) ORDER BY s.id",
+            [int(i) for i in vector_ids],
+        )
 
     def used_vectors(self, embed_key: str) -> tuple[np.ndarray, np.ndarray]:
         """(ids, float32 vectors), by id, of this model's vectors some symbol uses."""
