@@ -499,6 +499,8 @@ def test_tallied_counts_follow_every_kind_of_change(tmp_path):
     store.put_vectors("model-b/d1", [(first[0].body_hash, np.ones(3, np.float32))])
     assert store.counts(KEY) == _counted_the_slow_way(store, KEY)
     assert store.counts(KEY)["vectors"] == 2 and store.counts(KEY)["pending"] == 4
+    assert store.vector_count(KEY) == 2 and store.vector_count("model-b/d1") == 1
+    assert store.vector_count("model-c/d1") == 0
     assert store.file_counts(KEY) == (0, 2)
     put(store, rel="copy/client.py", text=SOURCE.replace("attempts", "tries"))
     rest = store.pending(KEY, 10)

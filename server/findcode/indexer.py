@@ -262,7 +262,7 @@ class Indexer:
         vectors) does not hold up the first search, which answers by words meanwhile."""
         if self._roots.get(index.root) is not index:  # removed or reopened since
             return
-        if index.store.counts(self.embed_key)["vectors"]:  # a first index has none to load
+        if index.store.vector_count(self.embed_key):  # a first index has none to load
             self.phase = "loading"
             self._emit()
         index.sync_vectors(lambda message: self._log("warning", message))

@@ -789,6 +789,16 @@ class Store:
 
         return self._read(fetch)
 
+    def vector_count(self, embed_key: str) -> int:
+        """Vectors stored for this model, from its tally (counts() also counts what waits, which
+        for a model other than the index's own walks every symbol)."""
+        row = self._read(
+            lambda: self._db.execute(
+                "SELECT n FROM tallies WHERE name = ?", (f"vectors {embed_key}",)
+            ).fetchone()
+        )
+        return row[0] if row else 0
+
     def _waiting(self, embed_key: str, what: str) -> int:
         """`what` (a count) over the symbols with no vector of this model yet. For the index's
         own model the flag says it (reading only the waiting symbols); for another, each
