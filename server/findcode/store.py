@@ -1301,8 +1301,13 @@ def _compact_storage(db: sqlite3.Connection) -> None:
         "SELECT 'symbols', count(*) FROM symbols UNION ALL "
         "SELECT 'vectors ' || embed_key, count(*) FROM vectors GROUP BY embed_key"
     )
+    _add_tally_triggers(db)
+
+
+def _add_tally_triggers(db: sqlite3.Connection, table: str | None = None) -> None:
+    """Create the tallies' triggers (of `table` only, given one: a table made again)."""
     for statement in _TALLY_TRIGGERS.split("END;"):
-        if statement.strip():
+        if statement.strip() and (table is None or f"ON {table}\n" in statement):
             db.execute(statement + "END;")
 
 
@@ -1327,9 +1332,7 @@ def _vector_ids_never_reused(db: sqlite3.Connection) -> None:
     db.execute("DROP TABLE vectors")  # its index and triggers go with it
     db.execute("ALTER TABLE vectors_v6 RENAME TO vectors")
     db.execute("CREATE UNIQUE INDEX vectors_by_key ON vectors(body_hash, embed_key)")
-    for statement in _TALLY_TRIGGERS.split("END;"):
-        if "ON vectors" in statement:
-            db.execute(statement + "END;")
+    _add_tally_triggers(db, "vectors")
 
 
 # schema version -> the step that upgrades the version before it; run in order, in the same
