@@ -7,6 +7,10 @@ JDK's tens of thousands of methods do not drown the smaller JavaScript sources a
 language still counts in proportion to what it offers. Sampling is seeded: the same records
 and settings give the same rows, which resuming a run depends on.
 
+A share of the rows (REST_SHARE) pairs the query with the document that keeps the rest of its
+doc (mine.py's `document_rest`), and its hard negative likewise where it has one, so a doc is
+no sign of the answer: real code keeps its docs, evaluations by mined pairs remove them.
+
 Queries are put in findcode's query form (documents.split_identifiers, as Engine.search does)
 and documents are already in its document form, so the model trains on what it will see.
 """
@@ -28,6 +32,7 @@ from bench.train.negatives import LexicalIndex
 DATA = CACHE / "data"
 FORM_WEIGHTS = {"doc": 4.0, "paragraph": 1.5, "name": 1.5, "mix": 2.0}
 SOURCE_TEMPERATURE = 0.5
+REST_SHARE = 0.4
 
 
 def training_rows(
@@ -37,7 +42,7 @@ def training_rows(
     train = [r for r in records if r["split"] == "train"]
     key = hashlib.sha256(
         json.dumps(
-            [rows, seed, FORM_WEIGHTS, SOURCE_TEMPERATURE, [r["id"] for r in train]]
+            [rows, seed, FORM_WEIGHTS, SOURCE_TEMPERATURE, REST_SHARE, [r["id"] for r in train]]
         ).encode()
     ).hexdigest()[:16]
     path = DATA / f"train-{key}.jsonl"
@@ -53,12 +58,13 @@ def training_rows(
     for number, (record, form) in enumerate(chosen, start=1):
         query = record["queries"][form]
         negative = indexes[record["source"]].negative(record, query, rng)
+        with_rest = record["document_rest"] is not None and rng.random() < REST_SHARE
         out.append(
             {
                 "anchor": split_identifiers(query),
-                "positive": record["document"],
-                "negative": negative["document"],
-                "form": form,
+                "positive": record["document_rest"] if with_rest else record["document"],
+                "negative": (with_rest and negative["document_rest"]) or negative["document"],
+                "form": form + (" +rest" if with_rest else ""),
                 "source": record["source"],
             }
         )

@@ -9,6 +9,10 @@ text), and up to four queries, the ways people ask for code:
 - name: the function's name as words ("read_header_line" -> "read header line");
 - mix: keywords, the first sentence's content words plus the name's words, as typed in a hurry.
 
+A record also holds `document_rest`, when its doc says more than its first sentence: the same
+text with the rest of the doc put back. Code in a repository keeps its docs, so the model
+also trains on documents whose doc is there, without the sentence it is asked by.
+
 A record's code must not occur in bench/quality's corpora (doc or no doc), nor twice here.
 5% of the records (by a hash of where they come from, so stable across runs) are held out
 for validation, all query forms of one function together.
@@ -23,11 +27,12 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from findcode.config import Settings
 from findcode.documents import document_text, split_identifier
-from findcode.mining import Pair, mine, query_from_doc, read_repository
+from findcode.mining import SENTENCE_END, Pair, mine, query_from_doc, read_repository
 from findcode.search import STOPWORDS
 from findcode.symbols import Symbol, extract_symbols
 
@@ -38,11 +43,13 @@ from bench.train.sources import Source, folders
 
 MINED = CACHE / "mined"
 # Bump when what a record holds changes, so older mined files are not reused.
-MINE_VERSION = 2
+MINE_VERSION = 3
 FORMS = ("doc", "paragraph", "name", "mix")
 VAL_PERCENT = 5
 MAX_PARAGRAPH_WORDS = 64
 MAX_MIX_WORDS = 7
+# A doc's rest shorter than this adds too little to be worth a second document.
+MIN_REST_WORDS = 6
 
 # Javadoc inline tags: {@code x} -> x, {@link Foo#bar(int) label} -> label (else bar).
 _JAVADOC_TAG = re.compile(r"\{@(?:code|literal|value)\s+([^{}]*)\}")
@@ -120,6 +127,17 @@ def query_forms(doc: str, name: str) -> dict[str, str]:
     return forms
 
 
+def doc_rest(doc: str) -> str | None:
+    """The doc without its first sentence (what the doc query asks), as written, or None when
+    too little is left: the first paragraph's other sentences and the paragraphs after it."""
+    text = doc.strip()
+    paragraph_end = re.search(r"\n\s*\n", text)
+    first = text[: paragraph_end.start()] if paragraph_end else text
+    sentence_end = SENTENCE_END.search(first)
+    rest = text[sentence_end.end() if sentence_end else len(first) :].strip()
+    return rest if len(rest.split()) >= MIN_REST_WORDS else None
+
+
 def code_key(code: str) -> str:
     """The same code, whatever its whitespace: the key of both deduplications."""
     return hashlib.sha256(_SPACE.sub("", code).encode("utf-8", "surrogatepass")).hexdigest()
@@ -192,6 +210,7 @@ def _record(source: Source, pair: Pair, symbol: Symbol) -> dict | None:
     if not forms:
         return None
     record_id = f"{source.name}:{pair.rel}:{pair.qualified_name}:{pair.start_line}"
+    rest = doc_rest(pair.doc)
     return {
         "id": record_id,
         "source": source.name,
@@ -202,6 +221,7 @@ def _record(source: Source, pair: Pair, symbol: Symbol) -> dict | None:
         "kind": symbol.kind,
         "split": "val" if is_validation(record_id) else "train",
         "document": document_text(symbol),
+        "document_rest": document_text(replace(symbol, doc=rest)) if rest else None,
         "code_key": code_key(symbol.code),
         "queries": forms,
     }
@@ -232,6 +252,7 @@ def mine_all(sources: Iterable[Source], *, force: bool = False) -> dict[str, dic
         records, counts = mine_source(source, excluded)
         counts["records"] = len(records)
         counts["val"] = sum(r["split"] == "val" for r in records)
+        counts["with rest"] = sum(r["document_rest"] is not None for r in records)
         for form in FORMS:
             counts[f"form {form}"] = sum(form in r["queries"] for r in records)
         partial = path.with_suffix(".partial")

@@ -38,7 +38,7 @@ _FIELD_LINE = re.compile(
 )
 _SPHINX_ROLE = re.compile(r":[\w:]+:`~?([^`]+)`")
 # A sentence ends at . ! ? before a capital, a quote or the end; "e.g. foo" does not end one.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(`])")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(`])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,7 @@ def query_from_doc(doc: str, name: str) -> str | None:
         lines.append(line.strip())
     text = _SPHINX_ROLE.sub(r"\1", " ".join(lines))
     text = text.replace("`", "").replace("**", "").strip()
-    sentence = _SENTENCE_END.split(text, maxsplit=1)[0].strip()
+    sentence = SENTENCE_END.split(text, maxsplit=1)[0].strip()
     words = sentence.split()
     if words and words[0].strip("*_.:,()") == name:
         words = words[1:]
