@@ -6,7 +6,7 @@
     python -m bench.train train [--run NAME] [--stop-after STEP] [training options]
     python -m bench.train export [--run NAME]
     python -m bench.train pack [training options] [--bundle DIR]   for an accelerator (bundle.py)
-    python -m bench.train unpack --chunks DIR --run NAME
+    python -m bench.train unpack --chunks DIR --run NAME [--variant NAME]
 
 Training options (--rows, --batch-size, ...) default to the recipe's TrainConfig; a run keeps
 the options it started with, and a later start with the same ones resumes it. Threads default
@@ -22,6 +22,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from bench.train import CACHE, RUN_DIR
+from bench.train.bundle import trained_config
 from bench.train.export import export
 from bench.train.fit import TrainConfig
 from bench.train.mine import load_records, mine_all
@@ -45,6 +46,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--bundle", type=Path, default=CACHE / "bundle", help="pack: the bundle's folder"
     )
     parser.add_argument("--chunks", type=Path, help="unpack: the weights a bundle run wrote")
+    parser.add_argument(
+        "--variant", help="unpack: this variant of a sweep (sweep.py), not a single run"
+    )
     parser.add_argument(
         "--stop-after", type=int, help="train: save and stop at this step (as a kill would)"
     )
@@ -71,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.step == "unpack":
         if args.chunks is None:
             raise SystemExit("unpack needs --chunks DIR (what `bench.train.bundle train` wrote)")
-        log(f"unpack: {unpack_run(args.chunks, args.run)}")
+        trained = trained_config(args.chunks, args.variant)
+        prefix = f"{args.variant}-weights" if args.variant else "weights"
+        log(f"unpack: {unpack_run(args.chunks, args.run, prefix, trained)}")
         return 0
     records = load_records(SOURCES)
     if args.step == "pack":

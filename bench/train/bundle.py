@@ -1,14 +1,16 @@
 """Train on a machine with an accelerator that has PyTorch but no findcode, and bring it back.
 
-    python -m bench.train pack --rows N ... [--bundle DIR]     here: rows, task, base weights
+    python -m bench.train pack --rows N ... [--bundle DIR]     here: rows, tasks, base weights
     python -m bench.train.bundle train DIR OUT [SECONDS]       there: fit.fit on the GPU
+    python -m bench.train.sweep DIR OUT SECONDS VARIANT ...    there: several settings (sweep.py)
     python -m bench.train unpack --chunks OUT --run NAME       here: the run's final model
 
 The bundle is small enough to travel with a working tree (tens of MB): each distinct text is
 stored once and rows point at texts by number, the base weights travel as float16, and the
-result comes back as float16 files of at most CHUNK_BYTES each (float16 keeps a weight to
-about 1e-3 relative; Q8_0, what findcode runs, keeps 1e-2). `unpack` writes float32 weights
-beside the installed base's tokenizer and configs, so `export` treats the run like any other.
+result comes back as float16 files of at most CHUNK_BYTES each, holding only the tensors that
+training changed (float16 keeps a weight to about 1e-3 relative; Q8_0, what findcode runs,
+keeps 1e-2). `unpack` writes float32 weights, the unchanged ones the installed base's, beside
+its tokenizer and configs, so `export` treats the run like any other.
 """
 
 from __future__ import annotations
@@ -25,18 +27,25 @@ from typing import Any
 
 import numpy as np
 
-from bench.train.fit import SHARED_FILES, TrainConfig, Validation, fit
+from bench.train.fit import SHARED_FILES, TrainConfig, Validation, copy_base_files, fit, layer_of
 
 CHUNK_BYTES = 15 * 1024 * 1024
 ROW_COLUMNS = ("anchor", "positive", "negative")
 # Names a row block of a tensor too large for one file: "<tensor>@part<n>".
 PART_MARK = "@part"
+QUALITY_FILE = "quality.json.gz"
 
 
 def pack(
-    rows: Sequence[dict], task: Validation, config: TrainConfig, base: Path, dest: Path
+    rows: Sequence[dict],
+    task: Validation,
+    config: TrainConfig,
+    base: Path,
+    dest: Path,
+    quality: list[dict] | None = None,
 ) -> Path:
-    """Write a self-contained bundle: config, texts, rows by text number, task, base weights."""
+    """Write a self-contained bundle: config, texts, rows by text number, task, base weights,
+    and bench/quality's tables as a dense task (proxy.py) when `quality` is given."""
     from safetensors.numpy import load_file, save_file
 
     dest.mkdir(parents=True, exist_ok=True)
@@ -55,6 +64,8 @@ def pack(
             "relevant": {key: sorted(value) for key, value in task.relevant.items()},
         },
     )
+    if quality is not None:
+        _write_json(dest / QUALITY_FILE, quality)
     (dest / "config.json").write_text(json.dumps(asdict(config), indent=1) + "\n")
     weights = dest / "base"
     (weights / "1_Pooling").mkdir(parents=True, exist_ok=True)
@@ -85,12 +96,19 @@ def load(bundle: Path) -> tuple[list[dict], Validation, TrainConfig]:
     return rows, validation, config
 
 
+def read_quality(bundle: Path) -> list[dict]:
+    """The bundle's bench/quality task (proxy.py), or a clear stop when it was packed without."""
+    path = bundle / QUALITY_FILE
+    if not path.is_file():
+        raise SystemExit(f"{bundle} holds no {QUALITY_FILE}: pack it again")
+    return _read_json(path)
+
+
 def train_bundle(
     bundle: Path, out: Path, work: Path, threads: int, seconds: float | None = None
 ) -> None:
     """Fit on the bundle (where the accelerator is) and write float16 weight chunks to `out`;
     after `seconds` of training the model so far is the result (a lent machine's time ends)."""
-    from safetensors.numpy import load_file
 
     rows, task, config = load(bundle)
     print(f"bundle: {len(rows)} rows, {len(task.queries)} validation queries", flush=True)
@@ -108,35 +126,66 @@ def train_bundle(
     if final is None:
         raise SystemExit("bundle: training stopped early")
     out.mkdir(parents=True, exist_ok=True)
-    _save_chunks(load_file(str(final / "model.safetensors")), out)
+    save_trained(final, bundle / "base", out)
     shutil.copyfile(bundle / "config.json", out / "config.json")
 
 
-def unpack(chunks: Path, base: Path, dest: Path) -> Path:
-    """A run's final model (float32, base layout) from the chunks train_bundle wrote."""
+def save_trained(final: Path, base: Path, out: Path, prefix: str = "weights") -> None:
+    """The trained tensors as `prefix`-N chunks, leaving out each that training did not change
+    (frozen ones: the embeddings, at least): half of what travels back, and `unpack` takes
+    them from the installed base, in full precision."""
+    from safetensors.numpy import load_file
+
+    before = load_file(str(base / "model.safetensors"))
+    after = load_file(str(final / "model.safetensors"))
+    changed = {
+        name: array
+        for name, array in after.items()
+        if name not in before or not np.array_equal(_half(array), _half(before[name]))
+    }
+    _save_chunks(changed, out, prefix)
+
+
+def unpack(
+    chunks: Path, base: Path, dest: Path, config: TrainConfig, prefix: str = "weights"
+) -> Path:
+    """A run's final model (float32, base layout) from the chunks save_trained wrote: the
+    tensors it left out are the base's, but for the layers `config` leaves out."""
     from safetensors.numpy import load_file, save_file
 
     pieces: dict[str, np.ndarray] = {}
-    for path in sorted(chunks.glob("weights-*.safetensors")):
+    for path in sorted(chunks.glob(f"{prefix}-*.safetensors")):
         pieces.update(load_file(str(path)))
-    tensors = _joined(pieces)
-    if not tensors:
-        raise SystemExit(f"{chunks} holds no weights-*.safetensors")
-    expected = set(load_file(str(base / "model.safetensors")))
-    if set(tensors) != expected:
-        raise SystemExit(f"{chunks}: tensors differ from the base's: {set(tensors) ^ expected}")
+    trained = _joined(pieces)
+    if not trained:
+        raise SystemExit(f"{chunks} holds no {prefix}-*.safetensors")
+    tensors = load_file(str(base / "model.safetensors"))
+    unknown = set(trained) - set(tensors)
+    if unknown:
+        raise SystemExit(f"{chunks}: tensors the base does not have: {sorted(unknown)}")
+    tensors.update(trained)
+    tensors = {name: array for name, array in tensors.items() if layer_of(name) < config.layers}
     partial = dest.with_name(dest.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    (partial / "1_Pooling").mkdir(parents=True)
-    for name in SHARED_FILES:
-        shutil.copyfile(base / name, partial / name)
+    copy_base_files(base, partial, config.layers)
     save_file(tensors, str(partial / "model.safetensors"), metadata={"format": "pt"})
     shutil.rmtree(dest, ignore_errors=True)
     partial.rename(dest)
     return dest
 
 
-def _save_chunks(tensors: dict[str, np.ndarray], out: Path) -> None:
+def trained_config(chunks: Path, variant: str | None) -> TrainConfig:
+    """The settings behind a result: a sweep variant's entry in sweep.json, or the config.json
+    that train_bundle copies beside its chunks."""
+    if variant is None:
+        return TrainConfig(**json.loads((chunks / "config.json").read_text()))
+    report = json.loads((chunks / "sweep.json").read_text())
+    for entry in report:
+        if entry["name"] == variant and "config" in entry:
+            return TrainConfig(**entry["config"])
+    raise SystemExit(f"{chunks}/sweep.json has no variant {variant!r}")
+
+
+def _save_chunks(tensors: dict[str, np.ndarray], out: Path, prefix: str) -> None:
     """float16 files of at most CHUNK_BYTES; a larger tensor is cut into row blocks."""
     from safetensors.numpy import save_file
 
@@ -154,11 +203,11 @@ def _save_chunks(tensors: dict[str, np.ndarray], out: Path) -> None:
     number = 0
     for name, array in pieces:
         if chunk and size + array.nbytes > CHUNK_BYTES:
-            save_file(chunk, str(out / f"weights-{number}.safetensors"))
+            save_file(chunk, str(out / f"{prefix}-{number}.safetensors"))
             chunk, size, number = {}, 0, number + 1
         chunk[name] = np.ascontiguousarray(array)
         size += array.nbytes
-    save_file(chunk, str(out / f"weights-{number}.safetensors"))
+    save_file(chunk, str(out / f"{prefix}-{number}.safetensors"))
 
 
 def _joined(pieces: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

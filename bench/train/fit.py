@@ -50,6 +50,7 @@ class TrainConfig:
     batch_size: int = 32
     max_seq_length: int = 128
     frozen_layers: int = 2  # the embeddings and this many lower encoder layers
+    layers: int = 6  # encoder layers kept, the lower ones: a shallower model embeds faster
     learning_rate: float = 5e-5
     warmup_fraction: float = 0.1
     epochs: int = 1
@@ -168,18 +169,18 @@ def save_in_base_layout(model: Any, dest: Path, base: Path, torch: Any) -> Path:
     from safetensors.torch import save_file
 
     base_tensors = load_file(str(base / "model.safetensors"))
-    state = model[0].auto_model.state_dict()
+    bert = model[0].auto_model
+    state = bert.state_dict()
+    layers = bert.config.num_hidden_layers
     partial = dest.with_name(dest.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    (partial / "1_Pooling").mkdir(parents=True)
-    for name in SHARED_FILES:
-        shutil.copyfile(base / name, partial / name)
+    copy_base_files(base, partial, layers)
     with torch.no_grad():
         tensors = {
             name: state[name].detach().float().cpu().contiguous()
             if name in state
             else torch.from_numpy(base_tensors[name])
             for name in sorted(base_tensors)
+            if name in state or layer_of(name) < layers
         }
     save_file(tensors, str(partial / "model.safetensors"), metadata={"format": "pt"})
     shutil.rmtree(dest, ignore_errors=True)
@@ -187,8 +188,29 @@ def save_in_base_layout(model: Any, dest: Path, base: Path, torch: Any) -> Path:
     return dest
 
 
+def copy_base_files(base: Path, dest: Path, layers: int) -> None:
+    """A fresh `dest` holding the base's files other than its weights (SHARED_FILES), its
+    config saying `layers` encoder layers (what the converter reads)."""
+    shutil.rmtree(dest, ignore_errors=True)
+    (dest / "1_Pooling").mkdir(parents=True)
+    for name in SHARED_FILES:
+        shutil.copyfile(base / name, dest / name)
+    config = json.loads((base / "config.json").read_text())
+    if config["num_hidden_layers"] != layers:
+        config["num_hidden_layers"] = layers
+        (dest / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+
+
+def layer_of(tensor: str) -> int:
+    """The encoder layer a tensor belongs to ("encoder.layer.3.output.dense.weight": 3), -1
+    for the rest (embeddings, pooler)."""
+    parts = tensor.split(".")
+    return int(parts[2]) if parts[:2] == ["encoder", "layer"] else -1
+
+
 def base_model(config: TrainConfig, base: Path, torch: Any) -> Any:
-    """The base checkpoint in float32, cut to the training length, its lower part frozen."""
+    """The base checkpoint in float32, cut to the training length and to `config.layers`
+    layers, its lower part frozen."""
     from sentence_transformers import SentenceTransformer
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -197,6 +219,11 @@ def base_model(config: TrainConfig, base: Path, torch: Any) -> Any:
     model.to(torch.float32)
     model.max_seq_length = config.max_seq_length
     bert = model[0].auto_model
+    if not 1 <= config.layers <= len(bert.encoder.layer):
+        raise ValueError(f"layers: {config.layers}, the base has 1 to {len(bert.encoder.layer)}")
+    if config.layers < len(bert.encoder.layer):
+        bert.encoder.layer = bert.encoder.layer[: config.layers]
+        bert.config.num_hidden_layers = config.layers
     frozen = [bert.embeddings, *bert.encoder.layer[: config.frozen_layers]]
     for module in frozen:
         for parameter in module.parameters():

@@ -14,9 +14,9 @@ reads it exactly as it reads the base model.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 from findcode.model import installed_source
@@ -24,6 +24,7 @@ from findcode.model import installed_source
 from bench.train import RUN_DIR, bundle
 from bench.train.data import describe, training_rows, validation
 from bench.train.fit import TrainConfig, base_model, fit, import_training, on_device
+from bench.train.proxy import quality_task
 
 
 def run_folder(name: str) -> Path:
@@ -98,12 +99,13 @@ def pack_for_accelerator(
     rows = training_rows(records, config.rows, config.seed, log)
     log(f"pack: {len(rows)} rows {json.dumps(describe(rows))}")
     task = validation(records, config.val_queries, config.val_corpus, config.seed)
-    return bundle.pack(rows, task, config, installed_source().location, dest)
+    quality = quality_task(log)
+    return bundle.pack(rows, task, config, installed_source().location, dest, quality)
 
 
-def unpack_run(chunks: Path, run: str) -> Path:
+def unpack_run(chunks: Path, run: str, prefix: str, config: TrainConfig) -> Path:
     """A run trained from a bundle elsewhere, as if trained here: config and final model."""
     folder = run_folder(run)
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(chunks / "config.json", folder / "config.json")
-    return bundle.unpack(chunks, installed_source().location, final_folder(run))
+    (folder / "config.json").write_text(json.dumps(asdict(config), indent=1) + "\n")
+    return bundle.unpack(chunks, installed_source().location, final_folder(run), config, prefix)
