@@ -51,6 +51,7 @@ class TrainConfig:
     max_seq_length: int = 128
     frozen_layers: int = 2  # the embeddings and this many lower encoder layers
     layers: int = 6  # encoder layers kept, the lower ones: a shallower model embeds faster
+    anchor_weight: float = 0.0  # how strongly embeddings are held near the base's (0: not)
     learning_rate: float = 5e-5
     warmup_fraction: float = 0.1
     epochs: int = 1
@@ -100,7 +101,6 @@ def fit(
         SentenceTransformerTrainingArguments,
     )
     from sentence_transformers.base.sampler import BatchSamplers
-    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     log(f"train: validation {len(task.queries)} queries over {len(task.corpus)} functions")
     model = base_model(config, base, torch)
@@ -139,7 +139,7 @@ def fit(
         model=model,
         args=args,
         train_dataset=dataset,
-        loss=MultipleNegativesRankingLoss(model),
+        loss=ranking_loss(model, config, base, torch),
         evaluator=evaluator,
         callbacks=[_progress_callback(log, stop_after, deadline)],
     )
@@ -186,6 +186,43 @@ def save_in_base_layout(model: Any, dest: Path, base: Path, torch: Any) -> Path:
     shutil.rmtree(dest, ignore_errors=True)
     partial.rename(dest)
     return dest
+
+
+def ranking_loss(model: Any, config: TrainConfig, base: Path, torch: Any) -> Any:
+    """MultipleNegativesRankingLoss, plus, when config.anchor_weight is set, the embeddings'
+    drift from the base model's (1 - cosine, every column) times that weight.
+
+    Training on docs against code teaches code, and costs what the base already did well:
+    questions that paraphrase, code that keeps its docs (bench/quality's natural table). The
+    anchor lets the model move only where moving pays for the ranking.
+    """
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.base.losses.merged_forward import embed_columns
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    if not config.anchor_weight:
+        return MultipleNegativesRankingLoss(model)
+    teacher = SentenceTransformer(str(base), device=model.device)
+    teacher.to(torch.float32)  # as the model: a bundle's base is float16
+    teacher.max_seq_length = config.max_seq_length
+    teacher.eval()
+    for parameter in teacher.parameters():
+        parameter.requires_grad = False
+
+    class AnchoredRankingLoss(MultipleNegativesRankingLoss):
+        def forward(self, sentence_features: Any, labels: Any) -> Any:
+            features = list(sentence_features)
+            embeddings = embed_columns(self.model, features)
+            ranking = self.compute_loss_from_embeddings(embeddings, labels)
+            with torch.no_grad():
+                targets = embed_columns(teacher, features)
+            drift = sum(
+                (1 - torch.nn.functional.cosine_similarity(ours, theirs.to(ours.dtype))).mean()
+                for ours, theirs in zip(embeddings, targets, strict=True)
+            ) / len(features)
+            return ranking + config.anchor_weight * drift
+
+    return AnchoredRankingLoss(model)
 
 
 def copy_base_files(base: Path, dest: Path, layers: int) -> None:
@@ -235,7 +272,8 @@ def import_training(threads: int) -> Any:
     """torch, held to `threads` threads, once the `train` extra is known to be installed."""
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[variable] = str(threads)
-    os.environ["TOKENIZERS_PARALLELISM"] = "false"  # the Rust tokenizer's pool is more threads
+    # Two shared cores: the Rust tokenizer's own pool would only be more threads.
+    os.environ["TOKENIZERS_PARALLELISM"] = "true" if threads > 2 else "false"
     try:
         import sentence_transformers  # noqa: F401  (only: is it there?)
         import torch
