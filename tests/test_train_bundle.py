@@ -15,6 +15,7 @@ from safetensors.numpy import load_file, save_file
 
 from bench.train.bundle import save_trained, unpack
 from bench.train.fit import SHARED_FILES, TrainConfig, copy_base_files, layer_of
+from bench.train.soup import soup
 from bench.train.sweep import parse_variant
 
 
@@ -79,3 +80,21 @@ def test_a_variant_names_its_changes_and_refuses_unknown_settings() -> None:
     assert parse_variant("as_packed:", TrainConfig()) == ("as_packed", TrainConfig())
     with pytest.raises(SystemExit, match="no setting 'depth'"):
         parse_variant("x:depth=3", TrainConfig())
+
+
+def test_a_soup_is_the_mean_of_its_runs_and_refuses_mixed_shapes(tmp_path: Path) -> None:
+    base = installed_source().location
+    original = load_file(str(base / "model.safetensors"))
+    for name, shift in (("up", 0.5), ("down", -0.25)):
+        copy_base_files(base, tmp_path / name, 6)
+        shifted = {k: v + shift if v.dtype == np.float32 else v for k, v in original.items()}
+        save_file(shifted, str(tmp_path / name / "model.safetensors"))
+    mixed = load_file(
+        str(soup([tmp_path / "up", tmp_path / "down"], tmp_path / "soup") / "model.safetensors")
+    )
+    for name, array in original.items():
+        expected = array + 0.125 if array.dtype == np.float32 else array
+        np.testing.assert_allclose(mixed[name], expected, rtol=1e-6, atol=1e-6)
+    _trained(base, tmp_path / "shallow", 3)
+    with pytest.raises(SystemExit, match="differ in shape"):
+        soup([tmp_path / "up", tmp_path / "shallow"], tmp_path / "mixed")

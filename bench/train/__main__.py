@@ -7,6 +7,7 @@
     python -m bench.train export [--run NAME]
     python -m bench.train pack [training options] [--bundle DIR]   for an accelerator (bundle.py)
     python -m bench.train unpack --chunks DIR --run NAME [--variant NAME]
+    python -m bench.train soup --run NAME --from RUN --from RUN ...   a mean of runs (soup.py)
 
 Training options (--rows, --batch-size, ...) default to the recipe's TrainConfig; a run keeps
 the options it started with, and a later start with the same ones resumes it. Threads default
@@ -26,10 +27,11 @@ from bench.train.bundle import trained_config
 from bench.train.export import export
 from bench.train.fit import TrainConfig
 from bench.train.mine import load_records, mine_all
+from bench.train.soup import soup
 from bench.train.sources import SOURCES, by_name
-from bench.train.train import measure, pack_for_accelerator, train, unpack_run
+from bench.train.train import final_folder, measure, pack_for_accelerator, train, unpack_run
 
-STEPS = ("all", "mine", "measure", "train", "export", "pack", "unpack")
+STEPS = ("all", "mine", "measure", "train", "export", "pack", "unpack", "soup")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -46,6 +48,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--bundle", type=Path, default=CACHE / "bundle", help="pack: the bundle's folder"
     )
     parser.add_argument("--chunks", type=Path, help="unpack: the weights a bundle run wrote")
+    parser.add_argument(
+        "--from", dest="runs", action="append", default=[], help="soup: a run to mix in"
+    )
     parser.add_argument(
         "--variant", help="unpack: this variant of a sweep (sweep.py), not a single run"
     )
@@ -78,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         trained = trained_config(args.chunks, args.variant)
         prefix = f"{args.variant}-weights" if args.variant else "weights"
         log(f"unpack: {unpack_run(args.chunks, args.run, prefix, trained)}")
+        return 0
+    if args.step == "soup":
+        log(f"soup: {soup([final_folder(run) for run in args.runs], final_folder(args.run))}")
         return 0
     records = load_records(SOURCES)
     if args.step == "pack":
