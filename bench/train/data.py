@@ -7,7 +7,8 @@ JDK's tens of thousands of methods do not drown the smaller JavaScript sources a
 language still counts in proportion to what it offers. Sampling is seeded: the same records
 and settings give the same rows, which resuming a run depends on.
 
-A share of the rows (REST_SHARE) pairs the query with the document that keeps the rest of its
+A share of the rows (`rest_share`, TrainConfig; 0 in the recipe that made the shipped model,
+0.4 in the accelerator's bundle) pairs the query with the document that keeps the rest of its
 doc (mine.py's `document_rest`), and its hard negative likewise where it has one, so a doc is
 no sign of the answer: real code keeps its docs, evaluations by mined pairs remove them.
 
@@ -27,24 +28,27 @@ from findcode.documents import split_identifiers
 
 from bench.train import CACHE
 from bench.train.fit import Validation
+from bench.train.mine import MINE_VERSION
 from bench.train.negatives import LexicalIndex
 
 DATA = CACHE / "data"
 FORM_WEIGHTS = {"doc": 4.0, "paragraph": 1.5, "name": 1.5, "mix": 2.0}
 SOURCE_TEMPERATURE = 0.5
-REST_SHARE = 0.4
 
 
 def training_rows(
-    records: Sequence[dict], rows: int, seed: int, log: Callable[[str], None]
+    records: Sequence[dict],
+    rows: int,
+    seed: int,
+    log: Callable[[str], None],
+    rest_share: float = 0.0,
 ) -> list[dict]:
     """`rows` (query, positive, negative) rows from the training records, cached on disk."""
     train = [r for r in records if r["split"] == "train"]
-    key = hashlib.sha256(
-        json.dumps(
-            [rows, seed, FORM_WEIGHTS, SOURCE_TEMPERATURE, REST_SHARE, [r["id"] for r in train]]
-        ).encode()
-    ).hexdigest()[:16]
+    settings = [rows, seed, FORM_WEIGHTS, SOURCE_TEMPERATURE, rest_share, MINE_VERSION]
+    key = hashlib.sha256(json.dumps([*settings, [r["id"] for r in train]]).encode()).hexdigest()[
+        :16
+    ]
     path = DATA / f"train-{key}.jsonl"
     if path.is_file():
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
@@ -58,7 +62,10 @@ def training_rows(
     for number, (record, form) in enumerate(chosen, start=1):
         query = record["queries"][form]
         negative = indexes[record["source"]].negative(record, query, rng)
-        with_rest = record["document_rest"] is not None and rng.random() < REST_SHARE
+        # No draw at 0, so the rows (and their negatives) are the ones made before the share.
+        with_rest = (
+            rest_share > 0 and record["document_rest"] is not None and rng.random() < rest_share
+        )
         out.append(
             {
                 "anchor": split_identifiers(query),

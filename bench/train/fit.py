@@ -52,6 +52,7 @@ class TrainConfig:
     frozen_layers: int = 2  # the embeddings and this many lower encoder layers
     layers: int = 6  # encoder layers kept, the lower ones: a shallower model embeds faster
     anchor_weight: float = 0.0  # how strongly embeddings are held near the base's (0: not)
+    rest_share: float = 0.0  # rows whose documents keep the rest of their doc (data.py)
     learning_rate: float = 5e-5
     warmup_fraction: float = 0.1
     epochs: int = 1

@@ -50,7 +50,7 @@ def train(
     if (final_folder(run) / "model.safetensors").is_file():
         log(f"train: {run} is trained already: {final_folder(run)}")
         return final_folder(run)
-    rows = training_rows(records, config.rows, config.seed, log)
+    rows = training_rows(records, config.rows, config.seed, log, config.rest_share)
     log(f"train: {len(rows)} rows {json.dumps(describe(rows))}")
     task = validation(records, config.val_queries, config.val_corpus, config.seed)
     return fit(
@@ -71,7 +71,8 @@ def measure(records: list[dict], config: TrainConfig, *, steps: int, threads: in
     torch = import_training(threads)
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
-    rows = training_rows(records, max(config.rows, steps * config.batch_size), config.seed, print)
+    wanted = max(config.rows, steps * config.batch_size)
+    rows = training_rows(records, wanted, config.seed, print, config.rest_share)
     model = base_model(config, installed_source().location, torch)
     loss = MultipleNegativesRankingLoss(model)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
@@ -96,7 +97,7 @@ def pack_for_accelerator(
     records: list[dict], config: TrainConfig, dest: Path, log: Callable[[str], None] = print
 ) -> Path:
     """The run's rows, validation task and base weights as a bundle (bundle.py)."""
-    rows = training_rows(records, config.rows, config.seed, log)
+    rows = training_rows(records, config.rows, config.seed, log, config.rest_share)
     log(f"pack: {len(rows)} rows {json.dumps(describe(rows))}")
     task = validation(records, config.val_queries, config.val_corpus, config.seed)
     quality = quality_task(log)
