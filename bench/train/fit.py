@@ -8,7 +8,8 @@ same loop run on a machine that has an accelerator but no findcode install (bund
 The loss is MultipleNegativesRankingLoss: each query must score its own function above every
 other function in the batch and above every batch row's bm25 hard negative (negatives.py), so
 a batch of B rows gives each query 2B-1 wrong answers at the cost of B. Batches never hold the
-same text twice (a duplicate would be a "wrong" answer that is right).
+same text twice (a duplicate would be a "wrong" answer that is right). With `anchor_weight`
+the loss also holds the embeddings near the base model's (ranking_loss).
 
 Everything that shapes a run is written to <run>/config.json; a second start with the same
 settings resumes from the newest checkpoint (the trainer restores weights, optimizer,
