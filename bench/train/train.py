@@ -23,7 +23,14 @@ from findcode.model import installed_source
 
 from bench.train import RUN_DIR, bundle
 from bench.train.data import describe, training_rows, validation
-from bench.train.fit import TrainConfig, base_model, fit, import_training, on_device
+from bench.train.fit import (
+    TrainConfig,
+    base_model,
+    fit,
+    import_training,
+    on_device,
+    ranking_loss,
+)
 from bench.train.proxy import quality_task
 
 
@@ -69,12 +76,11 @@ def train(
 def measure(records: list[dict], config: TrainConfig, *, steps: int, threads: int) -> float:
     """Seconds per training step of this configuration (forward, backward, optimizer)."""
     torch = import_training(threads)
-    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
-
     wanted = max(config.rows, steps * config.batch_size)
     rows = training_rows(records, wanted, config.seed, print, config.rest_share)
-    model = base_model(config, installed_source().location, torch)
-    loss = MultipleNegativesRankingLoss(model)
+    base = installed_source().location
+    model = base_model(config, base, torch)
+    loss = ranking_loss(model, config, base, torch)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
     timings = []
     for step in range(steps + 1):
