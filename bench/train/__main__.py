@@ -23,7 +23,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from bench.train import CACHE, RUN_DIR
-from bench.train.bundle import trained_config
+from bench.train.bundle import trained_config, weights_prefix
 from bench.train.export import export
 from bench.train.fit import TrainConfig
 from bench.train.mine import load_records, mine_all
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.chunks is None:
             raise SystemExit("unpack needs --chunks DIR (what `bench.train.bundle train` wrote)")
         trained = trained_config(args.chunks, args.variant)
-        prefix = f"{args.variant}-weights" if args.variant else "weights"
+        prefix = weights_prefix(args.variant)
         log(f"unpack: {unpack_run(args.chunks, args.run, prefix, trained)}")
         return 0
     if args.step == "soup":

@@ -130,7 +130,12 @@ def train_bundle(
     shutil.copyfile(bundle / "config.json", out / "config.json")
 
 
-def save_trained(final: Path, base: Path, out: Path, prefix: str = "weights") -> None:
+def weights_prefix(variant: str | None = None) -> str:
+    """The name the chunks of a result start with: a sweep variant's own, or a single run's."""
+    return f"{variant}-weights" if variant else "weights"
+
+
+def save_trained(final: Path, base: Path, out: Path, prefix: str = weights_prefix()) -> None:
     """The trained tensors as `prefix`-N chunks, leaving out each that training did not change
     (frozen ones: the embeddings, at least): half of what travels back, and `unpack` takes
     them from the installed base, in full precision."""
@@ -147,7 +152,7 @@ def save_trained(final: Path, base: Path, out: Path, prefix: str = "weights") ->
 
 
 def unpack(
-    chunks: Path, base: Path, dest: Path, config: TrainConfig, prefix: str = "weights"
+    chunks: Path, base: Path, dest: Path, config: TrainConfig, prefix: str = weights_prefix()
 ) -> Path:
     """A run's final model (float32, base layout) from the chunks save_trained wrote: the
     tensors it left out are the base's, but for the layers `config` leaves out."""

@@ -167,11 +167,12 @@ def _keep_best(
     of one it pushes out: written as each variant ends, so a lease cut short keeps the best."""
     ranked = sorted([*kept, entry], key=lambda e: both_tables(e["quality"]), reverse=True)
     for dropped in ranked[keep:]:
-        for path in out.glob(f"{dropped['name']}-weights-*.safetensors"):
+        for path in out.glob(f"{bundle.weights_prefix(dropped['name'])}-*.safetensors"):
             path.unlink()
         dropped["kept"] = False
     if entry in ranked[:keep]:
-        bundle.save_trained(WORK / entry["name"] / "final", base, out, f"{entry['name']}-weights")
+        prefix = bundle.weights_prefix(entry["name"])
+        bundle.save_trained(WORK / entry["name"] / "final", base, out, prefix)
         entry["kept"] = True
     return ranked[:keep]
 
