@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.train.fit import SHARED_FILES, TrainConfig, Validation, copy_base_files, fit, layer_of
+from bench.train.fit import TrainConfig, Validation, copy_base_files, fit, layer_of
 
 CHUNK_BYTES = 15 * 1024 * 1024
 ROW_COLUMNS = ("anchor", "positive", "negative")
@@ -68,9 +68,7 @@ def pack(
         _write_json(dest / QUALITY_FILE, quality)
     (dest / "config.json").write_text(json.dumps(asdict(config), indent=1) + "\n")
     weights = dest / "base"
-    (weights / "1_Pooling").mkdir(parents=True, exist_ok=True)
-    for name in SHARED_FILES:
-        shutil.copyfile(base / name, weights / name)
+    copy_base_files(base, weights)
     tensors = load_file(str(base / "model.safetensors"))
     save_file(
         {name: _half(array) for name, array in tensors.items()},

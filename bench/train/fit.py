@@ -227,15 +227,15 @@ def ranking_loss(model: Any, config: TrainConfig, base: Path, torch: Any) -> Any
     return AnchoredRankingLoss(model)
 
 
-def copy_base_files(base: Path, dest: Path, layers: int) -> None:
+def copy_base_files(base: Path, dest: Path, layers: int | None = None) -> None:
     """A fresh `dest` holding the base's files other than its weights (SHARED_FILES), its
-    config saying `layers` encoder layers (what the converter reads)."""
+    config saying `layers` encoder layers (what the converter reads; None: the base's own)."""
     shutil.rmtree(dest, ignore_errors=True)
     (dest / "1_Pooling").mkdir(parents=True)
     for name in SHARED_FILES:
         shutil.copyfile(base / name, dest / name)
     config = json.loads((base / "config.json").read_text())
-    if config["num_hidden_layers"] != layers:
+    if layers is not None and config["num_hidden_layers"] != layers:
         config["num_hidden_layers"] = layers
         (dest / "config.json").write_text(json.dumps(config, indent=2) + "\n")
 
