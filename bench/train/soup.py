@@ -23,6 +23,8 @@ def soup(finals: Sequence[Path], dest: Path) -> Path:
 
     if len(finals) < 2:
         raise SystemExit("soup: name at least two runs (--from RUN --from RUN)")
+    if dest.exists():
+        raise SystemExit(f"soup: {dest} exists already; name another --run")
     models = [load_file(str(final / "model.safetensors")) for final in finals]
     layers = {json.loads((f / "config.json").read_text())["num_hidden_layers"] for f in finals}
     if len(layers) != 1 or any(set(model) != set(models[0]) for model in models):
@@ -38,7 +40,5 @@ def soup(finals: Sequence[Path], dest: Path) -> Path:
     partial = dest.with_name(dest.name + ".partial")
     copy_base_files(finals[0], partial, layers.pop())
     save_file(mean, str(partial / "model.safetensors"), metadata={"format": "pt"})
-    if dest.exists():
-        raise SystemExit(f"soup: {dest} exists already; name another --run")
     partial.rename(dest)
     return dest
