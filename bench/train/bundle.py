@@ -107,7 +107,6 @@ def train_bundle(
 ) -> None:
     """Fit on the bundle (where the accelerator is) and write float16 weight chunks to `out`;
     after `seconds` of training the model so far is the result (a lent machine's time ends)."""
-
     rows, task, config = load(bundle)
     print(f"bundle: {len(rows)} rows, {len(task.queries)} validation queries", flush=True)
     final = fit(

@@ -46,9 +46,8 @@ def training_rows(
     """`rows` (query, positive, negative) rows from the training records, cached on disk."""
     train = [r for r in records if r["split"] == "train"]
     settings = [rows, seed, FORM_WEIGHTS, SOURCE_TEMPERATURE, rest_share, MINE_VERSION]
-    key = hashlib.sha256(json.dumps([*settings, [r["id"] for r in train]]).encode()).hexdigest()[
-        :16
-    ]
+    payload = json.dumps([*settings, [r["id"] for r in train]]).encode()
+    key = hashlib.sha256(payload).hexdigest()[:16]
     path = DATA / f"train-{key}.jsonl"
     if path.is_file():
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]

@@ -53,20 +53,16 @@ def quality_scores(model: Any, task: list[dict]) -> dict[str, float]:
 
     scores: dict[str, float] = {}
     by_table: dict[str, list[float]] = {}
+
+    def unit_vectors(texts: list[str]) -> Any:
+        return model.encode(
+            texts, batch_size=256, normalize_embeddings=True, convert_to_tensor=True
+        )
+
     for corpus in task:
         documents = corpus["documents"]
-        vectors = model.encode(
-            [text for *_span, text in documents],
-            batch_size=256,
-            normalize_embeddings=True,
-            convert_to_tensor=True,
-        )
-        queries = model.encode(
-            [text for text, _targets in corpus["queries"]],
-            batch_size=256,
-            normalize_embeddings=True,
-            convert_to_tensor=True,
-        )
+        vectors = unit_vectors([text for *_span, text in documents])
+        queries = unit_vectors([text for text, _targets in corpus["queries"]])
         top = torch.topk(queries @ vectors.T, k=min(K, len(documents)), dim=1).indices.tolist()
         reciprocal = []
         for found, (_text, targets) in zip(top, corpus["queries"], strict=True):
