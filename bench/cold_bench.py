@@ -6,12 +6,14 @@
 Indexes the stdlib tree of bench/index_bench.py from empty with each setup in turn (rounds
 alternate which goes first, since load on a shared machine drifts), and prints symbols/s of
 each beside its ratio to the baseline and the budget: the cold index at least 1.8x as fast as
-with the baseline, the document form d1 cut at 256 tokens. A setup is a document form, the
-token cut and the tokens decoded together (the batch budget). First it prints where the tokens
-go: tokens per symbol as the model sees them (after the cut), per kind, for each setup; and for
-each cold index, where its time went: decodes, tokens and sequences per decode, time per
-decode, and the share of the time spent outside the model (parsing, storing, bookkeeping).
-What a setup does to results is bench/quality's question (`--max-tokens`).
+with the baseline, the document form d1 cut at 256 tokens and read by the Q8_0 model that
+shipped then. A setup is a document form, the token cut, the tokens decoded together (the batch
+budget) and the model's precision (the shipped F16 file, or Q8_0 made from it here: the same
+network and tokens, so the same work but for the matrix products). First it prints where the
+tokens go: tokens per symbol as the model sees them (after the cut), per kind, for each setup;
+and for each cold index, where its time went: decodes, tokens and sequences per decode, time
+per decode, and the share of the time spent outside the model (parsing, storing, bookkeeping).
+What a setup does to results is bench/quality's question (`--max-tokens`, `--model`).
 
 The old form is kept here only, as the baseline (`old_document_text`).
 """
@@ -29,13 +31,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import findcode.engine
+import findcode.documents
 import findcode.indexer
 import numpy as np
 from findcode.config import Settings
 from findcode.documents import DOCUMENT_FORM_VERSION, MAX_CHARS, MAX_DOC_CHARS, document_text
 from findcode.documents import split_identifier as words
-from findcode.embedder import Embedder
+from findcode.embedder import Embedder, quantize_gguf
 from findcode.model import resolve_model_path
 from findcode.symbols import Symbol, extract_symbols
 from findcode.workspace import walk
@@ -72,12 +74,17 @@ class Setup:
     form: Form
     max_tokens: int
     batch_tokens: int | None = None  # None: the embedder's default (the cut)
+    quant: str | None = None  # None: the model file as configured; "q8_0": it requantized
 
 
-BASELINE = "d1/256"
+BASELINE = "d1/256 q8_0"
 SETUPS: dict[str, Setup] = {
-    BASELINE: Setup("d1", old_document_text, 256),
+    BASELINE: Setup("d1", old_document_text, 256, quant="q8_0"),
     f"{DOCUMENT_FORM_VERSION}/256": Setup(DOCUMENT_FORM_VERSION, document_text, 256),
+    # The form alone, without the change of precision.
+    f"{DOCUMENT_FORM_VERSION}/256 q8_0": Setup(
+        DOCUMENT_FORM_VERSION, document_text, 256, quant="q8_0"
+    ),
     f"{DOCUMENT_FORM_VERSION}/128": Setup(DOCUMENT_FORM_VERSION, document_text, 128),
     # Two 128-token sequences a decode instead of one: fewer, larger decodes.
     f"{DOCUMENT_FORM_VERSION}/128 b256": Setup(DOCUMENT_FORM_VERSION, document_text, 128, 256),
@@ -87,13 +94,13 @@ SETUPS: dict[str, Setup] = {
 @contextlib.contextmanager
 def form_in_use(version: str, form: Form) -> Iterator[None]:
     """The indexer words documents with `form`, cached under `version`, for a while."""
-    saved = findcode.indexer.document_text, findcode.engine.DOCUMENT_FORM_VERSION
+    saved = findcode.indexer.document_text, findcode.documents.DOCUMENT_FORM_VERSION
     findcode.indexer.document_text = form
-    findcode.engine.DOCUMENT_FORM_VERSION = version
+    findcode.documents.DOCUMENT_FORM_VERSION = version
     try:
         yield
     finally:
-        findcode.indexer.document_text, findcode.engine.DOCUMENT_FORM_VERSION = saved
+        findcode.indexer.document_text, findcode.documents.DOCUMENT_FORM_VERSION = saved
 
 
 class DecodeLog:
@@ -159,12 +166,23 @@ def token_table(tree: Path, settings: Settings, embedders: dict[str, Embedder]) 
         say(f"  all tokens, {name}: {total} ({total / totals[BASELINE]:.2f} of {BASELINE})")
 
 
-def load_embedders(settings: Settings, names: list[str]) -> dict[str, Embedder]:
-    """One embedder per setup (the cut and the batch budget are fixed when it loads)."""
+def model_file(settings: Settings, quant: str | None, workdir: Path) -> Path:
+    """The configured model file, or that file requantized (made once, kept in `workdir`)."""
     path = resolve_model_path(settings.model)
+    if quant is None:
+        return path
+    made = workdir / "models" / f"{path.stem}.{quant}.gguf"
+    if not made.is_file():
+        made.parent.mkdir(parents=True, exist_ok=True)
+        quantize_gguf(path, made, quant, threads=settings.threads)
+    return made
+
+
+def load_embedders(settings: Settings, names: list[str], workdir: Path) -> dict[str, Embedder]:
+    """One embedder per setup (the cut and the batch budget are fixed when it loads)."""
     return {
         name: Embedder(
-            path,
+            model_file(settings, SETUPS[name].quant, workdir),
             threads=settings.threads,
             max_tokens=SETUPS[name].max_tokens,
             batch_tokens=SETUPS[name].batch_tokens,
@@ -200,7 +218,7 @@ def main() -> None:
         threads=args.threads,
         low_priority=not args.normal_priority,
     )
-    embedders = load_embedders(settings, names)
+    embedders = load_embedders(settings, names, args.workdir)
     for name, embedder in embedders.items():
         say(f"  {name}: cut at {embedder.max_tokens} tokens, vectors keyed {embedder.model_id}")
     token_table(tree, settings, embedders)

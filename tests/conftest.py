@@ -13,7 +13,7 @@ from index_support import copy_repo
 
 @pytest.fixture(scope="session")
 def model_path() -> Path:
-    """The default model: the fine-tuned Q8_0 GGUF shipped inside the package."""
+    """The default model: the fine-tuned F16 GGUF shipped inside the package."""
     return resolve_model_path(None)
 
 

@@ -26,7 +26,7 @@ def test_info_json_on_the_default_model(model_path: Path) -> None:
     assert info["architecture"] == "bert"
     assert info["pooling"] == "mean"
     assert info["dimensions"] == 384
-    assert info["quantization"] == "q8_0"
+    assert info["quantization"] == "f16"
     assert info["embedding_model"] is True
 
 
@@ -34,7 +34,7 @@ def test_info_text(model_path: Path) -> None:
     result = findcode("model", "info", str(model_path))
     assert result.returncode == 0, result.stderr
     assert "architecture:" in result.stdout and "bert" in result.stdout
-    assert "25." in result.stdout  # size in MB
+    assert "46.2 MB" in result.stdout
 
 
 def test_info_on_junk_is_a_clear_error(tmp_path: Path) -> None:
@@ -84,7 +84,7 @@ def test_info_names_the_default_model_with_nothing_built(tmp_path: Path) -> None
     )
     assert info["model"].startswith("findcode")
     assert info["name"] == "findcode-minilm-code"
-    assert Path(info["path"]).name == "findcode-minilm-code.Q8_0.gguf"
+    assert Path(info["path"]).name == "findcode-minilm-code.F16.gguf"
     assert not any(tmp_path.iterdir())  # nothing was built or cached for it
 
 

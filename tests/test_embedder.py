@@ -24,9 +24,9 @@ def assert_unit_rows(vectors: np.ndarray) -> None:
 def test_attributes_describe_the_default_model(embedder: Embedder) -> None:
     assert embedder.name == "findcode-minilm-code"
     assert embedder.dims == 384
-    assert embedder.quantization == "Q8_0"
+    assert embedder.quantization == "F16"
     assert embedder.max_tokens == 256
-    assert embedder.model_id.startswith("findcode-minilm-code-Q8_0-")
+    assert embedder.model_id.startswith("findcode-minilm-code-F16-")
     assert embedder.profile is PLAIN
 
 

