@@ -18,7 +18,8 @@ save_index file of the same graph (what findcode wrote before, float32 vectors i
 - a search during a save: searches from another thread, back to back, while the file is saved
   (what an editor's query meets while the indexer saves), p50 and worst, against the same
   searches with no save running (the worst: the median of three saves' worst); and the part
-  of a save that holds the GIL in one piece (hnswlib's save_index before, its state copy now)
+  of a save that holds the GIL in one piece (hnswlib's save_index before; now the fork of the
+  child that copies the state and writes the file, or on other systems that copy itself)
 
 Results: bench/results/vector_file_bench.{md,json}.
 """
@@ -40,7 +41,13 @@ import hnswlib
 import numpy as np
 from findcode.store import Store
 from findcode.symbols import Symbol
-from findcode.vectors import INDEX_NAME, VectorIndex, _fingerprint
+from findcode.vectors import (
+    INDEX_NAME,
+    VectorIndex,
+    _fingerprint,
+    _fork_writer,
+    _wait_for_writer,
+)
 
 from bench.scale_bench import DIMS, PseudoEmbedder, load_average, percentile, say
 
@@ -155,13 +162,18 @@ def measure(size: int, workdir: Path, count: int) -> dict:
         out[f"{name}_search_p50_ms"] = percentile([t for times, _ in saves for t in times], 50)
         out[f"{name}_search_max_ms"] = statistics.median(max(times) for times, _ in saves)
     # The part of each save that holds the GIL (and the index lock) in one piece, which no
-    # search can interleave with: hnswlib's save_index before, its __getstate__ copy now.
+    # search can interleave with: hnswlib's save_index before; now the fork of the process
+    # that copies the state and writes the file (Linux), or that copy itself (elsewhere).
     held: dict[str, list[tuple[float, float]]] = {"old": [], "new": []}
     for _ in range(ROUNDS):
         with timed(held["old"]):
             index._index.save_index(str(old_path))
-        with timed(held["new"]):
-            index._index.__getstate__()
+        with timed(held["new"]), index._lock:
+            child = _fork_writer(index._index, workdir / "held.tmp", DIMS)
+            if child is None:
+                index._index.__getstate__()
+        if child:
+            _wait_for_writer(*child)
     for name in held:
         out[f"{name}_held_s"] = min(wall for wall, _ in held[name])
         out[f"{name}_held_cpu_s"] = min(cpu for _, cpu in held[name])

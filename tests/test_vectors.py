@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from pathlib import Path
 
 import hnswlib
 import numpy as np
@@ -92,6 +94,69 @@ def test_save_and_load_round_trip(tmp_path, rng):
     assert loaded.search(data[9], 1)[0][0] == 9
     loaded.add([77], unit(rng, 1))  # the deleted slot is reusable after a load
     assert len(loaded) == 40
+
+
+def copies_of_state(monkeypatch, tmp_path) -> Path:
+    """Make every copy of hnswlib's state note the pid of the process that made it, in the
+    file returned (a forked child's note lands there too)."""
+    notes = tmp_path / "state-copies"
+    copy = hnswlib.Index.__getstate__
+
+    def noted(index):
+        with notes.open("a") as out:
+            out.write(f"{os.getpid()}\n")
+        return copy(index)
+
+    monkeypatch.setattr(hnswlib.Index, "__getstate__", noted)
+    return notes
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the forked writer is Linux's")
+def test_the_state_is_copied_by_a_child_process_not_by_the_server(tmp_path, rng, monkeypatch):
+    """The copy holds the GIL for as long as it takes (seconds at 10^6 vectors): made in the
+    server, it would stop every search; a forked child makes it in its own process."""
+    index, data = saved(tmp_path, rng)
+    (tmp_path / "notes").mkdir()
+    notes = copies_of_state(monkeypatch, tmp_path / "notes")
+    index.remove([9])
+    index.save(4)
+    pids = {int(pid) for pid in notes.read_text().split()}
+    assert pids and os.getpid() not in pids
+    loaded = VectorIndex(tmp_path, DIMS, "m")
+    assert loaded.load(*store_of(data, [i for i in LIVE if i != 9])) is None
+    assert len(loaded) == 38 and not loaded.unsaved  # the file written is the index as saved
+    assert json.loads((tmp_path / HEADER_NAME).read_text())["generation"] == 4
+
+
+def test_where_fork_fails_the_server_writes_the_file_itself(tmp_path, rng, monkeypatch):
+    def no_fork() -> int:
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(vectors_module.os, "fork", no_fork)
+    (tmp_path / "notes").mkdir()
+    notes = copies_of_state(monkeypatch, tmp_path / "notes")
+    _, data = saved(tmp_path, rng)
+    assert {int(pid) for pid in notes.read_text().split()} == {os.getpid()}
+    loaded = VectorIndex(tmp_path, DIMS, "m")
+    assert loaded.load(*store_of(data, LIVE)) is None
+    assert loaded.search(data[9], 1)[0][0] == 9
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the forked writer is Linux's")
+def test_a_writer_that_fails_raises_and_leaves_the_last_file(tmp_path, rng, monkeypatch):
+    index, data = saved(tmp_path, rng)
+    before = (tmp_path / INDEX_NAME).read_bytes(), (tmp_path / HEADER_NAME).read_bytes()
+
+    def broken(state, dims):
+        raise MemoryError("the child ran out of memory")
+
+    monkeypatch.setattr(vectors_module, "_graph_sections", broken)
+    index.remove([7])
+    with pytest.raises(OSError, match="writing the vector index failed"):
+        index.save(4)
+    assert ((tmp_path / INDEX_NAME).read_bytes(), (tmp_path / HEADER_NAME).read_bytes()) == before
+    loaded = VectorIndex(tmp_path, DIMS, "m")
+    assert loaded.load(*store_of(data, LIVE)) is None
 
 
 def test_a_reloaded_graph_answers_exactly_as_the_saved_index(tmp_path, rng):

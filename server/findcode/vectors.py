@@ -19,12 +19,12 @@ store become the same bits, so a reopened index answers exactly as the one that 
 
 The file is saved atomically (temp file, fsync, rename) together with a small header naming the
 store generation, model and count it was built from. Writing it costs O(all vectors) (seconds
-at 10^6, most of them holding the GIL), so it is not written after every change: an open
-brings a file that is behind the store up to date instead, marking deleted the vectors no
-symbol uses any more and inserting the ones it lacks (as many as changed since the write), and
-the file is written again once the changes since the last write reach RESAVE_FRACTION of the
-index (the write's cost per change stays constant; so does the next open's repair), and at
-close. On open, anything else that does not match (another model, a file of an earlier format,
+at 10^6; on Linux in a forked child, elsewhere mostly holding the GIL, `_fork_writer`), so it
+is not written after every change: an open brings a file that is behind the store up to date
+instead, marking deleted the vectors no symbol uses any more and inserting the ones it lacks
+(as many as changed since the write), and the file is written again once the changes since the
+last write reach RESAVE_FRACTION of the index (the write's cost per change stays constant; so
+does the next open's repair), and at close. On open, anything else that does not match (another model, a file of an earlier format,
 a truncated, emptied, garbage or missing file, a graph that lacks more than half of the
 vectors in use) is answered by rebuilding from the stored vectors, with a warning: nothing is
 ever re-embedded for it. hnswlib follows the links it is given unchecked, so every link is
@@ -47,7 +47,9 @@ import hashlib
 import json
 import mmap
 import os
+import sys
 import threading
+import warnings
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -263,23 +265,26 @@ class VectorIndex:
         tmp_index = index_path.with_suffix(".hnsw.tmp")
         tmp_header = header_path.with_suffix(".json.tmp")
         with self._lock:
-            # hnswlib copies its state holding the GIL, no shorter than its save_index did at
-            # 10^5 (bench/vector_file_bench): searches wait that long. The file is then written
-            # from the copy in blocks, with the lock and the GIL free.
-            state = self._index.__getstate__()[0]
             count = len(self._labels)
             self._unsaved = 0
-        _write_private(tmp_index, _graph_sections(state, self.dims))
+            child = _fork_writer(self._index, tmp_index, self.dims)
+            # Where no child could write it, the copy of hnswlib's state is made here, holding
+            # the GIL (1-2 s at 10^6 distinct vectors: searches wait that long); the file is
+            # then written from it in blocks, with the lock and the GIL free.
+            state = None if child else self._index.__getstate__()[0]
+        if child:
+            shape = _wait_for_writer(*child)
+        else:
+            assert state is not None
+            _write_private(tmp_index, _graph_sections(state, self.dims))
+            shape = _shape(state)
         header = {
             "version": HEADER_VERSION,
             "generation": generation,
             "count": count,
             "model": self.model_key,
             "dims": self.dims,
-            "capacity": state["max_elements"],
-            "elements": state["cur_element_count"],
-            "max_level": state["max_level"],
-            "enterpoint": state["enterpoint_node"],
+            **shape,
             "size": tmp_index.stat().st_size,
             "fingerprint": _fingerprint(tmp_index),
         }
@@ -536,6 +541,69 @@ def _match(
     held = np.zeros(len(labels), dtype=bool)
     held[slots[found]] = True
     return slots, np.flatnonzero(~deleted & ~held)
+
+
+def _shape(state: dict) -> dict[str, int]:
+    """The header's account of the graph, from hnswlib's state."""
+    return {
+        "capacity": int(state["max_elements"]),
+        "elements": int(state["cur_element_count"]),
+        "max_level": int(state["max_level"]),
+        "enterpoint": int(state["enterpoint_node"]),
+    }
+
+
+def _fork_writer(index: hnswlib.Index, path: Path, dims: int) -> tuple[int, int] | None:
+    """Write the graph file from a forked copy of this process: (its pid, the read end of a
+    pipe that brings back the graph's shape), or None where that cannot be done.
+
+    Copying hnswlib's state holds the GIL for as long as the copy takes, which every search
+    (every thread) then waits for. A child gets the index as of the fork (the pages are shared
+    until either side writes them) and spends that time in its own process. The caller forks
+    holding the index's lock, so no thread is inside hnswlib then; the child runs nothing but
+    hnswlib, numpy and writes to its own file, takes no lock another thread may hold, never
+    touches the parent's streams, and leaves by os._exit. Linux only: elsewhere a forked copy of
+    a process that has loaded llama.cpp's frameworks (Metal, Accelerate on macOS) is not safe,
+    and Windows has no fork.
+    """
+    if sys.platform != "linux":
+        return None
+    read_end, write_end = os.pipe()
+    try:
+        with warnings.catch_warnings():
+            # Python 3.12+ warns that a fork of a threaded process may deadlock in the child:
+            # this child takes no lock (above).
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return None
+    if pid == 0:  # the child
+        status = 1
+        try:
+            os.close(read_end)
+            state = index.__getstate__()[0]
+            _write_private(path, _graph_sections(state, dims))
+            os.write(write_end, json.dumps(_shape(state)).encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    return pid, read_end
+
+
+def _wait_for_writer(pid: int, read_end: int) -> dict[str, int]:
+    """The shape of the graph the child wrote, once it has ended; OSError if it failed."""
+    try:
+        with os.fdopen(read_end, "rb") as pipe:
+            report = pipe.read()
+    finally:
+        _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0 or not report:
+        raise OSError(f"the process writing the vector index failed (status {status})")
+    shape: dict[str, int] = json.loads(report)
+    return shape
 
 
 def _write_private(path: Path, parts: Iterable[np.ndarray]) -> None:
