@@ -24,11 +24,11 @@ is not written after every change: an open brings a file that is behind the stor
 instead, marking deleted the vectors no symbol uses any more and inserting the ones it lacks
 (as many as changed since the write), and the file is written again once the changes since the
 last write reach RESAVE_FRACTION of the index (the write's cost per change stays constant; so
-does the next open's repair), and at close. On open, anything else that does not match (another model, a file of an earlier format,
-a truncated, emptied, garbage or missing file, a graph that lacks more than half of the
-vectors in use) is answered by rebuilding from the stored vectors, with a warning: nothing is
-ever re-embedded for it. hnswlib follows the links it is given unchecked, so every link is
-checked before it sees them.
+does the next open's repair), and at close. On open, anything else that does not match
+(another model, a file of an earlier format, a truncated, emptied, garbage or missing file, a
+graph that lacks more than half of the vectors in use) is answered by rebuilding from the
+stored vectors, with a warning: nothing is ever re-embedded for it. hnswlib follows the links
+it is given unchecked, so every link is checked before it sees them.
 
 Both files are written 0600, like the store: vectors can be matched back to the code.
 
@@ -43,6 +43,7 @@ grow with every save; its label (its store id) never comes back (AUTOINCREMENT).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import mmap
@@ -582,6 +583,9 @@ def _fork_writer(index: hnswlib.Index, path: Path, dims: int) -> tuple[int, int]
     if pid == 0:  # the child
         status = 1
         try:
+            # A collection here could run the finalizer of an object the server no longer
+            # holds (an embedder: llama.cpp would join threads this copy does not have).
+            gc.disable()
             os.close(read_end)
             state = index.__getstate__()[0]
             _write_private(path, _graph_sections(state, dims))
