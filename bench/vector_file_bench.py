@@ -41,13 +41,7 @@ import hnswlib
 import numpy as np
 from findcode.store import Store
 from findcode.symbols import Symbol
-from findcode.vectors import (
-    INDEX_NAME,
-    VectorIndex,
-    _fingerprint,
-    _fork_writer,
-    _wait_for_writer,
-)
+from findcode.vectors import INDEX_NAME, VectorIndex, _fingerprint, _start_graph_write
 
 from bench.scale_bench import DIMS, PseudoEmbedder, load_average, percentile, say
 
@@ -169,11 +163,8 @@ def measure(size: int, workdir: Path, count: int) -> dict:
         with timed(held["old"]):
             index._index.save_index(str(old_path))
         with timed(held["new"]), index._lock:
-            child = _fork_writer(index._index, workdir / "held.tmp", DIMS)
-            if child is None:
-                index._index.__getstate__()
-        if child:
-            _wait_for_writer(*child)
+            finish = _start_graph_write(index._index, workdir / "held.tmp", DIMS)
+        finish()
     for name in held:
         out[f"{name}_held_s"] = min(wall for wall, _ in held[name])
         out[f"{name}_held_cpu_s"] = min(cpu for _, cpu in held[name])

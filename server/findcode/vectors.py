@@ -268,17 +268,8 @@ class VectorIndex:
         with self._lock:
             count = len(self._labels)
             self._unsaved = 0
-            child = _fork_writer(self._index, tmp_index, self.dims)
-            # Where no child could write it, the copy of hnswlib's state is made here, holding
-            # the GIL (1-2 s at 10^6 distinct vectors: searches wait that long); the file is
-            # then written from it in blocks, with the lock and the GIL free.
-            state = None if child else self._index.__getstate__()[0]
-        if child:
-            shape = _wait_for_writer(*child)
-        else:
-            assert state is not None
-            _write_private(tmp_index, _graph_sections(state, self.dims))
-            shape = _shape(state)
+            finish = _start_graph_write(self._index, tmp_index, self.dims)
+        shape = finish()
         header = {
             "version": HEADER_VERSION,
             "generation": generation,
@@ -554,6 +545,25 @@ def _shape(state: dict) -> dict[str, int]:
     }
 
 
+def _write_graph(state: dict, path: Path, dims: int) -> dict[str, int]:
+    """Write the graph file from hnswlib's state; the graph's shape, for the header."""
+    _write_private(path, _graph_sections(state, dims))
+    return _shape(state)
+
+
+def _start_graph_write(index: hnswlib.Index, path: Path, dims: int) -> Callable[[], dict[str, int]]:
+    """Begin writing the graph file, holding the index's lock; the function that finishes it
+    (to call without the lock) and returns the graph's shape."""
+    child = _fork_writer(index, path, dims)
+    if child:
+        return lambda: _wait_for_writer(*child)
+    # Where no child can write it, the copy of hnswlib's state is made here, holding the GIL
+    # (1-2 s at 10^6 distinct vectors: searches wait that long); the file is then written from
+    # it in blocks, with the lock and the GIL free.
+    state = index.__getstate__()[0]
+    return lambda: _write_graph(state, path, dims)
+
+
 def _fork_writer(index: hnswlib.Index, path: Path, dims: int) -> tuple[int, int] | None:
     """Write the graph file from a forked copy of this process: (its pid, the read end of a
     pipe that brings back the graph's shape), or None where that cannot be done.
@@ -587,9 +597,8 @@ def _fork_writer(index: hnswlib.Index, path: Path, dims: int) -> tuple[int, int]
             # holds (an embedder: llama.cpp would join threads this copy does not have).
             gc.disable()
             os.close(read_end)
-            state = index.__getstate__()[0]
-            _write_private(path, _graph_sections(state, dims))
-            os.write(write_end, json.dumps(_shape(state)).encode())
+            shape = _write_graph(index.__getstate__()[0], path, dims)
+            os.write(write_end, json.dumps(shape).encode())
             status = 0
         finally:
             os._exit(status)
