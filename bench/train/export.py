@@ -30,7 +30,7 @@ from bench.train.train import final_folder, run_folder
 MIN_COSINE = 0.999
 TRAINED_NAME = "findcode-minilm-code"
 QUANT = "f16"
-GGUF_NAME = f"{TRAINED_NAME}.F16.gguf"
+GGUF_NAME = f"{TRAINED_NAME}.{QUANT.upper()}.gguf"
 # Fixed texts in both forms findcode embeds, plus the awkward ones (accents, CJK, symbols).
 CHECK_TEXTS = (
     "parse command line options",
