@@ -27,9 +27,10 @@ import os
 import shutil
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import findcode.documents
 import findcode.indexer
@@ -37,7 +38,7 @@ import numpy as np
 from findcode.config import Settings
 from findcode.documents import DOCUMENT_FORM_VERSION, MAX_CHARS, MAX_DOC_CHARS, document_text
 from findcode.documents import split_identifier as words
-from findcode.embedder import Embedder, quantize_gguf
+from findcode.embedder import MAX_LANES, Embedder, quantize_gguf
 from findcode.model import resolve_model_path
 from findcode.symbols import Symbol, extract_symbols
 from findcode.workspace import walk
@@ -75,12 +76,17 @@ class Setup:
     max_tokens: int
     batch_tokens: int | None = None  # None: the embedder's default (the cut)
     quant: str | None = None  # None: the model file as configured; "q8_0": it requantized
+    lanes: int = MAX_LANES  # 1: one context with every thread, as before the lanes
 
 
 BASELINE = "d1/256 q8_0"
 SETUPS: dict[str, Setup] = {
-    BASELINE: Setup("d1", old_document_text, 256, quant="q8_0"),
+    BASELINE: Setup("d1", old_document_text, 256, quant="q8_0", lanes=1),
     f"{DOCUMENT_FORM_VERSION}/256": Setup(DOCUMENT_FORM_VERSION, document_text, 256),
+    # The lanes' share: one context with every thread.
+    f"{DOCUMENT_FORM_VERSION}/256 1 lane": Setup(
+        DOCUMENT_FORM_VERSION, document_text, 256, lanes=1
+    ),
     # The form alone, without the change of precision.
     f"{DOCUMENT_FORM_VERSION}/256 q8_0": Setup(
         DOCUMENT_FORM_VERSION, document_text, 256, quant="q8_0"
@@ -104,27 +110,39 @@ def form_in_use(version: str, form: Form) -> Iterator[None]:
 
 
 class DecodeLog:
-    """Each decode of an embedder while it is watched: (sequences, tokens, seconds). Wraps the
-    embedder's one decode step, for this bench only."""
+    """Each decode of an embedder while it is watched, (sequences, tokens, seconds), and the
+    time spent in its calls. Wraps the embedder's call and its decode step, for this bench only.
+    """
 
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
         self.entries: list[tuple[int, int, float]] = []
+        self.in_calls = 0.0
 
     def __enter__(self) -> DecodeLog:
-        decode = self.embedder._decode
+        decode, embed = self.embedder._decode, self.embedder._embed
 
-        def timed(indices: list[int], sequences: list[list[int]], out: np.ndarray) -> None:
+        def timed_decode(
+            lane: Any, indices: list[int], sequences: list[list[int]], out: Any
+        ) -> None:
             began = time.perf_counter()
-            decode(indices, sequences, out)
+            decode(lane, indices, sequences, out)
             tokens = sum(len(sequences[i]) for i in indices)
             self.entries.append((len(indices), tokens, time.perf_counter() - began))
 
-        self.embedder._decode = timed  # type: ignore[method-assign]
+        def timed_embed(texts: Sequence[str]) -> np.ndarray:
+            began = time.perf_counter()
+            try:
+                return embed(texts)
+            finally:
+                self.in_calls += time.perf_counter() - began
+
+        self.embedder._decode = timed_decode  # type: ignore[method-assign]
+        self.embedder._embed = timed_embed  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        del self.embedder._decode  # the class's own again
+        del self.embedder._decode, self.embedder._embed  # the class's own again
 
     def summary(self, seconds: float) -> str:
         if not self.entries:
@@ -134,7 +152,8 @@ class DecodeLog:
         return (
             f"{count} decodes, {tokens / count:.0f} tokens and {sequences / count:.1f} symbols "
             f"a decode, {1000 * decoding / count:.0f} ms a decode ({tokens / decoding:.0f} "
-            f"tokens/s), {100 * (1 - decoding / seconds):.0f}% of the time outside the model"
+            f"tokens/s a lane), {100 * (1 - self.in_calls / seconds):.0f}% of the time outside "
+            f"the model"
         )
 
 
@@ -186,6 +205,7 @@ def load_embedders(settings: Settings, names: list[str], workdir: Path) -> dict[
             threads=settings.threads,
             max_tokens=SETUPS[name].max_tokens,
             batch_tokens=SETUPS[name].batch_tokens,
+            lanes=SETUPS[name].lanes,
         )
         for name in names
     }

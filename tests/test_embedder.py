@@ -8,7 +8,7 @@ from pathlib import Path
 import gguf
 import numpy as np
 import pytest
-from findcode.embedder import Embedder
+from findcode.embedder import Embedder, _shares
 from findcode.embedding import NOMIC, PLAIN, QWEN3_EMBEDDING, profile_for
 from findcode.errors import ModelError
 
@@ -215,6 +215,60 @@ def test_calls_from_two_threads_are_atomic(embedder: Embedder) -> None:
     assert not errors
     np.testing.assert_allclose(results["docs"], expected_docs, atol=1e-5)
     np.testing.assert_allclose(results["query"], expected_query, atol=1e-5)
+
+
+def watch_decodes(embedder: Embedder) -> list[tuple[object, int, int]]:
+    """(lane, thread, lane threads) of each decode the embedder makes from now on."""
+    seen: list[tuple[object, int, int]] = []
+    decode = embedder._decode
+
+    def watched(lane, *args) -> None:
+        seen.append((lane, threading.get_ident(), lane.threads))
+        decode(lane, *args)
+
+    embedder._decode = watched  # type: ignore[method-assign]
+    return seen
+
+
+def test_a_call_decodes_on_one_lane_a_thread(model_path: Path) -> None:
+    """Two one-thread contexts embed faster than one two-thread context (bench/cold_bench):
+    a call's batches are shared out, and the vectors are those one context gives."""
+    texts = [f"def f{i}(x):\n    return x * {i}" + " + x" * (i * 13 % 70) for i in range(40)]
+    embedder = Embedder(model_path, threads=2)
+    single = Embedder(model_path, threads=2, lanes=1)
+    try:
+        seen = watch_decodes(embedder)
+        vectors = embedder.embed_documents(texts)
+        assert len({lane for lane, _, _ in seen}) == 2
+        assert len({thread for _, thread, _ in seen}) == 2
+        assert {threads for _, _, threads in seen} == {1}
+        # Other batches, other sums in another order: the same vectors but for rounding.
+        assert (vectors * single.embed_documents(texts)).sum(axis=1).min() > 0.9999
+
+        seen.clear()  # a query is one batch: one lane, with every thread
+        embedder.embed_query("multiply x")
+        assert [(thread, threads) for _, thread, threads in seen] == [(threading.get_ident(), 2)]
+
+        seen.clear()  # the indexer's adaptation to a busy machine: one thread, one lane
+        embedder.set_threads(1)
+        embedder.embed_documents(texts)
+        assert {(thread, threads) for _, thread, threads in seen} == {(threading.get_ident(), 1)}
+    finally:
+        embedder.close()
+        single.close()
+
+
+@pytest.mark.parametrize(
+    ("lengths", "count"),
+    [([5, 1, 9, 3, 3, 7, 2], 2), ([4] * 9, 3), ([100, 1, 1, 1], 2), ([6, 2], 4), ([], 2)],
+)
+def test_shares_are_near_equal_and_cover_every_text(lengths: list[int], count: int) -> None:
+    shares = _shares(lengths, count)
+    assert sorted(i for share in shares for i in share) == list(range(len(lengths)))
+    assert 1 <= len(shares) <= count
+    loads = [sum(lengths[i] for i in share) for share in shares]
+    # No share could give its last text to a lighter one and be lighter still.
+    assert max(loads) - min(loads) <= max(lengths, default=0)
 
 
 # --------------------------------------------------------------------------- bad model files

@@ -9,13 +9,17 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from findcode.embedder import Embedder
 from findcode.errors import ModelError
 
 
-def test_an_interrupted_call_raises_and_the_embedder_goes_on(model_path: Path, caplog):
+@pytest.mark.parametrize("threads", [1, 2])  # one lane, or two decoding side by side
+def test_an_interrupted_call_raises_and_the_embedder_goes_on(
+    model_path: Path, caplog, threads: int
+):
     caplog.set_level(logging.DEBUG, logger="findcode.llama")
-    embedder = Embedder(model_path, threads=1)
+    embedder = Embedder(model_path, threads=threads)
     texts = [f"def measure_{n}(values):\n    return sum(values) * {n}\n" for n in range(4000)]
     outcome: dict[str, object] = {}
 

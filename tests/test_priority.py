@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 from findcode.config import Settings
+from findcode.embedder import Embedder
 from findcode.engine import Engine
+from findcode.priority import lower_this_thread
 from index_support import copy_repo, wait_for
 
 pytestmark = pytest.mark.skipif(
@@ -81,3 +83,28 @@ def test_low_priority_off_keeps_the_old_behaviour(tmp_path: Path):
         normal = (os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), SCHED_OTHER)
         assert embedders and all(v == normal for v in embedders.values()), embedders
         assert engine.indexing_priority == "normal"
+
+
+def test_every_lane_of_a_call_runs_at_its_callers_priority(model_path: Path):
+    """A call shares its batches out to threads it starts (the embedder's lanes): started by a
+    lowered thread, they are lowered too, and /proc would not show them once they end."""
+    embedder = Embedder(model_path, threads=2)
+    seen: dict[int, tuple[int, int]] = {}
+    decode = embedder._decode
+
+    def watched(lane, *args) -> None:
+        tid = threading.get_native_id()
+        seen[tid] = (os.getpriority(os.PRIO_PROCESS, tid), os.sched_getscheduler(tid))
+        decode(lane, *args)
+
+    embedder._decode = watched  # type: ignore[method-assign]
+
+    def lowered() -> None:
+        lower_this_thread()
+        embedder.embed_documents([f"def f{i}(x):\n    return x * {i}" * 9 for i in range(16)])
+
+    worker = threading.Thread(target=lowered)
+    worker.start()
+    worker.join()
+    embedder.close()
+    assert len(seen) == 2 and set(seen.values()) == {(19, SCHED_IDLE)}, seen

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import hashlib
 import logging
 import os
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import gguf
@@ -48,6 +49,12 @@ _POOLING = {"last": llama_cpp.LLAMA_POOLING_TYPE_LAST}
 # Symbols per call from the indexer. A query waits for at most one call: ~16 symbols is a few
 # tenths of a second on two cores with the default model, while larger calls gain little speed.
 DOCUMENTS_PER_CALL = 16
+# Contexts that decode a call's batches side by side, one thread each (Embedder's lanes). A
+# small model's steps are too small to split well across threads, and the threads of one context
+# wait for each other at each of a batch's ~150 steps: on two cores, two one-thread contexts
+# embed ~1.15x faster than one two-thread context (bench/cold_bench.py). A lane costs ~9 MB (its
+# compute buffer); past this many, lanes share the threads.
+MAX_LANES = 8
 # ggml's levels: 1 debug, 2 info, 3 warn, 4 error, 5 "continue the previous line".
 _LOG_LEVELS = {3: logging.WARNING, 4: logging.ERROR}
 
@@ -130,6 +137,25 @@ def _file_digest(path: Path, size: int) -> str:
     return sha.hexdigest()
 
 
+class _Lane:
+    """One llama.cpp context and its batch: a call's batches decode on several lanes at once."""
+
+    def __init__(self, ctx: ctypes.c_void_p, budget: int, threads: int) -> None:
+        self.ctx = ctx
+        self.memory = llama_cpp.llama_get_memory(ctx)
+        self.batch: llama_cpp.llama_batch = llama_cpp.llama_batch_init(budget, 0, 1)
+        self.threads = threads
+
+    def use_threads(self, threads: int) -> None:
+        if threads != self.threads:
+            llama_cpp.llama_set_n_threads(self.ctx, threads, threads)
+            self.threads = threads
+
+    def free(self) -> None:
+        llama_cpp.llama_batch_free(self.batch)
+        llama_cpp.llama_free(self.ctx)
+
+
 class Embedder:
     """A loaded GGUF embedding model. Thread-safe: each call holds an internal lock."""
 
@@ -141,17 +167,19 @@ class Embedder:
         dims: int | None = None,
         max_tokens: int | None = None,
         batch_tokens: int | None = None,
+        lanes: int = MAX_LANES,
     ) -> None:
-        """`max_tokens` cuts each text there instead of at the length the GGUF states, and
-        `batch_tokens` sets the tokens decoded together (at least `max_tokens`): the benchmarks
-        of the cut and of the batch shape use them (bench/cold_bench.py, bench/quality)."""
+        """`max_tokens` cuts each text there instead of at the length the GGUF states,
+        `batch_tokens` sets the tokens decoded together (at least `max_tokens`), and `lanes` the
+        most contexts a call uses (1: every thread on one): the benchmarks of the cut, of the
+        batch shape and of the lanes use them (bench/cold_bench.py, bench/quality)."""
         self.path = Path(model_path)
         self.location = str(self.path)
         self.documents_per_call = DOCUMENTS_PER_CALL
         self._lock = threading.Lock()
         self._model: ctypes.c_void_p | None = None
-        self._ctx: ctypes.c_void_p | None = None
-        self._batch: llama_cpp.llama_batch | None = None
+        self._lanes: list[_Lane] = []
+        self._max_lanes = max(1, lanes)
         self._check_file()
         _init_backend()
 
@@ -217,14 +245,12 @@ class Embedder:
             llama_cpp.llama_vocab_type(self._vocab) == llama_cpp.LLAMA_VOCAB_TYPE_WPM
         )
         self.threads = threads or usable_cores()
-        self._ctx = self._new_context(pooling_type, self.threads)
+        self._pooling_type = pooling_type
         # llama.cpp asks after each step of a batch whether to give it up (`interrupt`). The
         # callback takes the GIL for a moment per step: a few microseconds, ~150 steps a batch.
         self._interrupted = False
         self._abort = llama_cpp.ggml_abort_callback(self._abort_now)
-        llama_cpp.llama_set_abort_callback(self._ctx, self._abort, None)
-        self._memory = llama_cpp.llama_get_memory(self._ctx)
-        self._batch = llama_cpp.llama_batch_init(self._budget, 0, 1)
+        self._add_lane()  # the first now, so that a model llama.cpp cannot run fails here
         self._specials = self._tokenize("", special=True)
         self._n_prefix = 1 if llama_cpp.llama_vocab_get_add_bos(self._vocab) else 0
 
@@ -241,7 +267,13 @@ class Embedder:
         if magic != b"GGUF":
             raise ModelError(f"{self.path} is not a GGUF file (it does not start with 'GGUF')")
 
-    def _new_context(self, pooling_type: int, threads: int) -> ctypes.c_void_p:
+    def _add_lane(self) -> _Lane:
+        lane = _Lane(self._new_context(), self._budget, self.threads)
+        llama_cpp.llama_set_abort_callback(lane.ctx, self._abort, None)
+        self._lanes.append(lane)
+        return lane
+
+    def _new_context(self) -> ctypes.c_void_p:
         params = llama_cpp.llama_context_default_params()
         params.n_ctx = self._budget
         # One micro-batch per batch: non-causal attention asserts that a sequence is never
@@ -250,9 +282,9 @@ class Embedder:
         params.n_ubatch = self._budget
         params.n_seq_max = MAX_SEQUENCES
         params.embeddings = True
-        params.pooling_type = pooling_type
+        params.pooling_type = self._pooling_type
         params.kv_unified = True  # causal models: sequences share the cache, any length mix fits
-        params.n_threads = params.n_threads_batch = threads
+        params.n_threads = params.n_threads_batch = self.threads
         params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
         ctx = llama_cpp.llama_init_from_model(self._model, params)
         if not ctx:
@@ -279,12 +311,9 @@ class Embedder:
     def close(self) -> None:
         """Free llama.cpp's memory now rather than whenever the object is collected."""
         with self._lock:
-            if self._batch is not None:
-                llama_cpp.llama_batch_free(self._batch)
-                self._batch = None
-            if self._ctx:
-                llama_cpp.llama_free(self._ctx)
-                self._ctx = None
+            for lane in self._lanes:
+                lane.free()
+            self._lanes.clear()
             if self._model:
                 llama_cpp.llama_model_free(self._model)
                 self._model = None
@@ -306,12 +335,10 @@ class Embedder:
             self._interrupted = True
 
     def set_threads(self, threads: int) -> None:
-        """Compute threads from the next batch on: the indexer adapts them to the machine's
-        load (load.py). Threads a smaller count leaves unused sleep in llama.cpp's pool."""
+        """Compute threads from the next call on: the indexer adapts them to the machine's
+        load (load.py)."""
         with self._lock:
-            if self._ctx and threads != self.threads:
-                llama_cpp.llama_set_n_threads(self._ctx, threads, threads)
-                self.threads = threads
+            self.threads = max(1, threads)
 
     # -- tokens
 
@@ -360,29 +387,67 @@ class Embedder:
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
-            if not self._ctx or self._batch is None:
+            if not self._lanes:
                 raise ModelError(f"the embedder for {self.path} is closed")
             self._interrupted = _aborting.now = False
             out = np.zeros((len(texts), self.dims), dtype=np.float32)
             sequences = [self._token_ids(t) for t in texts]
-            # Similar lengths together: fewer wasted cross-sequence attention cells per batch.
-            order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
-            batch: list[int] = []
-            used = 0
-            for index in order:
-                length = len(sequences[index])
-                if batch and (used + length > self._budget or len(batch) == MAX_SEQUENCES):
-                    self._decode(batch, sequences, out)
-                    batch, used = [], 0
-                batch.append(index)
-                used += length
-            if batch:
-                self._decode(batch, sequences, out)
+            lengths = [len(ids) for ids in sequences]
+            # One batch (a query) goes to one context with every thread on it.
+            count = 1 if sum(lengths) <= self._budget else min(self._max_lanes, self.threads)
+            self._decode_on_lanes(_shares(lengths, count), sequences, out)
             return out
 
-    def _decode(self, indices: list[int], sequences: list[list[int]], out: np.ndarray) -> None:
-        batch = self._batch
-        assert batch is not None, "_embed checks the embedder is open"
+    def _decode_on_lanes(
+        self, shares: list[list[int]], sequences: list[list[int]], out: np.ndarray
+    ) -> None:
+        """Each share on a lane of its own, the threads split between them. The caller decodes
+        the first share, and a thread it starts each other: threads inherit their creator's OS
+        priority (the indexer's is the lowest, a query's normal)."""
+        while len(self._lanes) < len(shares):
+            self._add_lane()
+        lanes = self._lanes[: len(shares)]
+        for number, lane in enumerate(lanes):
+            lane.use_threads(self.threads // len(lanes) + (number < self.threads % len(lanes)))
+        jobs = [
+            functools.partial(self._decode_share, lane, share, sequences, out)
+            for lane, share in zip(lanes, shares, strict=True)
+        ]
+        failures: list[Exception] = []
+        # Daemons, like the indexer thread that starts them: a server's exit does not wait for
+        # a batch at idle priority.
+        helpers = [
+            threading.Thread(target=_run, args=(job, failures), daemon=True) for job in jobs[1:]
+        ]
+        for helper in helpers:
+            helper.start()
+        _run(jobs[0], failures)
+        for helper in helpers:
+            helper.join()
+        if failures:
+            raise failures[0]
+
+    def _decode_share(
+        self, lane: _Lane, indices: list[int], sequences: list[list[int]], out: np.ndarray
+    ) -> None:
+        """Decode these sequences on one lane, in batches of similar lengths: fewer wasted
+        cross-sequence attention cells per batch."""
+        batch: list[int] = []
+        used = 0
+        for index in sorted(indices, key=lambda i: len(sequences[i])):
+            length = len(sequences[index])
+            if batch and (used + length > self._budget or len(batch) == MAX_SEQUENCES):
+                self._decode(lane, batch, sequences, out)
+                batch, used = [], 0
+            batch.append(index)
+            used += length
+        if batch:
+            self._decode(lane, batch, sequences, out)
+
+    def _decode(
+        self, lane: _Lane, indices: list[int], sequences: list[list[int]], out: np.ndarray
+    ) -> None:
+        batch = lane.batch
         n = 0
         for seq, index in enumerate(indices):
             for pos, token in enumerate(sequences[index]):
@@ -394,18 +459,38 @@ class Embedder:
                 batch.logits[n] = True
                 n += 1
         batch.n_tokens = n
-        if self._memory:
-            llama_cpp.llama_memory_clear(self._memory, True)
-        status = llama_cpp.llama_decode(self._ctx, batch)
+        if lane.memory:
+            llama_cpp.llama_memory_clear(lane.memory, True)
+        status = llama_cpp.llama_decode(lane.ctx, batch)
         if status == 2 and self._interrupted:  # llama.cpp's "aborted"
             raise ModelError(f"embedding with {self.path} was interrupted")
         if status != 0:
             raise ModelError(f"llama.cpp failed to embed a batch with {self.path} ({status=})")
         for seq, index in enumerate(indices):
-            pointer = llama_cpp.llama_get_embeddings_seq(self._ctx, seq)
+            pointer = llama_cpp.llama_get_embeddings_seq(lane.ctx, seq)
             vector = np.ctypeslib.as_array(pointer, shape=(self._n_embd,))[: self.dims]
             norm = float(np.linalg.norm(vector))
             out[index] = vector / norm if norm > 0 else vector
+
+
+def _run(job: Callable[[], None], failures: list[Exception]) -> None:
+    """Run a lane's job, keeping its error for the caller to raise once every lane is done."""
+    try:
+        job()
+    except Exception as error:
+        failures.append(error)
+
+
+def _shares(lengths: list[int], count: int) -> list[list[int]]:
+    """Indices into `lengths`, split into at most `count` shares of nearly equal total length
+    (each longest one to the lightest share), so that lanes finish together."""
+    shares: list[list[int]] = [[] for _ in range(count)]
+    loads = [0] * count
+    for index in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        lightest = loads.index(min(loads))
+        shares[lightest].append(index)
+        loads[lightest] += lengths[index]
+    return [share for share in shares if share] or [[]]
 
 
 def _file_type_name(value: str | None) -> str:

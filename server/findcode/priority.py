@@ -3,10 +3,11 @@
 Per thread, not per process: queries are embedded on the server's own threads and must keep
 their normal priority. On Linux a thread's nice value and scheduling policy are its own, and
 every thread it creates inherits them; llama.cpp's compute threads (an OpenMP team in this
-build, one team per calling thread) are created by the indexer thread on its first batch, so
-lowering that thread before it embeds lowers all of them (tests/test_priority.py reads /proc to
-check). SCHED_IDLE runs a thread only on a core nothing else wants; nice 19 is the fallback
-where SCHED_IDLE is refused.
+build, one team per calling thread) are created by the indexer thread on its first batch, and
+the embedder's lane threads by the thread that calls it (embedder.py), so lowering the indexer
+thread before it embeds lowers all of them (tests/test_priority.py checks both). SCHED_IDLE
+runs a thread only on a core nothing else wants; nice 19 is the fallback where SCHED_IDLE is
+refused.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import sys
 import threading
 
 NICE = 19
-# Windows: THREAD_PRIORITY_IDLE. Its OpenMP workers do not inherit a thread's priority, so
-# there only the indexer's own thread is lowered (the default adaptive thread count is what
-# keeps the others from crowding a busy machine).
+# Windows: THREAD_PRIORITY_IDLE. Its OpenMP workers and the embedder's lane threads do not
+# inherit a thread's priority, so there only the indexer's own thread is lowered (the default
+# adaptive thread count is what keeps the others from crowding a busy machine).
 _THREAD_PRIORITY_IDLE = -15
 # macOS: QOS_CLASS_BACKGROUND, which threads created afterwards inherit.
 _QOS_CLASS_BACKGROUND = 0x09
