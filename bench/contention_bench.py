@@ -11,7 +11,8 @@ its iterations) and measures both sides, each against itself alone, in one run:
 - findcode's indexing throughput beside it / its throughput alone (budget >= 0.40)
 
 for findcode as it is now (idle OS priority, threads following the load) and, as the baseline in
-the same run, the old behaviour (normal priority, a fixed 2 threads). The tree is a copy of
+the same run, the old behaviour (normal priority, a fixed 2 threads on one llama.cpp context:
+before the embedder's lanes). The tree is a copy of
 stdlib modules holding --symbols symbols (bench.index_bench.build_tree), indexed from scratch
 with the real default model each time. The competitor's solo speed is measured before and after
 the findcode runs, and their mean is the reference. The machine's load average is printed
@@ -21,6 +22,7 @@ beside the figures: on a shared machine they are noisy, so rerun it quiet.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -32,8 +34,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from findcode.config import Settings
-from findcode.embedder import usable_cores
+from findcode.embedder import Embedder, usable_cores
 from findcode.engine import Engine
+from findcode.model import resolve_model_path
 
 from bench.index_bench import build_tree
 
@@ -54,9 +57,10 @@ while True:
     for _ in range(10000):
         count += 1
 """
-MODES = {
-    "new": Settings(watch=False),  # low priority, adaptive threads: the defaults
-    "old": Settings(watch=False, low_priority=False, threads=2),
+# Each mode's settings, and its embedder's lanes (None: the default).
+MODES: dict[str, tuple[Settings, int | None]] = {
+    "new": (Settings(watch=False), None),  # low priority, adaptive threads: the defaults
+    "old": (Settings(watch=False, low_priority=False, threads=2), 1),
 }
 
 
@@ -106,7 +110,7 @@ def competitor_alone(seconds: float) -> float:
 def index_once(
     tree: Path,
     work: Path,
-    settings: Settings,
+    mode: tuple[Settings, int | None],
     limit_s: float,
     measured: Callable[[], None] = lambda: None,
 ) -> dict[str, object]:
@@ -123,9 +127,18 @@ def index_once(
         if engines:
             threads_seen.add(engines[0].embedder.threads)
 
-    engine = Engine([tree], settings.replace(index_dir=index_dir), on_progress=progress)
+    settings, lanes = mode
+    embedder = None
+    if lanes is not None:  # an embedder of the bench's own, which the engine does not adapt
+        path = resolve_model_path(settings.model)
+        embedder = Embedder(path, threads=settings.threads, lanes=lanes)
+    engine = Engine(
+        [tree], settings.replace(index_dir=index_dir), on_progress=progress, embedder=embedder
+    )
     engines.append(engine)
-    with engine:  # the model loads in start(); the clock starts with the walk
+    # The engine stops before its embedder closes; the model loads in start(), and the clock
+    # starts with the walk.
+    with contextlib.closing(embedder) if embedder else contextlib.nullcontext(), engine:
         started = time.monotonic()
         finished = engine.wait_idle(limit_s)
         seconds = time.monotonic() - started
@@ -149,11 +162,11 @@ def run(symbols: int, competitor_s: float, limit_s: float, work: Path) -> dict[s
     solo_before = competitor_alone(competitor_s)
     say(f"competitor alone: {solo_before:,.0f} iterations/s")
     figures: dict[str, object] = {"cores": usable_cores(), "symbols": count, "files": files}
-    for mode, settings in MODES.items():
-        alone = index_once(tree, work, settings, limit_s)
+    for mode, setup in MODES.items():
+        alone = index_once(tree, work, setup, limit_s)
         say(f"{mode}: findcode alone {alone['rate']:.1f} symbols/s ({alone['seconds']} s)")
         with Competitor() as competitor:
-            together = index_once(tree, work, settings, limit_s, competitor.stop)
+            together = index_once(tree, work, setup, limit_s, competitor.stop)
             beside = competitor.rate()
         say(
             f"{mode}: findcode beside it {together['rate']:.1f} symbols/s, "
