@@ -12,11 +12,11 @@ its iterations) and measures both sides, each against itself alone, in one run:
 
 for findcode as it is now (idle OS priority, threads following the load) and, as the baseline in
 the same run, the old behaviour (normal priority, a fixed 2 threads on one llama.cpp context:
-before the embedder's lanes). The tree is a copy of
-stdlib modules holding --symbols symbols (bench.index_bench.build_tree), indexed from scratch
-with the real default model each time. The competitor's solo speed is measured before and after
-the findcode runs, and their mean is the reference. The machine's load average is printed
-beside the figures: on a shared machine they are noisy, so rerun it quiet.
+before the embedder's lanes). The tree is a copy of stdlib modules holding --symbols symbols
+(bench.index_bench.build_tree), indexed from scratch with the real default model each time. The
+competitor's solo speed is measured before and after the findcode runs, and their mean is the
+reference. The machine's load average is printed beside the figures: on a shared machine they
+are noisy, so rerun it quiet.
 """
 
 from __future__ import annotations

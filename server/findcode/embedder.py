@@ -172,7 +172,8 @@ class Embedder:
         """`max_tokens` cuts each text there instead of at the length the GGUF states,
         `batch_tokens` sets the tokens decoded together (at least `max_tokens`), and `lanes` the
         most contexts a call uses (1: every thread on one): the benchmarks of the cut, of the
-        batch shape and of the lanes use them (bench/cold_bench.py, bench/quality)."""
+        batch shape and of the lanes use them (bench/cold_bench.py, bench/quality,
+        bench/contention_bench.py)."""
         self.path = Path(model_path)
         self.location = str(self.path)
         self.documents_per_call = DOCUMENTS_PER_CALL
@@ -248,6 +249,8 @@ class Embedder:
         self._pooling_type = pooling_type
         # llama.cpp asks after each step of a batch whether to give it up (`interrupt`). The
         # callback takes the GIL for a moment per step: a few microseconds, ~150 steps a batch.
+        # Two lanes' callbacks contend for it: two one-thread contexts embedded ~5% faster
+        # without one, which a stop that must not wait for a batch is worth.
         self._interrupted = False
         self._abort = llama_cpp.ggml_abort_callback(self._abort_now)
         self._add_lane()  # the first now, so that a model llama.cpp cannot run fails here
