@@ -71,7 +71,8 @@ def test_kill_9_at_random_points_then_resume_equals_a_clean_index(tmp_path, embe
             index_command(repo, index_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         time.sleep(rng.uniform(0.4, 1.8))
-        if process.poll() is None:
+        finished = process.poll() is not None  # indexed everything before the kill came
+        if not finished:
             killed += 1
             process.send_signal(signal.SIGKILL)
         process.wait()
@@ -85,8 +86,10 @@ def test_kill_9_at_random_points_then_resume_equals_a_clean_index(tmp_path, embe
                 outcome = engine.search("retry a failed http request", limit=5)
                 assert outcome.took_ms >= 0
                 # On a loaded machine the first few processes may die before storing anything;
-                # once one has stored the repository's symbols, no later kill may lose them.
+                # a finished run has stored the repository's symbols, and no later kill may lose
+                # what one has stored.
                 found = bool(engine.search("levenshtein", mode="lexical").hits)
+                assert found or not finished, f"run {run}: finished without the symbols"
                 assert found or not stored, f"run {run}: a kill lost symbols stored before"
                 stored = found
             finally:
