@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -272,6 +274,28 @@ def test_shares_are_near_equal_and_cover_every_text(lengths: list[int], count: i
 
 
 # --------------------------------------------------------------------------- bad model files
+
+
+def test_a_q8_0_model_embeds_on_every_cpu(model_path: Path) -> None:
+    """minilm (Q8_0) embedded in a process of its own, so that a crash fails this test and not
+    the whole run: with llama.cpp's repacked layouts, CPUs with AMX died in the first decode."""
+    script = (
+        "import sys\n"
+        "from findcode.embedder import Embedder\n"
+        "from findcode.model import ensure_base_model\n"
+        "embedder = Embedder(ensure_base_model('q8_0'), threads=int(sys.argv[1]))\n"
+        "texts = ['def parse_args(argv):\\n    return parser.parse_args(argv)'] * 40\n"
+        "print(embedder.embed_documents(texts).shape)\n"
+    )
+    for threads in (1, 2):
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(threads)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, (threads, done.returncode, done.stderr[-2000:])
+        assert done.stdout.strip() == "(40, 384)"
 
 
 def test_missing_model_file(tmp_path: Path) -> None:
