@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 from pathlib import Path
 
 from bench.quality.corpora import CORPORA, NATURAL_CORPORA, Corpus, by_name
@@ -65,22 +66,35 @@ def download(corpus: Corpus) -> Path:
 def unpack(corpus: Corpus, archive: Path) -> Path:
     """The corpus's source folder, unpacked once per verified archive."""
     dest = SOURCES / corpus.name
-    stamp = dest / ".sha256"
-    if stamp.is_file() and stamp.read_text() == corpus.sha256:
+    if _unpacked(dest, corpus):
         return dest / corpus.subdir
-    # Unpack beside the final folder and rename: an interrupted unpack never looks finished.
-    partial = SOURCES / f"{corpus.name}.partial"
-    for folder in (partial, dest):
-        shutil.rmtree(folder, ignore_errors=True)
-    partial.mkdir(parents=True)
-    if corpus.registry == "deb":
-        subprocess.run(["dpkg-deb", "-x", str(archive), str(partial)], check=True)
-    else:
-        with tarfile.open(archive) as tar:
-            tar.extractall(partial, filter="data")
-    (partial / ".sha256").write_text(corpus.sha256)
-    partial.rename(dest)
+    SOURCES.mkdir(parents=True, exist_ok=True)
+    # Unpack into a folder of this process's own, then rename it into place: an interrupted
+    # unpack never looks finished, and two fetches at once (bench.train mine fetches these
+    # corpora too) never delete or fill each other's folder.
+    partial = Path(tempfile.mkdtemp(dir=SOURCES, prefix=f"{corpus.name}.partial-"))
+    try:
+        if corpus.registry == "deb":
+            subprocess.run(["dpkg-deb", "-x", str(archive), str(partial)], check=True)
+        else:
+            with tarfile.open(archive) as tar:
+                tar.extractall(partial, filter="data")
+        (partial / ".sha256").write_text(corpus.sha256)
+        if not _unpacked(dest, corpus):
+            shutil.rmtree(dest, ignore_errors=True)  # stale: another version, or damaged
+            try:
+                partial.rename(dest)
+            except OSError:
+                if not _unpacked(dest, corpus):  # not another fetch finishing first
+                    raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
     return dest / corpus.subdir
+
+
+def _unpacked(dest: Path, corpus: Corpus) -> bool:
+    stamp = dest / ".sha256"
+    return stamp.is_file() and stamp.read_text() == corpus.sha256
 
 
 def fetch(corpus: Corpus) -> Path:
