@@ -8,6 +8,8 @@
     python -m bench.train pack [training options] [--bundle DIR]   for an accelerator (bundle.py)
     python -m bench.train unpack --chunks DIR --run NAME [--variant NAME]
     python -m bench.train soup --run NAME --from RUN --from RUN ...   a mean of runs (soup.py)
+    python -m bench.train from-gguf --run NAME [--gguf FILE]   a GGUF (default: the shipped
+        model) as run NAME's final model, which `--start NAME` continues (from_gguf.py)
 
 Training options (--rows, --batch-size, ...) default to the recipe's TrainConfig; a run keeps
 the options it started with, and a later start with the same ones resumes it. Threads default
@@ -22,16 +24,19 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from findcode.model import installed_source, packaged_model
+
 from bench.train import CACHE, RUN_DIR
 from bench.train.bundle import trained_config, weights_prefix
 from bench.train.export import export
 from bench.train.fit import TrainConfig
+from bench.train.from_gguf import weights_from_gguf
 from bench.train.mine import load_records, mine_all
 from bench.train.soup import soup
 from bench.train.sources import SOURCES, by_name
 from bench.train.train import final_folder, measure, pack_for_accelerator, train, unpack_run
 
-STEPS = ("all", "mine", "measure", "train", "export", "pack", "unpack", "soup")
+STEPS = ("all", "mine", "measure", "train", "export", "pack", "unpack", "soup", "from-gguf")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -51,6 +56,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--from", dest="runs", action="append", default=[], help="soup: a run to mix in"
     )
+    parser.add_argument("--gguf", type=Path, help="from-gguf: the GGUF (default: the shipped)")
     parser.add_argument(
         "--variant", help="unpack: this variant of a sweep (sweep.py), not a single run"
     )
@@ -86,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.step == "soup":
         log(f"soup: {soup([final_folder(run) for run in args.runs], final_folder(args.run))}")
+        return 0
+    if args.step == "from-gguf":
+        model = args.gguf or packaged_model()
+        written = weights_from_gguf(model, installed_source().location, final_folder(args.run))
+        log(f"from-gguf: {model} as {written}")
         return 0
     records = load_records(SOURCES)
     if args.step == "pack":

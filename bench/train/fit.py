@@ -9,7 +9,8 @@ The loss is MultipleNegativesRankingLoss: each query must score its own function
 other function in the batch and above every batch row's bm25 hard negative (negatives.py), so
 a batch of B rows gives each query 2B-1 wrong answers at the cost of B. Batches never hold the
 same text twice (a duplicate would be a "wrong" answer that is right). With `anchor_weight`
-the loss also holds the embeddings near the base model's (ranking_loss).
+the loss also holds the embeddings near the base model's, and with `teacher_weight` it also
+learns a larger model's ranking of the same batch (ranking_loss).
 
 Everything that shapes a run is written to <run>/config.json; a second start with the same
 settings resumes from the newest checkpoint (the trainer restores weights, optimizer,
@@ -53,6 +54,9 @@ class TrainConfig:
     frozen_layers: int = 2  # the embeddings and this many lower encoder layers
     layers: int = 6  # encoder layers kept, the lower ones: a shallower model embeds faster
     anchor_weight: float = 0.0  # how strongly embeddings are held near the base's (0: not)
+    start: str = ""  # a run whose final model training continues ("": the base package)
+    teacher: str = ""  # a larger sentence-transformers model's folder, for teacher_weight
+    teacher_weight: float = 0.0  # how strongly the teacher's in-batch ranking is learned
     rest_share: float = 0.0  # rows whose documents keep the rest of their doc (data.py)
     learning_rate: float = 5e-5
     warmup_fraction: float = 0.1
@@ -84,14 +88,19 @@ def fit(
     threads: int,
     stop_after: int | None = None,
     deadline: float | None = None,
+    teacher: Any = None,
     log: Callable[[str], None] = print,
 ) -> Path | None:
     """Train (or resume) in `folder` from the base model in `base`; the final model's folder
     (written in the base's layout), or None when stopped early by `stop_after`.
 
     `deadline` (a time.monotonic() value) is for a lent machine that will be taken back: at
-    that time training ends where it is and the model so far is the result.
+    that time training ends where it is and the model so far is the result. `teacher`: the
+    teacher's unit vectors of every row's columns (teacher.py), where config.teacher_weight
+    is set.
     """
+    if bool(config.teacher_weight) != (teacher is not None):
+        raise ValueError("teacher vectors are needed exactly when teacher_weight is set")
     _check_config(folder, config)
     if (final / "model.safetensors").is_file():
         log(f"train: trained already: {final}")
@@ -134,14 +143,18 @@ def fit(
         # The bar for a person at a terminal; a log file gets the plain lines of Progress.
         disable_tqdm=not sys.stderr.isatty(),
     )
-    dataset = Dataset.from_dict(
-        {column: [row[column] for row in rows] for column in ("anchor", "positive", "negative")}
-    )
+    columns: dict[str, list] = {
+        column: [row[column] for row in rows] for column in ("anchor", "positive", "negative")
+    }
+    if teacher is not None:
+        # The row's number, which the loss looks the teacher's vectors up by. The trainer hands
+        # a "label" column to the loss untokenized, and batching ignores it.
+        columns["label"] = list(range(len(rows)))
     trainer = SentenceTransformerTrainer(
         model=model,
         args=args,
-        train_dataset=dataset,
-        loss=ranking_loss(model, config, base, torch),
+        train_dataset=Dataset.from_dict(columns),
+        loss=ranking_loss(model, config, base, torch, teacher),
         evaluator=evaluator,
         callbacks=[_progress_callback(log, stop_after, deadline)],
     )
@@ -190,41 +203,73 @@ def save_in_base_layout(model: Any, dest: Path, base: Path, torch: Any) -> Path:
     return dest
 
 
-def ranking_loss(model: Any, config: TrainConfig, base: Path, torch: Any) -> Any:
-    """MultipleNegativesRankingLoss, plus, when config.anchor_weight is set, the embeddings'
-    drift from the base model's (1 - cosine, every column) times that weight.
+def ranking_loss(
+    model: Any, config: TrainConfig, base: Path, torch: Any, teacher: Any = None
+) -> Any:
+    """MultipleNegativesRankingLoss, plus two optional terms, each times its weight:
 
-    Training on docs against code teaches code, and costs what the base already did well:
-    questions that paraphrase, code that keeps its docs (bench/quality's natural table). The
-    anchor lets the model move only where moving pays for the ranking.
+    - config.anchor_weight: the embeddings' drift from the base model's (1 - cosine, every
+      column). Training on docs against code teaches code, and costs what the base already did
+      well: questions that paraphrase, code that keeps its docs (bench/quality's natural
+      table). The anchor lets the model move only where moving pays for the ranking.
+    - config.teacher_weight: KL(teacher's in-batch ranking || the model's): each query's
+      softmax over the batch's documents, both at the ranking loss's scale, the teacher's from
+      its vectors of the batch's rows (`teacher`, indexed by the rows' numbers, which arrive as
+      the labels). A model five times the size reads developers' questions better
+      (bench/results/training_sweep.md); this passes on how it ranks, not just what is first.
     """
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.base.losses.merged_forward import embed_columns
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
-    if not config.anchor_weight:
+    if not config.anchor_weight and not config.teacher_weight:
         return MultipleNegativesRankingLoss(model)
-    teacher = SentenceTransformer(str(base), device=model.device)
-    teacher.to(torch.float32)  # as the model: a bundle's base is float16
-    teacher.max_seq_length = config.max_seq_length
-    teacher.eval()
-    for parameter in teacher.parameters():
-        parameter.requires_grad = False
+    anchor = None
+    if config.anchor_weight:
+        anchor = SentenceTransformer(str(base), device=model.device)
+        anchor.to(torch.float32)  # as the model: a bundle's base is float16
+        anchor.max_seq_length = config.max_seq_length
+        anchor.eval()
+        for parameter in anchor.parameters():
+            parameter.requires_grad = False
+    targets = None if teacher is None else torch.from_numpy(teacher)
+    functional = torch.nn.functional
 
-    class AnchoredRankingLoss(MultipleNegativesRankingLoss):
+    class GuidedRankingLoss(MultipleNegativesRankingLoss):
         def forward(self, sentence_features: Any, labels: Any) -> Any:
             features = list(sentence_features)
             embeddings = embed_columns(self.model, features)
-            ranking = self.compute_loss_from_embeddings(embeddings, labels)
-            with torch.no_grad():
-                targets = embed_columns(teacher, features)
-            drift = sum(
-                (1 - torch.nn.functional.cosine_similarity(ours, theirs.to(ours.dtype))).mean()
-                for ours, theirs in zip(embeddings, targets, strict=True)
-            ) / len(features)
-            return ranking + config.anchor_weight * drift
+            loss = self.compute_loss_from_embeddings(embeddings, labels)
+            if anchor is not None:
+                with torch.no_grad():
+                    fixed = embed_columns(anchor, features)
+                drift = sum(
+                    (1 - functional.cosine_similarity(ours, theirs.to(ours.dtype))).mean()
+                    for ours, theirs in zip(embeddings, fixed, strict=True)
+                ) / len(features)
+                loss = loss + config.anchor_weight * drift
+            if targets is not None:
+                wanted = targets[labels.cpu()].to(embeddings[0].device, embeddings[0].dtype)
+                ours = self.scale * in_batch_scores(embeddings, torch)
+                theirs = self.scale * in_batch_scores(wanted.unbind(1), torch)
+                kl = functional.kl_div(
+                    functional.log_softmax(ours, dim=1),
+                    functional.log_softmax(theirs, dim=1),
+                    log_target=True,
+                    reduction="batchmean",
+                )
+                loss = loss + config.teacher_weight * kl
+            return loss
 
-    return AnchoredRankingLoss(model)
+    return GuidedRankingLoss(model)
+
+
+def in_batch_scores(columns: Sequence[Any], torch: Any) -> Any:
+    """Cosines of each query (the first column) with every document of the batch (the other
+    columns, one after the other): the matrix the ranking loss ranks."""
+    queries = torch.nn.functional.normalize(columns[0], dim=-1)
+    documents = torch.nn.functional.normalize(torch.cat(list(columns[1:])), dim=-1)
+    return queries @ documents.T
 
 
 def copy_base_files(base: Path, dest: Path, layers: int | None = None) -> None:

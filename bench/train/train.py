@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 from findcode.model import installed_source
 
 from bench.train import RUN_DIR, bundle
@@ -32,6 +33,7 @@ from bench.train.fit import (
     ranking_loss,
 )
 from bench.train.proxy import quality_task
+from bench.train.teacher import teacher_vectors
 
 
 def run_folder(name: str) -> Path:
@@ -42,6 +44,30 @@ def run_folder(name: str) -> Path:
 def final_folder(name: str) -> Path:
     """The trained model, in the base package's layout (what the converter reads)."""
     return run_folder(name) / "final"
+
+
+def start_folder(config: TrainConfig) -> Path:
+    """The model a run starts from: the base package, or the final model of `config.start`."""
+    if not config.start:
+        return installed_source().location
+    folder = final_folder(config.start)
+    if not (folder / "model.safetensors").is_file():
+        raise SystemExit(
+            f"start: run {config.start!r} has no final model in {folder} (train it, or write "
+            "the shipped model there: python -m bench.train from-gguf --run NAME)"
+        )
+    return folder
+
+
+def teacher_for(
+    rows: list[dict], config: TrainConfig, threads: int, log: Callable[[str], None]
+) -> np.ndarray | None:
+    """The teacher's vectors of the rows where the config distils, else None."""
+    if not config.teacher_weight:
+        return None
+    if not config.teacher:
+        raise SystemExit("teacher_weight needs --teacher: a sentence-transformers model folder")
+    return teacher_vectors(rows, Path(config.teacher), config.max_seq_length, threads, log)
 
 
 def train(
@@ -64,11 +90,12 @@ def train(
         rows,
         task,
         config,
-        base=installed_source().location,
+        base=start_folder(config),
         folder=run_folder(run),
         final=final_folder(run),
         threads=threads,
         stop_after=stop_after,
+        teacher=teacher_for(rows, config, threads, log),
         log=log,
     )
 
@@ -76,21 +103,23 @@ def train(
 def measure(records: list[dict], config: TrainConfig, *, steps: int, threads: int) -> float:
     """Seconds per training step of this configuration (forward, backward, optimizer)."""
     torch = import_training(threads)
-    wanted = max(config.rows, steps * config.batch_size)
+    wanted = max(config.rows, (steps + 1) * config.batch_size)
     rows = training_rows(records, wanted, config.seed, print, config.rest_share)
-    base = installed_source().location
+    rows = rows[: (steps + 1) * config.batch_size]
+    base = start_folder(config)
     model = base_model(config, base, torch)
-    loss = ranking_loss(model, config, base, torch)
+    loss = ranking_loss(model, config, base, torch, teacher_for(rows, config, threads, print))
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
     timings = []
     for step in range(steps + 1):
-        batch = rows[step * config.batch_size : (step + 1) * config.batch_size]
+        numbers = range(step * config.batch_size, (step + 1) * config.batch_size)
+        batch = [rows[number] for number in numbers]
         started = time.perf_counter()
         features = [
             on_device(model.preprocess([row[column] for row in batch]), model.device)
             for column in ("anchor", "positive", "negative")
         ]
-        value = loss(features, None)
+        value = loss(features, torch.tensor(numbers))
         value.backward()
         optimizer.step()
         optimizer.zero_grad()
@@ -103,6 +132,10 @@ def pack_for_accelerator(
     records: list[dict], config: TrainConfig, dest: Path, log: Callable[[str], None] = print
 ) -> Path:
     """The run's rows, validation task and base weights as a bundle (bundle.py)."""
+    if config.teacher_weight or config.start:
+        # A teacher's vectors of every row (a few hundred MB) would not fit a lent machine's
+        # transfer, and a start other than the base is not the bundle's base.
+        raise SystemExit("pack: a bundle trains from the base without a teacher")
     rows = training_rows(records, config.rows, config.seed, log, config.rest_share)
     log(f"pack: {len(rows)} rows {json.dumps(describe(rows))}")
     task = validation(records, config.val_queries, config.val_corpus, config.seed)
