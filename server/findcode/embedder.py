@@ -188,7 +188,7 @@ class Embedder:
         params.n_gpu_layers = 0
         # No repacked weight layouts (llama.cpp's "extra buffer types"): on Intel CPUs with
         # AMX (Sapphire Rapids and later) decoding a Q8_0 BERT with them crashes the process
-        # (seen with llama-cpp-python 0.3.36); F16, the default, is never repacked on x86.
+        # (seen with llama-cpp-python 0.3.36). F16 on AMX loses about a tenth of its speed.
         params.use_extra_bufts = False
         model = llama_cpp.llama_model_load_from_file(os.fsencode(self.path), params)
         if not model:
