@@ -1058,7 +1058,9 @@ class Indexer:
             with self._cond:
                 _count_off(switch.pending, root, len(rows))
                 switch.done[root] = switch.done.get(root, 0) + len(rows)
-            self._emit()
+                last = not any(switch.pending.values())
+            # The last batch is told even within the interval: a switch ends at N/N, not short.
+            self._emit(force=last)
 
     def _finish_switch(self) -> None:
         """The new model has a vector for every symbol: make it the one the store records and
