@@ -35,7 +35,7 @@ def teacher_vectors(
     """The teacher's unit vectors of each row's columns: shape (rows, len(COLUMNS), dim)."""
     from bench.train.fit import import_training
 
-    if not (teacher / "modules.json").is_file():
+    if not all((teacher / name).is_file() for name in ("modules.json", "model.safetensors")):
         raise SystemExit(f"teacher: {teacher} is not a sentence-transformers model folder")
     digest = hashlib.sha256()
     with (teacher / "model.safetensors").open("rb") as weights:
