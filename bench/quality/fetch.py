@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.quality.corpora import CORPORA, NATURAL_CORPORA, Corpus, by_name
@@ -65,36 +66,47 @@ def download(corpus: Corpus) -> Path:
 
 def unpack(corpus: Corpus, archive: Path) -> Path:
     """The corpus's source folder, unpacked once per verified archive."""
-    dest = SOURCES / corpus.name
-    if _unpacked(dest, corpus):
-        return dest / corpus.subdir
-    SOURCES.mkdir(parents=True, exist_ok=True)
-    # Unpack into a folder of this process's own, then rename it into place: an interrupted
-    # unpack never looks finished, and two fetches at once (bench.train mine fetches these
-    # corpora too) never delete or fill each other's folder.
-    partial = Path(tempfile.mkdtemp(dir=SOURCES, prefix=f"{corpus.name}.partial-"))
-    try:
+
+    def extract(folder: Path) -> None:
         if corpus.registry == "deb":
-            subprocess.run(["dpkg-deb", "-x", str(archive), str(partial)], check=True)
+            subprocess.run(["dpkg-deb", "-x", str(archive), str(folder)], check=True)
         else:
             with tarfile.open(archive) as tar:
-                tar.extractall(partial, filter="data")
-        (partial / ".sha256").write_text(corpus.sha256)
-        if not _unpacked(dest, corpus):
+                tar.extractall(folder, filter="data")
+
+    unpack_once(SOURCES / corpus.name, corpus.sha256, extract)
+    return SOURCES / corpus.name / corpus.subdir
+
+
+def unpack_once(dest: Path, digest: str, extract: Callable[[Path], None]) -> None:
+    """`extract` into `dest`, unless `dest` already holds what the archive of `digest` gave.
+
+    It extracts into a folder of this process's own, stamps it and renames it into place: an
+    interrupted unpack never looks finished, and two at once (bench.train mine fetches these
+    corpora too) never delete or fill each other's folder; the first to finish is kept.
+    """
+    if unpacked(dest, digest):
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f"{dest.name}.partial-"))
+    try:
+        extract(partial)
+        (partial / ".sha256").write_text(digest)
+        if not unpacked(dest, digest):
             shutil.rmtree(dest, ignore_errors=True)  # stale: another version, or damaged
             try:
                 partial.rename(dest)
             except OSError:
-                if not _unpacked(dest, corpus):  # not another fetch finishing first
+                if not unpacked(dest, digest):  # not another unpack finishing first
                     raise
     finally:
         shutil.rmtree(partial, ignore_errors=True)
-    return dest / corpus.subdir
 
 
-def _unpacked(dest: Path, corpus: Corpus) -> bool:
+def unpacked(dest: Path, digest: str) -> bool:
+    """`dest` holds a whole unpack of the archive whose sha256 is `digest`."""
     stamp = dest / ".sha256"
-    return stamp.is_file() and stamp.read_text() == corpus.sha256
+    return stamp.is_file() and stamp.read_text() == digest
 
 
 def fetch(corpus: Corpus) -> Path:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sysconfig
 import zipfile
@@ -25,7 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from findcode.symbols import language_for_path
 
-from bench.quality.fetch import sha256
+from bench.quality.fetch import sha256, unpack_once, unpacked
 from bench.train import CACHE
 
 DOWNLOADS = CACHE / "downloads"
@@ -219,24 +218,20 @@ def folders(source: Source) -> list[Path]:
 def _unpack_deb(source: Source) -> Path:
     """The package unpacked once per verified .deb (and its inner zip, if any)."""
     dest = UNPACKED / source.name
-    stamp = dest / ".sha256"
-    if stamp.is_file() and stamp.read_text() == source.sha256:
+    if unpacked(dest, source.sha256):
         return dest
     archive = _download_deb(source)
-    # Unpack beside the final folder and rename: an interrupted unpack never looks finished.
-    partial = UNPACKED / f"{source.name}.partial"
-    for folder in (partial, dest):
-        shutil.rmtree(folder, ignore_errors=True)
-    partial.mkdir(parents=True)
-    subprocess.run(["dpkg-deb", "-x", str(archive), str(partial)], check=True)
-    if source.archive_member:
-        inner = partial / source.archive_member
-        with zipfile.ZipFile(inner) as zipped:
-            members = [m for m in zipped.namelist() if m.split("/", 1)[0] in source.roots]
-            zipped.extractall(partial, members)
-        inner.unlink()
-    (partial / ".sha256").write_text(source.sha256)
-    partial.rename(dest)
+
+    def extract(folder: Path) -> None:
+        subprocess.run(["dpkg-deb", "-x", str(archive), str(folder)], check=True)
+        if source.archive_member:
+            inner = folder / source.archive_member
+            with zipfile.ZipFile(inner) as zipped:
+                members = [m for m in zipped.namelist() if m.split("/", 1)[0] in source.roots]
+                zipped.extractall(folder, members)
+            inner.unlink()
+
+    unpack_once(dest, source.sha256, extract)
     return dest
 
 
