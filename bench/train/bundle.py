@@ -27,7 +27,14 @@ from typing import Any
 
 import numpy as np
 
-from bench.train.fit import TrainConfig, Validation, copy_base_files, fit, layer_of
+from bench.train.fit import (
+    TrainConfig,
+    Validation,
+    copy_base_files,
+    fit,
+    layer_of,
+    write_in_base_layout,
+)
 
 CHUNK_BYTES = 15 * 1024 * 1024
 ROW_COLUMNS = ("anchor", "positive", "negative")
@@ -153,7 +160,7 @@ def unpack(
 ) -> Path:
     """A run's final model (float32, base layout) from the chunks save_trained wrote: the
     tensors it left out are the base's, but for the layers `config` leaves out."""
-    from safetensors.numpy import load_file, save_file
+    from safetensors.numpy import load_file
 
     pieces: dict[str, np.ndarray] = {}
     for path in sorted(chunks.glob(f"{prefix}-*.safetensors")):
@@ -167,12 +174,7 @@ def unpack(
         raise SystemExit(f"{chunks}: tensors the base does not have: {sorted(unknown)}")
     tensors.update(trained)
     tensors = {name: array for name, array in tensors.items() if layer_of(name) < config.layers}
-    partial = dest.with_name(dest.name + ".partial")
-    copy_base_files(base, partial, config.layers)
-    save_file(tensors, str(partial / "model.safetensors"), metadata={"format": "pt"})
-    shutil.rmtree(dest, ignore_errors=True)
-    partial.rename(dest)
-    return dest
+    return write_in_base_layout(tensors, dest, base, config.layers)
 
 
 def trained_config(chunks: Path, variant: str | None) -> TrainConfig:

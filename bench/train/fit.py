@@ -181,22 +181,30 @@ def save_in_base_layout(model: Any, dest: Path, base: Path, torch: Any) -> Path:
     the model does not hold keeps the file's tensor list the same (the converter skips it).
     """
     from safetensors.numpy import load_file
-    from safetensors.torch import save_file
 
     base_tensors = load_file(str(base / "model.safetensors"))
     bert = model[0].auto_model
     state = bert.state_dict()
     layers = bert.config.num_hidden_layers
-    partial = dest.with_name(dest.name + ".partial")
-    copy_base_files(base, partial, layers)
     with torch.no_grad():
         tensors = {
-            name: state[name].detach().float().cpu().contiguous()
+            name: state[name].detach().float().cpu().contiguous().numpy()
             if name in state
-            else torch.from_numpy(base_tensors[name])
+            else base_tensors[name]
             for name in sorted(base_tensors)
             if name in state or layer_of(name) < layers
         }
+    return write_in_base_layout(tensors, dest, base, layers)
+
+
+def write_in_base_layout(tensors: dict[str, Any], dest: Path, base: Path, layers: int) -> Path:
+    """`tensors` (numpy arrays) as `dest`'s model.safetensors, beside copies of the files of
+    `base` (a model folder of the same architecture) saying `layers` layers. Written beside
+    `dest` and renamed into place, so an interrupted write never looks like a model."""
+    from safetensors.numpy import save_file
+
+    partial = dest.with_name(dest.name + ".partial")
+    copy_base_files(base, partial, layers)
     save_file(tensors, str(partial / "model.safetensors"), metadata={"format": "pt"})
     shutil.rmtree(dest, ignore_errors=True)
     partial.rename(dest)

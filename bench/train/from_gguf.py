@@ -8,15 +8,14 @@ pooler) come from the base unchanged, as they do in every trained model (fit.py)
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import gguf
 import numpy as np
 from findcode.model import UNUSED_TENSORS
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load_file
 
-from bench.train.fit import copy_base_files, layer_of
+from bench.train.fit import layer_of, write_in_base_layout
 
 
 def weights_from_gguf(model: Path, base: Path, dest: Path) -> Path:
@@ -38,9 +37,4 @@ def weights_from_gguf(model: Path, base: Path, dest: Path) -> Path:
         out[name] = np.asarray(tensor.data, dtype=np.float32).reshape(array.shape)
     if stored:
         raise SystemExit(f"{model} holds tensors the base lacks: {', '.join(sorted(stored))}")
-    partial = dest.with_name(dest.name + ".partial")
-    copy_base_files(base, partial, layers)
-    save_file(out, str(partial / "model.safetensors"), metadata={"format": "pt"})
-    shutil.rmtree(dest, ignore_errors=True)
-    partial.rename(dest)
-    return dest
+    return write_in_base_layout(out, dest, base, layers)

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.train.fit import copy_base_files
+from bench.train.fit import write_in_base_layout
 
 
 def soup(finals: Sequence[Path], dest: Path) -> Path:
     """Write the mean of `finals`' weights (float tensors; the rest from the first) to `dest`."""
-    from safetensors.numpy import load_file, save_file
+    from safetensors.numpy import load_file
 
     if len(finals) < 2:
         raise SystemExit("soup: name at least two runs (--from RUN --from RUN)")
@@ -37,8 +37,4 @@ def soup(finals: Sequence[Path], dest: Path) -> Path:
         else array
         for name, array in models[0].items()
     }
-    partial = dest.with_name(dest.name + ".partial")
-    copy_base_files(finals[0], partial, layers.pop())
-    save_file(mean, str(partial / "model.safetensors"), metadata={"format": "pt"})
-    partial.rename(dest)
-    return dest
+    return write_in_base_layout(mean, dest, finals[0], layers.pop())
