@@ -276,7 +276,7 @@ def test_shares_are_near_equal_and_cover_every_text(lengths: list[int], count: i
 # --------------------------------------------------------------------------- bad model files
 
 
-def test_a_q8_0_model_embeds_on_every_cpu(model_path: Path) -> None:
+def test_a_q8_0_model_embeds_on_every_cpu() -> None:
     """minilm (Q8_0) embedded in a process of its own, so that a crash fails this test and not
     the whole run: with llama.cpp's repacked layouts, CPUs with AMX died in the first decode."""
     script = (

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 from bench.train import teacher
-from bench.train.teacher import COLUMNS, cached_vectors
+from bench.train.fit import ROW_COLUMNS
+from bench.train.teacher import cached_vectors
 
 
 def _rows(count: int) -> list[dict]:
-    return [{column: f"{column} {number}" for column in COLUMNS} for number in range(count)]
+    return [{column: f"{column} {number}" for column in ROW_COLUMNS} for number in range(count)]
 
 
 class StandInEncoder:
@@ -29,7 +30,7 @@ class StandInEncoder:
         if self.calls == self.fail_on_call:
             raise KeyboardInterrupt
         return np.array(
-            [[float(text.split()[1]), COLUMNS.index(text.split()[0])] for text in texts]
+            [[float(text.split()[1]), ROW_COLUMNS.index(text.split()[0])] for text in texts]
         )
 
 
@@ -44,7 +45,7 @@ def test_vectors_are_per_row_and_column_and_resume_after_a_kill(
     resumed = StandInEncoder()
     vectors = cached_vectors(rows, ["teacher", 128], resumed, tmp_path, print)
     assert resumed.calls == 1, "the two chunks made before the kill are kept"
-    assert vectors.shape == (10, len(COLUMNS), 2)
+    assert vectors.shape == (10, len(ROW_COLUMNS), 2)
     assert vectors[7, 2].tolist() == [7.0, 2.0]  # row 7's negative
     assert (vectors[:, :, 0] == np.arange(10)[:, None]).all()
 

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from bench.train.fit import (
+    ROW_COLUMNS,
     TrainConfig,
     Validation,
     copy_base_files,
@@ -37,7 +38,6 @@ from bench.train.fit import (
 )
 
 CHUNK_BYTES = 15 * 1024 * 1024
-ROW_COLUMNS = ("anchor", "positive", "negative")
 # Names a row block of a tensor too large for one file: "<tensor>@part<n>".
 PART_MARK = "@part"
 QUALITY_FILE = "quality.json.gz"

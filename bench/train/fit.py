@@ -44,6 +44,10 @@ SHARED_FILES = (
 )
 
 
+# A training row's texts, in the order the ranking loss reads them: query, its code, a wrong code.
+ROW_COLUMNS = ("anchor", "positive", "negative")
+
+
 @dataclass(frozen=True, slots=True)
 class TrainConfig:
     """Everything that shapes a run (its checkpoints are only valid for the same values)."""
@@ -143,9 +147,7 @@ def fit(
         # The bar for a person at a terminal; a log file gets the plain lines of Progress.
         disable_tqdm=not sys.stderr.isatty(),
     )
-    columns: dict[str, list] = {
-        column: [row[column] for row in rows] for column in ("anchor", "positive", "negative")
-    }
+    columns: dict[str, list] = {column: [row[column] for row in rows] for column in ROW_COLUMNS}
     if teacher is not None:
         # The row's number, which the loss looks the teacher's vectors up by. The trainer hands
         # a "label" column to the loss untokenized, and batching ignores it.

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from bench.train.data import DATA
+from bench.train.fit import ROW_COLUMNS, import_training
 
-COLUMNS = ("anchor", "positive", "negative")
 CHUNK_ROWS = 256
 
 Encode = Callable[[list[str]], np.ndarray]
@@ -32,9 +32,7 @@ def teacher_vectors(
     threads: int,
     log: Callable[[str], None] = print,
 ) -> np.ndarray:
-    """The teacher's unit vectors of each row's columns: shape (rows, len(COLUMNS), dim)."""
-    from bench.train.fit import import_training
-
+    """The teacher's unit vectors of each row's columns: shape (rows, len(ROW_COLUMNS), dim)."""
     if not all((teacher / name).is_file() for name in ("modules.json", "model.safetensors")):
         raise SystemExit(f"teacher: {teacher} is not a sentence-transformers model folder")
     digest = hashlib.sha256()
@@ -64,13 +62,13 @@ def cached_vectors(
     folder: Path,
     log: Callable[[str], None] = print,
 ) -> np.ndarray:
-    """`encode` over every row's COLUMNS, chunk by chunk, each chunk kept in a folder named by
-    `identity` (what makes the encoder's vectors what they are) and the rows' texts."""
-    texts = [row[column] for row in rows for column in COLUMNS]
+    """`encode` over every row's ROW_COLUMNS, chunk by chunk, each chunk kept in a folder named
+    by `identity` (what makes the encoder's vectors what they are) and the rows' texts."""
+    texts = [row[column] for row in rows for column in ROW_COLUMNS]
     key = hashlib.sha256(json.dumps([list(identity), texts]).encode()).hexdigest()[:16]
     chunks = folder / key
     chunks.mkdir(parents=True, exist_ok=True)
-    step = CHUNK_ROWS * len(COLUMNS)
+    step = CHUNK_ROWS * len(ROW_COLUMNS)
     starts = range(0, len(texts), step)
     began = time.perf_counter()
     made = 0
@@ -88,4 +86,4 @@ def cached_vectors(
             log(f"teacher: chunk {number + 1}/{len(starts)}, ETA {left / 60:.0f} min")
         parts.append(np.load(path))
     vectors = np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
-    return vectors.reshape(len(rows), len(COLUMNS), -1)
+    return vectors.reshape(len(rows), len(ROW_COLUMNS), -1)

@@ -25,6 +25,7 @@ from findcode.model import installed_source
 from bench.train import RUN_DIR, bundle
 from bench.train.data import describe, training_rows, validation
 from bench.train.fit import (
+    ROW_COLUMNS,
     TrainConfig,
     base_model,
     fit,
@@ -117,7 +118,7 @@ def measure(records: list[dict], config: TrainConfig, *, steps: int, threads: in
         started = time.perf_counter()
         features = [
             on_device(model.preprocess([row[column] for row in batch]), model.device)
-            for column in ("anchor", "positive", "negative")
+            for column in ROW_COLUMNS
         ]
         value = loss(features, torch.tensor(numbers))
         value.backward()
