@@ -1,6 +1,7 @@
 """Fine-tuning findcode's embedding model on code: mine pairs, train, export to GGUF.
 
-    python -m bench.train            # mine (once), train (resuming), export: the whole recipe
+    python -m bench.train            # the default model's whole recipe (recipe.py): mine (once),
+                                     # train its two runs (resuming), export
     python -m bench.train mine | measure | train | export
 
 Mined data lives in bench/.cache/train (git-ignored, rebuilt from pinned packages); checkpoints

@@ -1,6 +1,9 @@
 """The training recipe as one command, and each of its steps alone.
 
-    python -m bench.train [--run NAME]        mine what is missing, train (resuming), export
+    python -m bench.train [recipe] [--run NAME] [--gguf FILE]   the default model's recipe
+        (recipe.py): mine what is missing, train run NAME-first (or read it from FILE), then
+        run NAME from it with the teacher (each resuming), export NAME
+    python -m bench.train all [--run NAME] [training options]   one run: mine, train, export
     python -m bench.train mine [--source S ...] [--force]
     python -m bench.train measure [--steps N] [training options]
     python -m bench.train train [--run NAME] [--stop-after STEP] [training options]
@@ -11,7 +14,7 @@
     python -m bench.train from-gguf --run NAME [--gguf FILE]   a GGUF (default: the shipped
         model) as run NAME's final model, which `--start NAME` continues (from_gguf.py)
 
-Training options (--rows, --batch-size, ...) default to the recipe's TrainConfig; a run keeps
+Training options (--rows, --batch-size, ...) default to the first run's TrainConfig; a run keeps
 the options it started with, and a later start with the same ones resumes it. Threads default
 to 2: this machine's cores are shared, so run it under `nice`.
 """
@@ -32,18 +35,30 @@ from bench.train.export import export
 from bench.train.fit import TrainConfig
 from bench.train.from_gguf import weights_from_gguf
 from bench.train.mine import load_records, mine_all
+from bench.train.recipe import run_recipe
 from bench.train.soup import soup
 from bench.train.sources import SOURCES, by_name
 from bench.train.train import final_folder, measure, pack_for_accelerator, train, unpack_run
 
-STEPS = ("all", "mine", "measure", "train", "export", "pack", "unpack", "soup", "from-gguf")
+STEPS = (
+    "recipe",
+    "all",
+    "mine",
+    "measure",
+    "train",
+    "export",
+    "pack",
+    "unpack",
+    "soup",
+    "from-gguf",
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.train", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("step", nargs="?", default="all", choices=STEPS)
+    parser.add_argument("step", nargs="?", default="recipe", choices=STEPS)
     parser.add_argument("--run", default="main", help=f"run name: a folder under {RUN_DIR}")
     parser.add_argument("--threads", type=int, default=2, help="torch and llama.cpp threads")
     parser.add_argument("--source", action="append", help="mine: only this source (repeatable)")
@@ -56,7 +71,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--from", dest="runs", action="append", default=[], help="soup: a run to mix in"
     )
-    parser.add_argument("--gguf", type=Path, help="from-gguf: the GGUF (default: the shipped)")
+    parser.add_argument(
+        "--gguf",
+        type=Path,
+        help="from-gguf: the GGUF (default: the shipped); recipe: the first run",
+    )
     parser.add_argument(
         "--variant", help="unpack: this variant of a sweep (sweep.py), not a single run"
     )
@@ -78,7 +97,9 @@ def log(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
-    if args.step in ("all", "mine"):
+    if args.step == "recipe" and config != TrainConfig():
+        raise SystemExit("recipe: its runs' options are fixed (recipe.py); `all` takes options")
+    if args.step in ("recipe", "all", "mine"):
         stats = mine_all(by_name(args.source), force=args.force)
         log(f"mine: {json.dumps(stats)}")
         if args.step == "mine":
@@ -99,6 +120,17 @@ def main(argv: list[str] | None = None) -> int:
         log(f"from-gguf: {model} as {written}")
         return 0
     records = load_records(SOURCES)
+    if args.step == "recipe":
+        gguf = run_recipe(
+            records,
+            args.run,
+            threads=args.threads,
+            first_gguf=args.gguf,
+            stop_after=args.stop_after,
+        )
+        if gguf is not None:
+            log(f"recipe: the default model is {gguf}")
+        return 0
     if args.step == "pack":
         log(f"pack: {pack_for_accelerator(records, config, args.bundle, log)}")
         return 0
