@@ -50,7 +50,7 @@ BASE_MODEL = "minilm"
 MODEL_NAMES = (DEFAULT_MODEL, BASE_MODEL)
 # The fine-tuned default, shipped as package data (pyproject.toml) and pinned here.
 PACKAGED_MODEL = Path(__file__).resolve().parent / "models" / "findcode-minilm-code.F16.gguf"
-PACKAGED_MODEL_SHA256 = "b1babcddaf1577ecbbc3238c14013b930aaef5b017f8462c74779b7091f25c5b"
+PACKAGED_MODEL_SHA256 = "e86274a5db4e058870436cb91b9db1918f1c725a8015e51ee2cf98dd0fc96177"
 QUANTS = ("q8_0", "f16")
 # Bump when the converter's output changes, so caches built by an older findcode are not reused.
 BUILD_VERSION = 1
