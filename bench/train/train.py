@@ -33,6 +33,7 @@ from bench.train.fit import (
     on_device,
     ranking_loss,
 )
+from bench.train.from_gguf import weights_from_gguf
 from bench.train.proxy import quality_task
 from bench.train.teacher import teacher_vectors
 
@@ -150,3 +151,8 @@ def unpack_run(chunks: Path, run: str, prefix: str, config: TrainConfig) -> Path
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(json.dumps(asdict(config), indent=1) + "\n")
     return bundle.unpack(chunks, installed_source().location, final_folder(run), config, prefix)
+
+
+def run_from_gguf(model: Path, run: str) -> Path:
+    """A GGUF's weights as run `run`'s final model, which a run with `start` = `run` continues."""
+    return weights_from_gguf(model, installed_source().location, final_folder(run))
